@@ -1,0 +1,28 @@
+//! `datam pg ...`: PostgreSQL WAL and data-directory commands.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+pub mod dump;
+pub mod wal;
+
+/// PostgreSQL subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Decode WAL records (PG 13–18) from a data directory, a WAL directory or segment files.
+    Wal(wal::Args),
+    /// List the tables of a data directory from its catalog files.
+    Tables(dump::TablesArgs),
+    /// Dump a table's rows (or its dead tuples) from a stopped data directory.
+    Dump(dump::DumpArgs),
+}
+
+/// Runs a PostgreSQL subcommand.
+pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Wal(a) => wal::run(&a, out),
+        Cmd::Tables(a) => dump::run_tables(&a, out),
+        Cmd::Dump(a) => dump::run_dump(&a, out),
+    }
+}

@@ -1,0 +1,185 @@
+//! Read-only access to evidence files.
+//!
+//! Every byte DataM parses comes through this crate. It opens files with
+//! read-only permissions, never takes a lock, never truncates or creates
+//! anything, and maps them privately (`MAP_PRIVATE`, read-only), so nothing
+//! DataM does can reach the evidence on disk.
+//!
+//! API structure:
+//! - [`Evidence`]: one opened file, its bytes (`&[u8]`), its path and length.
+//! - [`sha256_file`] / [`Evidence::sha256_hex`]: fingerprints for reports and
+//!   for tests that check the evidence was not changed.
+//!
+//! **Architecture Invariant:** this is the only crate in the workspace that
+//! contains `unsafe` code, and the only `unsafe` block is the memory map in
+//! [`Evidence::open`].
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Errors from opening or hashing evidence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened, inspected or mapped.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The evidence path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The path names a directory or a special file, not a regular file.
+    #[error("{path} is not a regular file")]
+    NotAFile {
+        /// The evidence path.
+        path: PathBuf,
+    },
+}
+
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Empty,
+}
+
+/// An evidence file opened read-only and mapped into memory.
+///
+/// # Concurrent modification
+/// The mapping is private and read-only. If another process truncates the
+/// file while it is mapped, reading the vanished pages raises `SIGBUS`; DataM
+/// works on copies of evidence, and this is documented for users.
+pub struct Evidence {
+    path: PathBuf,
+    bytes: Bytes,
+}
+
+impl Evidence {
+    /// Opens `path` read-only and maps it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let p = dir.path().join("x.db");
+    /// # std::fs::write(&p, b"hello").unwrap();
+    /// let ev = evidence::Evidence::open(&p).unwrap();
+    /// assert_eq!(ev.bytes(), b"hello");
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = File::open(&path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(Error::NotAFile { path });
+        }
+        if meta.len() == 0 {
+            return Ok(Self {
+                path,
+                bytes: Bytes::Empty,
+            });
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: `file` was opened read-only (`File::open`) and is mapped
+        // private and read-only, so this process cannot write through the
+        // mapping and nothing it does reaches the file. The remaining hazard
+        // is another process truncating the file while it is mapped, which
+        // turns reads of the lost pages into SIGBUS; that is documented on
+        // `Evidence` and callers work on copies of evidence.
+        let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) }.map_err(io)?;
+        Ok(Self {
+            path,
+            bytes: Bytes::Mapped(map),
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Empty => &[],
+        }
+    }
+
+    /// The path the file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's length in bytes.
+    pub fn len_bytes(&self) -> u64 {
+        self.bytes().len() as u64
+    }
+
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(Sha256::digest(self.bytes()))
+    }
+}
+
+/// SHA-256 of a file read with plain buffered reads (no mapping), lower-case
+/// hex. Used for reports and to prove evidence was left unchanged.
+pub fn sha256_file(path: impl AsRef<Path>) -> Result<String, Error> {
+    let path = path.as_ref();
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        let Some(chunk) = buf.get(..n) else { break };
+        if n == 0 {
+            break;
+        }
+        h.update(chunk);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_maps_to_empty_slice() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("empty");
+        std::fs::write(&p, b"").unwrap();
+        let ev = Evidence::open(&p).unwrap();
+        assert!(ev.bytes().is_empty());
+        assert_eq!(
+            ev.sha256_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn open_does_not_change_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"evidence bytes").unwrap();
+        let before = sha256_file(&p).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        let ev = Evidence::open(&p).unwrap();
+        assert_eq!(ev.sha256_hex(), before);
+        drop(ev);
+        assert_eq!(sha256_file(&p).unwrap(), before);
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), mtime);
+    }
+
+    #[test]
+    fn directory_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Evidence::open(dir.path()),
+            Err(Error::NotAFile { .. })
+        ));
+    }
+}

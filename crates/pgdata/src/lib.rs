@@ -1,0 +1,2 @@
+//! PostgreSQL data directory reader (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! PostgreSQL datums → server text output (work in progress).

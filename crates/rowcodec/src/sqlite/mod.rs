@@ -1,0 +1,1 @@
+//! SQLite records and values (work in progress).

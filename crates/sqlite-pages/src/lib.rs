@@ -1,0 +1,2 @@
+//! SQLite on-disk format parser (work in progress).
+#![forbid(unsafe_code)]

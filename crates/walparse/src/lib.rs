@@ -1,0 +1,2 @@
+//! PostgreSQL write-ahead log parser for majors 13–18 (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! `datam inspect` end-to-end tests.
