@@ -1,2 +1,4 @@
 //! SQLite on-disk format parser (work in progress).
 #![forbid(unsafe_code)]
+
+pub mod wal;
