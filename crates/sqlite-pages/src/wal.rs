@@ -25,6 +25,11 @@
 //!   does not match. Of the frames before that point, those up to the last
 //!   commit frame (non-zero "db size") are committed; the rest are an
 //!   unfinished transaction and are ignored.
+//! * A transaction that spills pages before it commits may overwrite one of
+//!   its own frames in place; SQLite then writes the following frames with
+//!   zero salts and checksums and fixes them at commit (`iReCksum` in
+//!   `wal.c`). Until then they, and the overwritten frame whose checksum is
+//!   now stale, are [`FrameStatus::InProgress`]: uncommitted work SQLite ignores.
 //! * After a checkpoint the WAL is restarted from offset 0 with salt-1 + 1 and
 //!   a new random salt-2. Frames past the new write position keep the old
 //!   salts: they are older page versions ([`FrameStatus::EarlierGeneration`]).
@@ -332,6 +337,10 @@ pub enum FrameStatus {
     },
     /// Valid, but after the last commit frame: an unfinished transaction.
     Uncommitted,
+    /// Written by a transaction still open when the copy was taken, whose
+    /// checksums SQLite computes only at commit: zero salts and checksums, or
+    /// the frame it overwrote in place just before those. Uncommitted work.
+    InProgress,
     /// Salts differ from the header's: left from an earlier WAL generation
     /// (before a restart). Not read by SQLite; an older page version.
     EarlierGeneration,
@@ -347,11 +356,12 @@ pub enum FrameStatus {
 
 impl FrameStatus {
     /// Short name: `committed`, `uncommitted`, `earlier-generation`,
-    /// `bad-checksum`, `zero-page-no`, `unreachable`.
+    /// `in-progress`, `bad-checksum`, `zero-page-no`, `unreachable`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Committed { .. } => "committed",
             Self::Uncommitted => "uncommitted",
+            Self::InProgress => "in-progress",
             Self::EarlierGeneration => "earlier-generation",
             Self::BadChecksum => "bad-checksum",
             Self::ZeroPageNo => "zero-page-no",
@@ -415,6 +425,8 @@ pub struct FrameCounts {
     pub committed: u32,
     /// Valid frames after the last commit.
     pub uncommitted: u32,
+    /// Frames of a transaction still open, not yet checksummed.
+    pub in_progress: u32,
     /// Frames of an earlier WAL generation.
     pub earlier_generation: u32,
     /// Frames whose checksum does not match.
@@ -526,7 +538,10 @@ impl<'a> Wal<'a> {
             let head8 = IntoBytes::as_bytes(hdr).get(..8).unwrap_or(&[]);
             let sum_from = |seed| wal_checksum(order, page, wal_checksum(order, head8, seed));
             let consistent = (prev.0 == frame_salts).then(|| sum_from(prev.1) == stored);
-            let status = if frame_salts != salts {
+            let status = if frame_salts == (0, 0) && stored == (0, 0) && salts != (0, 0) {
+                chain_alive = false;
+                FrameStatus::InProgress
+            } else if frame_salts != salts {
                 chain_alive = false;
                 FrameStatus::EarlierGeneration
             } else if chain_alive {
@@ -554,6 +569,15 @@ impl<'a> Wal<'a> {
             self.statuses.push((status, consistent));
             is_commit.push(hdr.n_truncate.get() != 0);
             prev = (frame_salts, stored);
+        }
+        // A frame overwritten in place by the open transaction keeps its old,
+        // now stale, checksum and is followed by zero-salt frames.
+        let mut next_in_progress = false;
+        for (status, _) in self.statuses.iter_mut().rev() {
+            if next_in_progress && *status == FrameStatus::BadChecksum {
+                *status = FrameStatus::InProgress;
+            }
+            next_in_progress = *status == FrameStatus::InProgress;
         }
         let mut commit_idx = 0u32;
         for (i, ((status, _), is_commit)) in self.statuses.iter_mut().zip(is_commit).enumerate() {
@@ -617,6 +641,7 @@ impl<'a> Wal<'a> {
                     &mut c.committed
                 }
                 FrameStatus::Uncommitted => &mut c.uncommitted,
+                FrameStatus::InProgress => &mut c.in_progress,
                 FrameStatus::EarlierGeneration => &mut c.earlier_generation,
                 FrameStatus::BadChecksum => &mut c.bad_checksum,
                 FrameStatus::ZeroPageNo | FrameStatus::Unreachable => &mut c.other_invalid,
@@ -913,6 +938,32 @@ mod tests {
         let w = Wal::parse(&b.bytes).unwrap();
         assert_eq!(statuses(&w), [FrameStatus::BadChecksum]);
         assert!(w.committed_state().latest_frame_by_pgno.is_empty());
+    }
+
+    #[test]
+    fn open_transaction_frames_are_in_progress() {
+        let mut b = WalBuilder::new(WAL_MAGIC_LE, 512, (5, 9));
+        b.frame(2, 2, 1)
+            .frame(3, 0, 2)
+            .frame(4, 0, 3)
+            .frame_with_salts(5, 0, 4, (0, 0));
+        // Frame 1 rewritten in place (stale checksum); frames 2.. zero salts and checksums.
+        b.bytes[32 + 536 + 24 + 7] ^= 1;
+        let f2 = 32 + 2 * 536;
+        b.bytes[f2 + 8..f2 + 24].fill(0);
+        let f3 = 32 + 3 * 536;
+        b.bytes[f3 + 16..f3 + 24].fill(0);
+        let w = Wal::parse(&b.bytes).unwrap();
+        assert_eq!(
+            statuses(&w),
+            [
+                FrameStatus::Committed { commit_idx: 0 },
+                FrameStatus::InProgress,
+                FrameStatus::InProgress,
+                FrameStatus::InProgress
+            ]
+        );
+        assert_eq!(w.counts().in_progress, 3);
     }
 
     #[test]
