@@ -1,0 +1,374 @@
+//! Reading a user table's rows: visibility, deforming, missing attributes
+//! (`ALTER TABLE ADD COLUMN ... DEFAULT`), inline compression and TOAST.
+
+use std::collections::HashMap;
+
+use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
+use crate::datadir::Fork;
+use crate::error::{BlockNo, Error, Result};
+use crate::page::LpFlags;
+use crate::relation::RelationFile;
+use crate::tuple::{AttrLayout, HeapTuple};
+use crate::varlena::{self, ToastPointer, Varlena};
+use crate::visibility::{TupleStatus, tuple_status};
+use crate::xact::Clog;
+
+/// Which tuples a scan returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanMode {
+    /// What `SELECT` would return (live tuples, and multixact-updated ones).
+    Live,
+    /// Tuples deleted or replaced by a committed transaction, still on their page.
+    Dead,
+}
+
+/// One column value of a recovered row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// The datum as `rowcodec::pg::output` wants it.
+    Datum(Vec<u8>),
+    /// The value could not be rebuilt (TOAST chunk missing, bad compression).
+    Broken(String),
+}
+
+/// A row with its provenance.
+#[derive(Debug, Clone)]
+pub struct ScanRow {
+    /// Block number.
+    pub block: BlockNo,
+    /// Line pointer.
+    pub lp: u16,
+    /// `t_xmin`
+    pub xmin: u32,
+    /// `t_xmax`
+    pub xmax: u32,
+    /// Visibility verdict.
+    pub status: TupleStatus,
+    /// One value per non-dropped column, in attnum order.
+    pub values: Vec<Value>,
+}
+
+struct ChunkRef {
+    seq: i32,
+    block: BlockNo,
+    lp: u16,
+    live: bool,
+}
+
+struct ToastIndex {
+    rel: RelationFile,
+    chunks: HashMap<u32, Vec<ChunkRef>>,
+}
+
+/// A scan over one table.
+pub struct TableScan<'c> {
+    cat: &'c Catalog,
+    /// The table's pg_class row.
+    pub class: ClassRow,
+    /// All attributes (dropped ones included).
+    pub attrs: Vec<AttrRow>,
+    layouts: Vec<AttrLayout>,
+    rel: RelationFile,
+    toast: Option<ToastIndex>,
+    clog: Clog,
+    /// Problems met so far (damaged pages, bad tuples), reading went on.
+    pub warnings: Vec<Warning>,
+}
+
+impl<'c> TableScan<'c> {
+    /// Prepares a scan of `class`.
+    pub fn new(cat: &'c Catalog, class: &ClassRow) -> Result<Self> {
+        let (attrs, warnings) = cat.attributes(class.oid)?;
+        if attrs.is_empty() && class.relnatts > 0 {
+            return Err(Error::Catalog(format!(
+                "pg_attribute has no columns for {}",
+                class.relname
+            )));
+        }
+        let loc = cat.locator(class)?;
+        let rel = RelationFile::open(cat.data_dir(), loc, Fork::Main)?;
+        let dir = cat.data_dir();
+        Ok(Self {
+            cat,
+            class: class.clone(),
+            layouts: attrs.iter().map(AttrRow::layout).collect(),
+            attrs,
+            rel,
+            toast: None,
+            clog: Clog::new(dir.root(), dir.block_size_bytes()),
+            warnings,
+        })
+    }
+
+    /// The non-dropped columns, in order.
+    pub fn columns(&self) -> impl Iterator<Item = &AttrRow> {
+        self.attrs.iter().filter(|a| !a.attisdropped)
+    }
+
+    /// Number of blocks in the main fork.
+    pub fn n_blocks(&self) -> u32 {
+        self.rel.n_blocks()
+    }
+
+    /// Path of the file holding `block`.
+    pub fn file_of(&self, block: BlockNo) -> String {
+        self.rel
+            .locate(block)
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Reads every block; calls `f` for each row matching `mode`. `f`
+    /// returns `false` to stop. Damaged blocks and tuples go to
+    /// [`TableScan::warnings`] and the scan goes on.
+    pub fn scan(&mut self, mode: ScanMode, mut f: impl FnMut(&ScanRow) -> bool) {
+        let n = self.rel.n_blocks();
+        for b in 0..n {
+            let block = BlockNo(b);
+            let tuples: Vec<(u16, Vec<u8>)> = match self.rel.page(block) {
+                Ok(page) => page
+                    .item_ids()
+                    .filter(|id| id.flags == LpFlags::Normal)
+                    .filter_map(|id| page.item_bytes(id).ok().map(|t| (id.lp, t.to_vec())))
+                    .collect(),
+                Err(e) => {
+                    let what = self.file_of(block);
+                    self.warnings.push(Warning {
+                        what,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            for (lp, bytes) in tuples {
+                match self.row(&bytes, block, lp, mode) {
+                    Ok(Some(row)) => {
+                        if !f(&row) {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let what = self.file_of(block);
+                        self.warnings.push(Warning {
+                            what,
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn row(
+        &mut self,
+        bytes: &[u8],
+        block: BlockNo,
+        lp: u16,
+        mode: ScanMode,
+    ) -> Result<Option<ScanRow>> {
+        let t = HeapTuple::parse(bytes, block, lp)?;
+        let status = tuple_status(&t, &mut self.clog);
+        let wanted = match mode {
+            ScanMode::Live => matches!(status, TupleStatus::Live | TupleStatus::MultiXact),
+            ScanMode::Dead => status == TupleStatus::Dead,
+        };
+        if !wanted {
+            return Ok(None);
+        }
+        let raw = t.deform(&self.layouts)?;
+        let mut values = Vec::with_capacity(self.attrs.len());
+        for idx in 0..self.attrs.len() {
+            let Some(attr) = self.attrs.get(idx) else {
+                break;
+            };
+            if attr.attisdropped {
+                continue;
+            }
+            let v = if idx < raw.len() {
+                match raw.get(idx).copied().flatten() {
+                    None => Value::Null,
+                    Some(stored) => self.datum(attr.attlen, stored, status),
+                }
+            } else {
+                // Tuple written before ADD COLUMN: the missing value, or NULL.
+                match &attr.missing_value {
+                    Some(m) => missing_datum(attr.attlen, m),
+                    None => Value::Null,
+                }
+            };
+            values.push(v);
+        }
+        Ok(Some(ScanRow {
+            block,
+            lp,
+            xmin: t.xmin(),
+            xmax: t.xmax(),
+            status,
+            values,
+        }))
+    }
+
+    fn datum(&mut self, attlen: i16, stored: &[u8], status: TupleStatus) -> Value {
+        match attlen {
+            -1 => match self.varlena_payload(stored, status) {
+                Ok(v) => Value::Datum(v),
+                Err(e) => Value::Broken(e.to_string()),
+            },
+            -2 => Value::Datum(stored.strip_suffix(&[0]).unwrap_or(stored).to_vec()),
+            _ => Value::Datum(stored.to_vec()),
+        }
+    }
+
+    fn varlena_payload(&mut self, stored: &[u8], status: TupleStatus) -> Result<Vec<u8>> {
+        match varlena::classify(stored)? {
+            Varlena::Plain(p) => Ok(p.to_vec()),
+            Varlena::Compressed {
+                method,
+                rawsize,
+                data,
+            } => varlena::decompress(method, data, rawsize),
+            Varlena::External(ptr) => self.detoast(ptr, status == TupleStatus::Live),
+        }
+    }
+
+    fn toast_index(&mut self) -> Result<&mut ToastIndex> {
+        if self.toast.is_none() {
+            let toast_oid = self.class.reltoastrelid;
+            let tclass = self.cat.class(toast_oid).ok_or_else(|| {
+                Error::Catalog(format!("TOAST relation {toast_oid} not in pg_class"))
+            })?;
+            let loc = self.cat.locator(tclass)?;
+            let rel = RelationFile::open(self.cat.data_dir(), loc, Fork::Main)?;
+            let mut chunks: HashMap<u32, Vec<ChunkRef>> = HashMap::new();
+            for b in 0..rel.n_blocks() {
+                let Ok(page) = rel.page(BlockNo(b)) else {
+                    continue;
+                };
+                for id in page.item_ids() {
+                    let Ok(bytes) = page.item_bytes(id) else {
+                        continue;
+                    };
+                    let Ok(t) = HeapTuple::parse(bytes, BlockNo(b), id.lp) else {
+                        continue;
+                    };
+                    let st = tuple_status(&t, &mut self.clog);
+                    if st == TupleStatus::Aborted {
+                        continue;
+                    }
+                    let Ok(v) = t.deform(&TOAST_LAYOUT) else {
+                        continue;
+                    };
+                    let (Some(Some(cid)), Some(Some(seq))) = (v.first(), v.get(1)) else {
+                        continue;
+                    };
+                    let (Some(cid), Some(seq)) =
+                        (crate::bytes::u32_at(cid, 0), crate::bytes::i32_at(seq, 0))
+                    else {
+                        continue;
+                    };
+                    chunks.entry(cid).or_default().push(ChunkRef {
+                        seq,
+                        block: BlockNo(b),
+                        lp: id.lp,
+                        live: st == TupleStatus::Live,
+                    });
+                }
+            }
+            for v in chunks.values_mut() {
+                v.sort_by_key(|c| (c.seq, !c.live));
+            }
+            self.toast = Some(ToastIndex { rel, chunks });
+        }
+        self.toast
+            .as_mut()
+            .ok_or_else(|| Error::Catalog("TOAST index".into()))
+    }
+
+    fn detoast(&mut self, ptr: ToastPointer, prefer_live: bool) -> Result<Vec<u8>> {
+        let terr = |reason: String| Error::Toast {
+            value_id: ptr.value_id,
+            toast_relid: ptr.toast_relid,
+            reason,
+        };
+        let ext = ptr.ext_size();
+        let idx = self.toast_index()?;
+        let refs = idx
+            .chunks
+            .get(&ptr.value_id)
+            .ok_or_else(|| terr("no chunks in the TOAST table".into()))?;
+        let mut data = Vec::with_capacity(ext.min(varlena::MAX_RAW_SIZE));
+        let mut next_seq = 0i32;
+        for c in refs {
+            if c.seq < next_seq {
+                continue; // duplicate sequence number: the first (live if any) won
+            }
+            if c.seq != next_seq {
+                return Err(terr(format!("chunk {next_seq} missing")));
+            }
+            let _ = prefer_live;
+            let page = idx.rel.page(c.block)?;
+            let id = page
+                .item_id(c.lp)
+                .ok_or_else(|| terr("chunk line pointer vanished".into()))?;
+            let t = HeapTuple::parse(page.item_bytes(id)?, c.block, c.lp)?;
+            let v = t.deform(&TOAST_LAYOUT)?;
+            let chunk = v
+                .get(2)
+                .copied()
+                .flatten()
+                .ok_or_else(|| terr(format!("chunk {} has no data", c.seq)))?;
+            match varlena::classify(chunk)? {
+                Varlena::Plain(p) => data.extend_from_slice(p),
+                _ => return Err(terr(format!("chunk {} is not a plain bytea", c.seq))),
+            }
+            next_seq = next_seq.saturating_add(1);
+            if data.len() > ext {
+                return Err(terr(format!("chunks hold more than {ext} bytes")));
+            }
+        }
+        if data.len() != ext {
+            return Err(terr(format!(
+                "chunks hold {} bytes, pointer says {ext}",
+                data.len()
+            )));
+        }
+        if !ptr.is_compressed() {
+            return Ok(data);
+        }
+        let raw = usize::try_from(i64::from(ptr.rawsize) - 4)
+            .map_err(|_| terr("negative raw size".into()))?;
+        let body = data
+            .get(4..)
+            .ok_or_else(|| terr("compressed value shorter than its header".into()))?;
+        varlena::decompress(ptr.method(), body, raw)
+    }
+}
+
+fn missing_datum(attlen: i16, elem: &[u8]) -> Value {
+    match attlen {
+        n if n > 0 => match elem.get(..n as usize) {
+            Some(b) => Value::Datum(b.to_vec()),
+            None => Value::Broken("attmissingval shorter than the type".into()),
+        },
+        -2 => {
+            let end = elem.iter().position(|&b| b == 0).unwrap_or(elem.len());
+            Value::Datum(elem.get(..end).unwrap_or_default().to_vec())
+        }
+        _ => match varlena::classify(elem) {
+            Ok(Varlena::Plain(p)) => Value::Datum(p.to_vec()),
+            Ok(Varlena::Compressed {
+                method,
+                rawsize,
+                data,
+            }) => match varlena::decompress(method, data, rawsize) {
+                Ok(v) => Value::Datum(v),
+                Err(e) => Value::Broken(e.to_string()),
+            },
+            Ok(Varlena::External(_)) => Value::Broken("attmissingval is a TOAST pointer".into()),
+            Err(e) => Value::Broken(e.to_string()),
+        },
+    }
+}
