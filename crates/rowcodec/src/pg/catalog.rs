@@ -116,7 +116,8 @@ impl BuiltinCatalog {
                     typbyval: byval,
                     typalign: align,
                     typtype: b'b',
-                    typelem: 0,
+                    // `name` is subscriptable as an array of "char".
+                    typelem: if oid == 19 { 18 } else { 0 },
                     typbasetype: 0,
                     typoutput: out.to_owned(),
                 },
