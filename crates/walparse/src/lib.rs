@@ -31,7 +31,10 @@
 #![deny(missing_docs)]
 
 pub mod ctx;
+pub mod desc;
 pub mod error;
+pub mod fpi;
+pub mod heap;
 pub mod raw;
 pub mod read;
 pub mod rmgr;

@@ -155,7 +155,7 @@ pub struct Record<'r> {
     pub bytes: &'r [u8],
 }
 
-impl Record<'_> {
+impl<'r> Record<'r> {
     /// `xl_rmid`.
     pub fn rmid(&self) -> u8 {
         self.hdr.xl_rmid
@@ -190,7 +190,7 @@ impl Record<'_> {
         self.total_len().saturating_sub(self.fpi_len())
     }
     /// Block reference by id.
-    pub fn block(&self, id: u8) -> Option<&BlockRef<'_>> {
+    pub fn block(&self, id: u8) -> Option<&BlockRef<'r>> {
         self.blocks.iter().find(|b| b.id == id)
     }
 }
