@@ -313,6 +313,13 @@ pub struct Types {
     enum_labels: HashMap<u32, String>,
 }
 
+impl Types {
+    /// The output function name of type `oid` (`typoutput` resolved through `pg_proc`).
+    pub fn type_info_name(&self, oid: u32) -> Option<&str> {
+        self.types.get(&oid).map(|t| t.typoutput.as_str())
+    }
+}
+
 impl TypeCatalog for Types {
     fn type_info(&self, oid: u32) -> Option<&TypeInfo> {
         self.types.get(&oid)
