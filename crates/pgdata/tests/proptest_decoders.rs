@@ -41,11 +41,11 @@ fn walk_page(bytes: &[u8]) {
     for id in p.item_ids() {
         if let Ok(t) = p.item_bytes(id) {
             assert!(t.len() <= bytes.len());
-            if let Ok(h) = HeapTuple::parse(t, BlockNo(1), id.lp) {
-                if let Ok(vals) = h.deform(&LAYOUTS) {
-                    for v in vals.into_iter().flatten() {
-                        let _ = pgdata::varlena::classify(v);
-                    }
+            if let Ok(h) = HeapTuple::parse(t, BlockNo(1), id.lp)
+                && let Ok(vals) = h.deform(&LAYOUTS)
+            {
+                for v in vals.into_iter().flatten() {
+                    let _ = pgdata::varlena::classify(v);
                 }
             }
         }
@@ -66,11 +66,11 @@ proptest! {
 
     #[test]
     fn random_tuples_never_panic(t in proptest::collection::vec(any::<u8>(), 0..600)) {
-        if let Ok(h) = HeapTuple::parse(&t, BlockNo(0), 1) {
-            if let Ok(vals) = h.deform(&LAYOUTS) {
-                for v in vals.into_iter().flatten() {
-                    prop_assert!(v.len() <= t.len());
-                }
+        if let Ok(h) = HeapTuple::parse(&t, BlockNo(0), 1)
+            && let Ok(vals) = h.deform(&LAYOUTS)
+        {
+            for v in vals.into_iter().flatten() {
+                prop_assert!(v.len() <= t.len());
             }
         }
     }
@@ -101,7 +101,7 @@ fn corpus_pages_parse_and_truncations_do_not_panic() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/pg15/datadir/base/5");
     let people = std::fs::read(root.join("16391")).unwrap();
     for (i, page) in people.chunks(8192).enumerate() {
-        let p = Page::parse(page, BlockNo(i as u32)).unwrap();
+        let p = Page::parse(page, BlockNo(u32::try_from(i).unwrap())).unwrap();
         p.verify_checksum().unwrap();
     }
     let first = &people[..8192];
