@@ -258,7 +258,7 @@ impl Printer<'_> {
                         );
                     }
                     let mut s = String::from("\\x");
-                    for b in d {
+                    for b in d.iter() {
                         s.push_str(&format!("{b:02x}"));
                     }
                     Some(s)

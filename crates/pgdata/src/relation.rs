@@ -7,6 +7,7 @@ use crate::error::{BlockNo, Error, Result};
 use crate::page::Page;
 
 /// The opened segment files of one relation fork.
+#[derive(Default)]
 pub struct RelationFile {
     segments: Vec<(PathBuf, evidence::Evidence)>,
     block_size: usize,
@@ -39,23 +40,25 @@ impl RelationFile {
     pub fn n_blocks(&self) -> u32 {
         let mut n: u64 = 0;
         for (_, ev) in &self.segments {
-            n = n.saturating_add((ev.bytes().len() / self.block_size) as u64);
+            n = n.saturating_add((ev.bytes().len() / self.block_size.max(1)) as u64);
         }
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// The file and byte offset holding block `blk`.
     pub fn locate(&self, blk: BlockNo) -> Option<(&PathBuf, u64)> {
-        let seg = (blk.0 / self.relseg_blocks) as usize;
-        let within = u64::from(blk.0 % self.relseg_blocks) * self.block_size as u64;
+        let per_seg = self.relseg_blocks.max(1);
+        let seg = (blk.0 / per_seg) as usize;
+        let within = u64::from(blk.0 % per_seg) * self.block_size as u64;
         self.segments.get(seg).map(|(p, _)| (p, within))
     }
 
     /// Block `blk` as a checked page (checksum verified when the cluster has
     /// checksums).
     pub fn page(&self, blk: BlockNo) -> Result<Page<'_>> {
-        let seg = (blk.0 / self.relseg_blocks) as usize;
-        let start = (blk.0 % self.relseg_blocks) as usize * self.block_size;
+        let per_seg = self.relseg_blocks.max(1);
+        let seg = (blk.0 / per_seg) as usize;
+        let start = (blk.0 % per_seg) as usize * self.block_size;
         let bytes = self
             .segments
             .get(seg)

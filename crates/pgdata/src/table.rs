@@ -1,6 +1,7 @@
 //! Reading a user table's rows: visibility, deforming, missing attributes
 //! (`ALTER TABLE ADD COLUMN ... DEFAULT`), inline compression and TOAST.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
@@ -24,18 +25,19 @@ pub enum ScanMode {
 
 /// One column value of a recovered row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
+pub enum Value<'a> {
     /// SQL NULL.
     Null,
-    /// The datum as `rowcodec::pg::output` wants it.
-    Datum(Vec<u8>),
+    /// The datum as `rowcodec::pg::output` wants it (borrowed from the page
+    /// unless it had to be decompressed or detoasted).
+    Datum(Cow<'a, [u8]>),
     /// The value could not be rebuilt (TOAST chunk missing, bad compression).
     Broken(String),
 }
 
 /// A row with its provenance.
 #[derive(Debug, Clone)]
-pub struct ScanRow {
+pub struct ScanRow<'a> {
     /// Block number.
     pub block: BlockNo,
     /// Line pointer.
@@ -47,7 +49,7 @@ pub struct ScanRow {
     /// Visibility verdict.
     pub status: TupleStatus,
     /// One value per non-dropped column, in attnum order.
-    pub values: Vec<Value>,
+    pub values: Vec<Value<'a>>,
 }
 
 struct ChunkRef {
@@ -123,18 +125,16 @@ impl<'c> TableScan<'c> {
     /// Reads every block; calls `f` for each row matching `mode`. `f`
     /// returns `false` to stop. Damaged blocks and tuples go to
     /// [`TableScan::warnings`] and the scan goes on.
-    pub fn scan(&mut self, mode: ScanMode, mut f: impl FnMut(&ScanRow) -> bool) {
-        let n = self.rel.n_blocks();
-        for b in 0..n {
+    pub fn scan(&mut self, mode: ScanMode, mut f: impl FnMut(&ScanRow<'_>) -> bool) {
+        // The relation is moved out while scanning so rows can borrow its
+        // pages while the decoder state (pg_xact, TOAST index) is updated.
+        let rel = std::mem::take(&mut self.rel);
+        'blocks: for b in 0..rel.n_blocks() {
             let block = BlockNo(b);
-            let tuples: Vec<(u16, Vec<u8>)> = match self.rel.page(block) {
-                Ok(page) => page
-                    .item_ids()
-                    .filter(|id| id.flags == LpFlags::Normal)
-                    .filter_map(|id| page.item_bytes(id).ok().map(|t| (id.lp, t.to_vec())))
-                    .collect(),
+            let page = match rel.page(block) {
+                Ok(page) => page,
                 Err(e) => {
-                    let what = self.file_of(block);
+                    let what = locate(&rel, block);
                     self.warnings.push(Warning {
                         what,
                         message: e.to_string(),
@@ -142,16 +142,19 @@ impl<'c> TableScan<'c> {
                     continue;
                 }
             };
-            for (lp, bytes) in tuples {
-                match self.row(&bytes, block, lp, mode) {
+            for id in page.item_ids().filter(|id| id.flags == LpFlags::Normal) {
+                let res = page
+                    .item_bytes(id)
+                    .and_then(|bytes| self.row(bytes, block, id.lp, mode));
+                match res {
                     Ok(Some(row)) => {
                         if !f(&row) {
-                            return;
+                            break 'blocks;
                         }
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        let what = self.file_of(block);
+                        let what = locate(&rel, block);
                         self.warnings.push(Warning {
                             what,
                             message: e.to_string(),
@@ -160,15 +163,16 @@ impl<'c> TableScan<'c> {
                 }
             }
         }
+        self.rel = rel;
     }
 
-    fn row(
+    fn row<'p>(
         &mut self,
-        bytes: &[u8],
+        bytes: &'p [u8],
         block: BlockNo,
         lp: u16,
         mode: ScanMode,
-    ) -> Result<Option<ScanRow>> {
+    ) -> Result<Option<ScanRow<'p>>> {
         let t = HeapTuple::parse(bytes, block, lp)?;
         let status = tuple_status(&t, &mut self.clog);
         let wanted = match mode {
@@ -211,26 +215,32 @@ impl<'c> TableScan<'c> {
         }))
     }
 
-    fn datum(&mut self, attlen: i16, stored: &[u8], status: TupleStatus) -> Value {
+    fn datum<'p>(&mut self, attlen: i16, stored: &'p [u8], status: TupleStatus) -> Value<'p> {
         match attlen {
             -1 => match self.varlena_payload(stored, status) {
                 Ok(v) => Value::Datum(v),
                 Err(e) => Value::Broken(e.to_string()),
             },
-            -2 => Value::Datum(stored.strip_suffix(&[0]).unwrap_or(stored).to_vec()),
-            _ => Value::Datum(stored.to_vec()),
+            -2 => Value::Datum(Cow::Borrowed(stored.strip_suffix(&[0]).unwrap_or(stored))),
+            _ => Value::Datum(Cow::Borrowed(stored)),
         }
     }
 
-    fn varlena_payload(&mut self, stored: &[u8], status: TupleStatus) -> Result<Vec<u8>> {
+    fn varlena_payload<'p>(
+        &mut self,
+        stored: &'p [u8],
+        status: TupleStatus,
+    ) -> Result<Cow<'p, [u8]>> {
         match varlena::classify(stored)? {
-            Varlena::Plain(p) => Ok(p.to_vec()),
+            Varlena::Plain(p) => Ok(Cow::Borrowed(p)),
             Varlena::Compressed {
                 method,
                 rawsize,
                 data,
-            } => varlena::decompress(method, data, rawsize),
-            Varlena::External(ptr) => self.detoast(ptr, status == TupleStatus::Live),
+            } => varlena::decompress(method, data, rawsize).map(Cow::Owned),
+            Varlena::External(ptr) => self
+                .detoast(ptr, status == TupleStatus::Live)
+                .map(Cow::Owned),
         }
     }
 
@@ -347,28 +357,34 @@ impl<'c> TableScan<'c> {
     }
 }
 
-fn missing_datum(attlen: i16, elem: &[u8]) -> Value {
+fn missing_datum(attlen: i16, elem: &[u8]) -> Value<'static> {
     match attlen {
         n if n > 0 => match elem.get(..n as usize) {
-            Some(b) => Value::Datum(b.to_vec()),
+            Some(b) => Value::Datum(Cow::Owned(b.to_vec())),
             None => Value::Broken("attmissingval shorter than the type".into()),
         },
         -2 => {
             let end = elem.iter().position(|&b| b == 0).unwrap_or(elem.len());
-            Value::Datum(elem.get(..end).unwrap_or_default().to_vec())
+            Value::Datum(Cow::Owned(elem.get(..end).unwrap_or_default().to_vec()))
         }
         _ => match varlena::classify(elem) {
-            Ok(Varlena::Plain(p)) => Value::Datum(p.to_vec()),
+            Ok(Varlena::Plain(p)) => Value::Datum(Cow::Owned(p.to_vec())),
             Ok(Varlena::Compressed {
                 method,
                 rawsize,
                 data,
             }) => match varlena::decompress(method, data, rawsize) {
-                Ok(v) => Value::Datum(v),
+                Ok(v) => Value::Datum(Cow::Owned(v)),
                 Err(e) => Value::Broken(e.to_string()),
             },
             Ok(Varlena::External(_)) => Value::Broken("attmissingval is a TOAST pointer".into()),
             Err(e) => Value::Broken(e.to_string()),
         },
     }
+}
+
+fn locate(rel: &RelationFile, block: BlockNo) -> String {
+    rel.locate(block)
+        .map(|(p, _)| p.display().to_string())
+        .unwrap_or_default()
 }
