@@ -285,3 +285,187 @@ pub(crate) fn write_scalar(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cat() -> BuiltinCatalog {
+        BuiltinCatalog::new()
+    }
+
+    #[rustfmt::skip]
+    fn int4_array(lbound: i32, with_null: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&1i32.to_le_bytes());                              // ndim
+        v.extend_from_slice(&(if with_null { 32i32 } else { 0 }).to_le_bytes()); // dataoffset (from varlena start)
+        v.extend_from_slice(&23u32.to_le_bytes());                             // elemtype int4
+        v.extend_from_slice(&3i32.to_le_bytes());                              // dims[0]
+        v.extend_from_slice(&lbound.to_le_bytes());                            // lbound[0]
+        // 4 (varlena header) + 20 = 24 is already MAXALIGNed: data follows.
+        if with_null {
+            v.push(0b101);                                                     // bitmap: item 1 NULL
+            v.extend_from_slice(&[0; 7]);                                      // 4 + 21 = 25 -> pad to 32
+        }
+        v.extend_from_slice(&1i32.to_le_bytes());
+        if !with_null {
+            v.extend_from_slice(&2i32.to_le_bytes());
+        }
+        v.extend_from_slice(&3i32.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn arrays_from_fixtures() {
+        // Texts as the server prints '{1,2,3}', '[0:2]={1,2,3}', '{1,NULL,3}'.
+        assert_eq!(
+            output(&cat(), 1007, -1, &int4_array(1, false)).unwrap(),
+            "{1,2,3}"
+        );
+        assert_eq!(
+            output(&cat(), 1007, -1, &int4_array(0, false)).unwrap(),
+            "[0:2]={1,2,3}"
+        );
+        assert_eq!(
+            output(&cat(), 1007, -1, &int4_array(1, true)).unwrap(),
+            "{1,NULL,3}"
+        );
+    }
+
+    #[test]
+    fn error_variants() {
+        let c = cat();
+        assert_eq!(
+            output(&c, 999_999, -1, &[]),
+            Err(Error::UnknownType { oid: 999_999 })
+        );
+        assert!(matches!(
+            output(&c, 23, -1, &[1, 2, 3]),
+            Err(Error::BadLength {
+                func: "int4out",
+                expected: 4,
+                found: 3
+            })
+        ));
+        // Array claiming 3 items but only 2 ints of data.
+        let mut a = int4_array(1, false);
+        a.truncate(a.len() - 4);
+        assert!(matches!(
+            output(&c, 1007, -1, &a),
+            Err(Error::Truncated {
+                func: "array_out",
+                ..
+            })
+        ));
+        // ndim 7 > MAXDIM.
+        let mut a = int4_array(1, false);
+        a[0] = 7;
+        assert!(matches!(
+            output(&c, 1007, -1, &a),
+            Err(Error::Corrupt {
+                func: "array_out",
+                offset: 0,
+                ..
+            })
+        ));
+        // Numeric digit 10000 is out of range.
+        let mut n = 0u16.to_le_bytes().to_vec();
+        n.extend_from_slice(&0i16.to_le_bytes());
+        n.extend_from_slice(&10000i16.to_le_bytes());
+        assert!(matches!(
+            output(&c, 1700, -1, &n),
+            Err(Error::Corrupt { offset: 4, .. })
+        ));
+        // Text that is not UTF-8.
+        assert_eq!(
+            output(&c, 25, -1, b"ab\xff"),
+            Err(Error::InvalidUtf8 {
+                func: "textout",
+                offset: 2
+            })
+        );
+        // Timestamp before 4713 BC.
+        assert!(matches!(
+            output(&c, 1114, -1, &(i64::MIN + 1).to_le_bytes()),
+            Err(Error::OutOfRange {
+                func: "timestamp_out",
+                ..
+            })
+        ));
+        // inet with family 9.
+        assert!(matches!(
+            output(&c, 869, -1, &[9, 32, 1, 2, 3, 4]),
+            Err(Error::Corrupt {
+                func: "inet_out",
+                ..
+            })
+        ));
+        // jsonb header that is neither array nor object.
+        assert!(matches!(
+            output(&c, 3802, -1, &0u32.to_le_bytes()),
+            Err(Error::Corrupt {
+                func: "jsonb_out",
+                ..
+            })
+        ));
+        // Enum label missing from the catalog.
+        let mut c2 = cat();
+        c2.add_type(TypeInfo {
+            oid: 50_000,
+            name: "mood".into(),
+            typlen: 4,
+            typbyval: true,
+            typalign: b'i',
+            typtype: b'e',
+            typelem: 0,
+            typbasetype: 0,
+            typoutput: "enum_out".into(),
+        });
+        assert_eq!(
+            output(&c2, 50_000, -1, &7u32.to_le_bytes()),
+            Err(Error::UnknownEnumLabel { enum_oid: 7 })
+        );
+        c2.add_enum_label(7, "happy");
+        assert_eq!(
+            output(&c2, 50_000, -1, &7u32.to_le_bytes()).unwrap(),
+            "happy"
+        );
+        // A type whose output function is unknown names itself.
+        c2.add_type(TypeInfo {
+            oid: 50_001,
+            name: "box".into(),
+            typoutput: "box_out".into(),
+            ..c2.type_info(50_000).unwrap().clone()
+        });
+        assert!(matches!(
+            output(&c2, 50_001, -1, &[0; 4]),
+            Err(Error::UnsupportedType { oid: 50_001, .. })
+        ));
+        // A domain cycle in a damaged catalog ends with TooDeep.
+        c2.add_type(TypeInfo {
+            oid: 50_002,
+            name: "d".into(),
+            typtype: b'd',
+            typbasetype: 50_002,
+            typoutput: "domain_in_loop".into(),
+            ..c2.type_info(50_000).unwrap().clone()
+        });
+        assert_eq!(
+            output(&c2, 50_002, -1, &[0; 4]),
+            Err(Error::TooDeep { limit: MAX_DEPTH })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
+            let c = cat();
+            let mut oids: Vec<u32> = c.types_unsorted().map(|t| t.oid).collect();
+            oids.sort_unstable();
+            for oid in oids {
+                let _ = output(&c, oid, -1, &data);
+            }
+        }
+    }
+}
