@@ -16,9 +16,16 @@ fuzz_target!(|data: &[u8]| {
     let (pick, datum) = data.split_first().unwrap_or((&0, &[]));
     let chosen = types[usize::from(*pick) % types.len()];
     for (t, d) in std::iter::once((chosen, datum)).chain(types.iter().map(|t| (*t, data))) {
-        let Ok(s) = output(&cat, t.oid, -1, d) else { continue };
+        let Ok(s) = output(&cat, t.oid, -1, d) else {
+            continue;
+        };
         if t.typlen > 0 && t.typoutput != "nameout" {
-            assert_eq!(d.len(), t.typlen as usize, "{} accepted a wrong length", t.name);
+            assert_eq!(
+                d.len(),
+                t.typlen as usize,
+                "{} accepted a wrong length",
+                t.name
+            );
         }
         if t.typoutput == "byteaout" {
             assert_eq!(s.len(), 2 + 2 * d.len());
