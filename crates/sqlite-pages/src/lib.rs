@@ -1,9 +1,45 @@
-//! SQLite on-disk format parser and carver.
+//! SQLite on-disk format parser and carver, built for recovery: nothing in
+//! the file is trusted, every length is checked, damage yields diagnostics
+//! and partial results, never a panic.
+//!
+//! # API structure
+//!
+//! - [`header::DbHeader`]: the 100-byte database header.
+//! - [`page::BtreePage`]: a b-tree page view (header, cell pointers,
+//!   freeblocks, gap); [`page::PageClass`] for classification.
+//! - [`cell`]: payload cells, local/overflow split, [`cell::assemble_payload`]
+//!   over a [`cell::PageSource`].
+//! - [`schema`]: `sqlite_master` rows and CREATE TABLE parsing.
+//! - [`carve::CarveCtx`]: deleted-cell carving with header reconstruction.
+//! - [`scan::table_rows_in_page`]: **the reusable per-page row extractor**.
+//! - [`db::Db`]: a whole file; [`db::Db::salvage`] drives a [`db::Sink`].
+//! - `wal`, `journal`: `-wal` and `-journal` files.
+//!
+//! # Per-page extraction (for WAL frames and journal page images)
+//!
+//! ```text
+//! let db = Db::open(main_file_bytes);          // schema, encoding, usable size
+//! let ctx = db.scan_ctx();                      // ScanCtx { tables, enc, usable, src }
+//! table_rows_in_page(&ctx, page_no, frame_page_bytes,
+//!     PageRole::Tree { table }                  // or Orphan { live_guess: false } if unknown
+//!     , Extract { intact: true, carved: true }, &mut |row| { ... });
+//! ```
+//! `page` is one page image (any source); `page_no` matters for page 1 (its
+//! b-tree header starts at offset 100). `ctx.src` resolves overflow pages —
+//! supply a [`cell::PageSource`] that overlays WAL/journal pages on the
+//! main file when needed. Rows carry [`scan::RowStatus`], page number,
+//! offset and confidence; `table` indexes `ctx.tables`.
 #![forbid(unsafe_code)]
 
+pub mod carve;
+pub mod cell;
+pub mod db;
 pub mod error;
 pub mod header;
 pub mod journal;
+pub mod page;
+pub mod scan;
+pub mod schema;
 pub mod wal;
 
 pub use error::Error;
@@ -16,4 +52,21 @@ impl std::fmt::Display for PageNo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// Big-endian u32 at `at`, if the bytes exist.
+pub(crate) fn be_u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes(s.try_into().ok()?))
+}
+
+/// Big-endian u16 at `at`, if the bytes exist.
+pub(crate) fn be_u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes(s.try_into().ok()?))
+}
+
+/// `usize` → `u32`, saturating (for counts and offsets in diagnostics).
+pub(crate) fn sat_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }

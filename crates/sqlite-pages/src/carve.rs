@@ -1,0 +1,440 @@
+//! Carving deleted cells out of free space: freeblocks, the unallocated gap,
+//! and the tails of freelist trunk pages.
+//!
+//! When SQLite frees a cell it becomes (part of) a freeblock, whose 4-byte
+//! header overwrites the cell's first 4 bytes:
+//!
+//! ```text
+//! live cell:   | payload len | rowid | hdr len | st1 | st2 ... | body ...
+//! freed cell:  | next fb (2) | size (2)  ...clobbered... | st2 ... | body ...
+//!              '---------- 4 bytes ----------'
+//! ```
+//! The carver tries every split of those 4 bytes into payload-length and rowid
+//! varints (2..=9 bytes), rebuilds the clobbered header length and first
+//! serial type from the table's schema (column count and affinities) and the
+//! stale size field, and keeps the hypothesis whose record is consistent with
+//! the schema and ends where the free space does. Cells whose header is still
+//! intact (later cells of a merged freeblock) are parsed directly.
+
+use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, varint};
+
+use crate::PageNo;
+use crate::cell::{CellKind, PageSource, PayloadCell, assemble_payload, local_payload_len};
+use crate::schema::{Affinity, Table};
+
+/// One carved record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Carved {
+    /// Page offset where the cell starts.
+    pub offset: usize,
+    /// Page offset just past the cell.
+    pub end: usize,
+    /// Index of the table in the candidate list.
+    pub table: usize,
+    /// The rowid when it survived.
+    pub rowid: Option<i64>,
+    /// Values in schema order.
+    pub values: Vec<OwnedValue>,
+    /// 0..=1; lower when header bytes had to be rebuilt.
+    pub confidence: f32,
+}
+
+/// Is serial type `t` plausible for a column of affinity `a` in carved data?
+pub fn compatible(a: Affinity, t: SerialType) -> bool {
+    match t {
+        SerialType::Null => true,
+        SerialType::Reserved(_) => false,
+        SerialType::Int(_) | SerialType::Zero | SerialType::One => !matches!(a, Affinity::Text),
+        SerialType::Real => !matches!(a, Affinity::Text),
+        SerialType::Text(_) => matches!(a, Affinity::Text | Affinity::Blob | Affinity::Numeric),
+        SerialType::Blob(_) => matches!(a, Affinity::Blob | Affinity::Text),
+    }
+}
+
+/// Checks serial types (in record order) against a table and returns how many
+/// columns they cover, or `None` if they cannot be this table's record.
+fn fits_table(t: &Table, types: &[SerialType]) -> bool {
+    if types.is_empty() || types.len() > t.columns.len() {
+        return false;
+    }
+    types.iter().enumerate().all(|(i, st)| {
+        let col = t.record_order.get(i).and_then(|&c| t.columns.get(c));
+        match col {
+            Some(c) => {
+                if t.rowid_alias == Some(i) {
+                    matches!(st, SerialType::Null)
+                } else {
+                    compatible(c.affinity, *st) && !(c.not_null && *st == SerialType::Null)
+                }
+            }
+            None => false,
+        }
+    })
+}
+
+/// Builds schema-order values from a decoded record (padding missing
+/// trailing columns with NULL and putting the rowid into its alias).
+pub fn to_schema_values(
+    t: &Table,
+    vals: &[Option<Value<'_>>],
+    rowid: Option<i64>,
+    enc: TextEncoding,
+) -> Vec<OwnedValue> {
+    let mut out = vec![OwnedValue::Null; t.columns.len()];
+    for (i, v) in vals.iter().enumerate() {
+        if let (Some(&c), Some(v)) = (t.record_order.get(i), v)
+            && let Some(slot) = out.get_mut(c)
+        {
+            *slot = v.to_owned_value(enc);
+        }
+    }
+    if let (Some(a), Some(r)) = (t.rowid_alias, rowid)
+        && let Some(slot) = out.get_mut(a)
+    {
+        *slot = OwnedValue::Int(r);
+    }
+    out
+}
+
+fn text_ok(types: &[SerialType], body: &[u8], enc: TextEncoding) -> bool {
+    let mut off = 0usize;
+    for t in types {
+        let n = usize::try_from(t.content_len()).unwrap_or(usize::MAX);
+        let Some(b) = off.checked_add(n).and_then(|e| body.get(off..e)) else {
+            return true;
+        };
+        if matches!(t, SerialType::Text(_)) && (!enc.is_valid(b) || b.contains(&0)) {
+            return false;
+        }
+        off = off.saturating_add(n);
+    }
+    true
+}
+
+/// Context of a carve.
+pub struct CarveCtx<'a> {
+    /// The page's usable bytes.
+    pub page: &'a [u8],
+    /// The page number.
+    pub page_no: PageNo,
+    /// Candidate tables (rowid tables only).
+    pub tables: &'a [&'a Table],
+    /// Text encoding.
+    pub enc: TextEncoding,
+    /// For overflow chains.
+    pub src: &'a dyn PageSource,
+}
+
+struct Hyp {
+    table: usize,
+    types: Vec<SerialType>,
+    hdr_len: usize,
+    /// Record start.
+    rec: usize,
+    rowid: Option<i64>,
+    score: f32,
+}
+
+impl CarveCtx<'_> {
+    /// Carves `[start, end)`; `clobbered_start` says the first 4 bytes are a
+    /// freeblock header. Returns carved rows in offset order.
+    pub fn carve_region(&self, start: usize, end: usize, clobbered_start: bool) -> Vec<Carved> {
+        let mut out = Vec::new();
+        let mut p = start;
+        let end = end.min(self.page.len());
+        let mut guard = 0usize;
+        while p.saturating_add(5) <= end {
+            guard += 1;
+            if guard > 70_000 {
+                break;
+            }
+            let w = self.page.get(p..p + 4).unwrap_or_default();
+            if w.iter().all(|&b| b == 0) {
+                p += 1;
+                continue;
+            }
+            match self.best_at(p, end, p == start && clobbered_start) {
+                Some(c) if c.end > p => {
+                    p = c.end;
+                    out.push(c);
+                }
+                _ => p += 1,
+            }
+        }
+        out
+    }
+
+    fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
+        let stale = crate::be_u16_at(self.page, p + 2)
+            .map(usize::from)
+            .filter(|&s| s >= 4 && p + s <= end);
+        let mut best: Option<(f32, Carved)> = None;
+        for (ti, t) in self.tables.iter().enumerate() {
+            let mut hyps = Vec::new();
+            if !known_clobbered {
+                self.intact_hyp(ti, t, p, &mut hyps);
+            }
+            for lp_lr in 2..=9usize {
+                self.clobbered_hyps(ti, t, p, lp_lr, stale, end, &mut hyps);
+            }
+            for h in hyps {
+                if let Some(c) = self.finish(t, &h, p, end, stale) {
+                    let s = c.confidence + h.score;
+                    if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
+                        best = Some((s, c));
+                    }
+                }
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+
+    fn intact_hyp(&self, ti: usize, t: &Table, p: usize, hyps: &mut Vec<Hyp>) {
+        let Some((plen, n1)) = self.page.get(p..).and_then(varint::read) else {
+            return;
+        };
+        let Some((rowid, n2)) = self.page.get(p + n1..).and_then(varint::read) else {
+            return;
+        };
+        let rec = p + n1 + n2;
+        let Some(r) = self
+            .page
+            .get(rec..)
+            .and_then(|b| Record::parse_header(b).ok())
+        else {
+            return;
+        };
+        if r.record_len() != plen || !fits_table(t, &r.types) {
+            return;
+        }
+        hyps.push(Hyp {
+            table: ti,
+            hdr_len: r.header_len,
+            types: r.types,
+            rec,
+            rowid: Some(rowid as i64),
+            score: 1.0,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn clobbered_hyps(
+        &self,
+        ti: usize,
+        t: &Table,
+        p: usize,
+        lp_lr: usize,
+        stale: Option<usize>,
+        end: usize,
+        hyps: &mut Vec<Hyp>,
+    ) {
+        let rec = p + lp_lr;
+        let ncols = t.columns.len();
+        if rec >= p + 4 {
+            // Record header intact.
+            let Some(r) = self
+                .page
+                .get(rec..)
+                .and_then(|b| Record::parse_header(b).ok())
+            else {
+                return;
+            };
+            if fits_table(t, &r.types) {
+                hyps.push(Hyp {
+                    table: ti,
+                    hdr_len: r.header_len,
+                    types: r.types,
+                    rec,
+                    rowid: None,
+                    score: 0.3,
+                });
+            }
+            return;
+        }
+        let k = p + 4 - rec; // clobbered record-header bytes: 1 or 2
+        // Serial types from p+4 on are intact.
+        let n_known = if k == 1 {
+            ncols
+        } else {
+            ncols.saturating_sub(1)
+        };
+        let mut known = Vec::with_capacity(n_known);
+        let mut at = p + 4;
+        for _ in 0..n_known {
+            let Some((code, n)) = self.page.get(at..).and_then(varint::read) else {
+                return;
+            };
+            known.push(SerialType::from_code(code));
+            at += n;
+        }
+        let known_hdr_bytes = at - (p + 4);
+        if k == 1 {
+            let hdr_len = 1 + known_hdr_bytes;
+            if hdr_len < 128 && fits_table(t, &known) {
+                hyps.push(Hyp {
+                    table: ti,
+                    hdr_len,
+                    types: known,
+                    rec,
+                    rowid: None,
+                    score: 0.5,
+                });
+            }
+            return;
+        }
+        // k == 2: header length and first serial type both lost.
+        let hdr_len = 2 + known_hdr_bytes;
+        if hdr_len >= 128 {
+            return;
+        }
+        let body_start = rec + hdr_len;
+        let rest: u64 = known.iter().map(|t| t.content_len()).sum();
+        let Some(col0) = t.record_order.first().and_then(|&c| t.columns.get(c)) else {
+            return;
+        };
+        let mut cands: Vec<u64> = Vec::new();
+        if t.rowid_alias == Some(0) {
+            cands.push(0);
+        } else {
+            cands.extend([0u64, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+            for target in [stale.map(|s| p + s), Some(end)].into_iter().flatten() {
+                for frag in 0..4usize {
+                    let len1 =
+                        (target.saturating_sub(frag) as u64).checked_sub(body_start as u64 + rest);
+                    if let Some(l) = len1 {
+                        cands.push(13 + 2 * l);
+                        cands.push(12 + 2 * l);
+                    }
+                }
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        for code in cands {
+            if code >= 128 {
+                continue;
+            }
+            let st = SerialType::from_code(code);
+            if !compatible(col0.affinity, st) {
+                continue;
+            }
+            let mut types = Vec::with_capacity(ncols);
+            types.push(st);
+            types.extend_from_slice(&known);
+            if fits_table(t, &types) {
+                hyps.push(Hyp {
+                    table: ti,
+                    hdr_len,
+                    types,
+                    rec,
+                    rowid: None,
+                    score: 0.4,
+                });
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        t: &Table,
+        h: &Hyp,
+        p: usize,
+        end: usize,
+        stale: Option<usize>,
+    ) -> Option<Carved> {
+        let body_len: u64 = h.types.iter().map(|t| t.content_len()).sum();
+        let plen = (h.hdr_len as u64).checked_add(body_len)?;
+        let local = local_payload_len(plen, self.page.len(), true);
+        let body_start = h.rec.checked_add(h.hdr_len)?;
+        let (payload, cell_end) = if (local as u64) < plen {
+            let ov_at = h.rec.checked_add(local)?;
+            let ov = crate::be_u32_at(self.page, ov_at)?;
+            let cell_end = ov_at + 4;
+            if cell_end > end {
+                return None;
+            }
+            let cell = PayloadCell {
+                offset: p,
+                payload_len: plen,
+                rowid: h.rowid,
+                local: self.page.get(h.rec..ov_at)?,
+                overflow: Some(PageNo(ov)),
+                cell_len: cell_end - p,
+            };
+            let (pl, err) = assemble_payload(self.src, self.page_no, &cell);
+            if err.is_some() {
+                return None;
+            }
+            (pl.into_owned(), cell_end)
+        } else {
+            let e = h.rec.checked_add(usize::try_from(plen).ok()?)?;
+            if e > end {
+                return None;
+            }
+            (self.page.get(h.rec..e)?.to_vec(), e)
+        };
+        let _ = body_start;
+        let body = payload.get(h.hdr_len..)?;
+        if !text_ok(&h.types, body, self.enc) {
+            return None;
+        }
+        let rec = Record {
+            header_len: h.hdr_len,
+            types: h.types.clone(),
+            body,
+        };
+        let vals = rec.values();
+        if vals.iter().all(|v| matches!(v, Some(Value::Null) | None)) {
+            return None;
+        }
+        let mut conf = 0.5f32;
+        if let Some(s) = stale {
+            let fb_end = p + s;
+            if cell_end == fb_end {
+                conf += 0.4;
+            } else if cell_end < fb_end && fb_end - cell_end <= 3 {
+                conf += 0.3;
+            } else if cell_end < fb_end {
+                conf += 0.1;
+            } else if h.rowid.is_none() {
+                conf -= 0.3;
+            }
+        }
+        if cell_end == end {
+            conf += 0.2;
+        }
+        let nn = vals
+            .iter()
+            .filter(|v| !matches!(v, Some(Value::Null) | None))
+            .count();
+        conf += 0.05 * nn.min(4) as f32;
+        if h.types.len() == t.columns.len() {
+            conf += 0.1;
+        }
+        Some(Carved {
+            offset: p,
+            end: cell_end,
+            table: h.table,
+            rowid: h.rowid,
+            values: to_schema_values(t, &vals, h.rowid, self.enc),
+            confidence: conf.clamp(0.0, 1.0),
+        })
+    }
+}
+
+/// Parses every intact cell and gives a match score of `t` for this page's
+/// records (fraction of records whose shape fits the table).
+pub fn shape_score(t: &Table, records: &[Vec<SerialType>]) -> f32 {
+    if records.is_empty() {
+        return 0.0;
+    }
+    let ok = records.iter().filter(|r| fits_table(t, r)).count();
+    let exact = records
+        .iter()
+        .filter(|r| r.len() == t.columns.len())
+        .count();
+    (ok as f32 + 0.01 * exact as f32) / records.len() as f32
+}
+
+/// Helper for callers: the cell kind for table leaves.
+pub const TABLE_LEAF: CellKind = CellKind::TableLeaf;
