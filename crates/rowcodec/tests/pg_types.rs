@@ -563,6 +563,48 @@ fn cases() -> Vec<Case> {
         case("macaddr[]", ["'{08:00:2b:01:02:03}'"]),
         case("oid[]", ["'{1,4294967295}'"]),
         case("varbit[]", ["'{101,\"\"}'"]),
+        case(
+            "int4range",
+            [
+                "'empty'",
+                "'[1,10)'",
+                "'(,5]'",
+                "'[3,)'",
+                "'(,)'",
+                "'[-2147483648,2147483647)'",
+            ],
+        ),
+        case("int8range", ["'[1,9223372036854775807)'", "'(,)'"]),
+        case(
+            "numrange",
+            [
+                "'[1.5,2.50]'",
+                "'(,0.001)'",
+                "'[NaN,NaN]'",
+                "'(-Infinity,Infinity)'",
+            ],
+        ),
+        case("daterange", ["'[2000-01-01,infinity)'", "'(,2024-02-29]'"]),
+        case(
+            "tsrange",
+            [
+                "'[2000-01-01 00:00,2000-01-02 12:34:56.789)'",
+                "'(-infinity,)'",
+            ],
+        ),
+        case("tstzrange", ["'[2000-01-01 00:00+00,)'", "'empty'"]),
+        case("floatrange", ["'[0.1,1e300]'", "'(-Infinity,NaN]'"]),
+        case(
+            "textrange",
+            [
+                "'[a,b)'",
+                "'[\"\",\"x y\"]'",
+                "'(\"back\\\\slash\",\"q\"\"uote\")'",
+                "textrange(repeat('a', 200), repeat('b', 300))",
+            ],
+        ),
+        case("int4range[]", ["ARRAY['[1,2)'::int4range, NULL, 'empty']"]),
+        case("tsrange[]", ["ARRAY['[2000-01-01,2001-01-01)'::tsrange]"]),
     ];
 
     // proptest-generated values.
@@ -802,6 +844,14 @@ fn server_catalog(c: &Cluster) -> Result<BuiltinCatalog, String> {
         });
     }
     for line in c
+        .psql("SELECT rngtypid, rngsubtype FROM pg_range")
+        .map_err(|e| e.to_string())?
+        .lines()
+    {
+        let (r, sub) = line.split_once('|').unwrap();
+        cat.add_range(r.parse().unwrap(), sub.parse().unwrap());
+    }
+    for line in c
         .psql("SELECT oid, enumlabel FROM pg_enum")
         .map_err(|e| e.to_string())?
         .lines()
@@ -866,7 +916,8 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
     let c = start(install)?;
     c.psql(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); ALTER TYPE mood ADD VALUE 'new label' BEFORE 'ok';\
-         CREATE DOMAIN posint AS int4 CHECK (VALUE > 0); CREATE DOMAIN shorttext AS varchar(5);",
+         CREATE DOMAIN posint AS int4 CHECK (VALUE > 0); CREATE DOMAIN shorttext AS varchar(5);\
+         CREATE TYPE floatrange AS RANGE (subtype = float8); CREATE TYPE textrange AS RANGE (subtype = text, collation = \"C\");",
     )
     .map_err(|e| e.to_string())?;
     let cases = cases();

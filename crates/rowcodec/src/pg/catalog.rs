@@ -38,6 +38,12 @@ pub trait TypeCatalog {
     /// The label of the `pg_enum` row whose OID is `enum_oid` (an enum datum
     /// stores that OID).
     fn enum_label(&self, enum_oid: u32) -> Option<&str>;
+    /// The subtype (`pg_range.rngsubtype`) of a range type. The default
+    /// knows no ranges; the built-in ones are known to the decoder anyway.
+    fn range_subtype(&self, range_oid: u32) -> Option<u32> {
+        let _ = range_oid;
+        None
+    }
 }
 
 /// `(oid, name, typlen, typbyval, typalign, typoutput, array oid)` of the
@@ -80,6 +86,17 @@ const BUILTINS: &[(u32, &str, i16, bool, u8, &str, u32)] = &[
     (5069, "xid8", 8, true, b'd', "xid8out", 271),
 ];
 
+/// `(oid, name, typalign, array oid)` of the built-in range types
+/// (subtypes in `range.rs`).
+const BUILTIN_RANGES: &[(u32, &str, u8, u32)] = &[
+    (3904, "int4range", b'i', 3905),
+    (3906, "numrange", b'i', 3907),
+    (3908, "tsrange", b'd', 3909),
+    (3910, "tstzrange", b'd', 3911),
+    (3912, "daterange", b'i', 3913),
+    (3926, "int8range", b'd', 3927),
+];
+
 /// [`TypeInfo`] for every built-in type this module can print, and their
 /// one-dimensional array types. Usable in tests and as a fallback when a
 /// data directory's `pg_type` cannot be read.
@@ -94,6 +111,7 @@ const BUILTINS: &[(u32, &str, i16, bool, u8, &str, u32)] = &[
 pub struct BuiltinCatalog {
     types: HashMap<u32, TypeInfo>,
     enum_labels: HashMap<u32, String>,
+    range_subtypes: HashMap<u32, u32>,
 }
 
 impl Default for BuiltinCatalog {
@@ -137,9 +155,35 @@ impl BuiltinCatalog {
                 },
             );
         }
+        for &(oid, name, align, array_oid) in BUILTIN_RANGES {
+            let info = TypeInfo {
+                oid,
+                name: name.to_owned(),
+                typlen: -1,
+                typbyval: false,
+                typalign: align,
+                typtype: b'r',
+                typelem: 0,
+                typbasetype: 0,
+                typoutput: "range_out".to_owned(),
+            };
+            types.insert(
+                array_oid,
+                TypeInfo {
+                    oid: array_oid,
+                    name: format!("_{name}"),
+                    typtype: b'b',
+                    typelem: oid,
+                    typoutput: "array_out".to_owned(),
+                    ..info.clone()
+                },
+            );
+            types.insert(oid, info);
+        }
         Self {
             types,
             enum_labels: HashMap::new(),
+            range_subtypes: HashMap::new(),
         }
     }
 
@@ -151,6 +195,11 @@ impl BuiltinCatalog {
     /// Adds an enum label: `enum_oid` is the `pg_enum` row's OID.
     pub fn add_enum_label(&mut self, enum_oid: u32, label: impl Into<String>) {
         self.enum_labels.insert(enum_oid, label.into());
+    }
+
+    /// Adds a range type's subtype (`pg_range.rngsubtype`).
+    pub fn add_range(&mut self, range_oid: u32, subtype: u32) {
+        self.range_subtypes.insert(range_oid, subtype);
     }
 
     /// All known types, unsorted.
@@ -166,5 +215,9 @@ impl TypeCatalog for BuiltinCatalog {
 
     fn enum_label(&self, enum_oid: u32) -> Option<&str> {
         self.enum_labels.get(&enum_oid).map(String::as_str)
+    }
+
+    fn range_subtype(&self, range_oid: u32) -> Option<u32> {
+        self.range_subtypes.get(&range_oid).copied()
     }
 }

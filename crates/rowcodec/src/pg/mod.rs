@@ -35,6 +35,7 @@ mod float;
 mod inet;
 mod jsonb;
 mod numeric;
+mod range;
 mod scalar;
 
 pub use catalog::{BuiltinCatalog, TypeCatalog, TypeInfo};
@@ -102,6 +103,7 @@ pub(crate) enum OutFn {
     PgLsn,
     Enum,
     Array,
+    Range,
 }
 
 impl OutFn {
@@ -144,6 +146,7 @@ impl OutFn {
             "pg_lsn_out" => PgLsn,
             "enum_out" => Enum,
             "array_out" => Array,
+            "range_out" => Range,
             _ => return None,
         })
     }
@@ -186,6 +189,7 @@ impl OutFn {
             PgLsn => "pg_lsn_out",
             Enum => "enum_out",
             Array => "array_out",
+            Range => "range_out",
         }
     }
 }
@@ -227,6 +231,7 @@ pub(crate) fn write_datum(
     let (info, f) = resolve(cat, type_oid, depth)?;
     match f {
         OutFn::Array => array::write(cat, info, datum, out, depth.saturating_add(1)),
+        OutFn::Range => range::write(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Enum => {
             let enum_oid = u32::from_le_bytes(bytes::fixed::<4>(datum, f.func())?);
             let label = cat
@@ -278,7 +283,7 @@ pub(crate) fn write_scalar(
         Timestamptz => datetime::write_timestamp(datum, out, true),
         Interval => datetime::write_interval(datum, out),
         Jsonb => jsonb::write(datum, out),
-        Enum | Array => Err(Error::UnsupportedType {
+        Enum | Array | Range => Err(Error::UnsupportedType {
             oid: 0,
             name: String::new(),
             typoutput: func.to_owned(),
