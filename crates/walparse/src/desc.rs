@@ -252,7 +252,13 @@ fn standby(info: u8, md: &[u8], s: &mut String) -> Option<()> {
             }
             Some(())
         }
-        0x20 => write!(s, "{} invalidation messages", u32_at(md, 0)?).ok(),
+        0x20 => write!(
+            s,
+            "{} invalidation messages, relcache init file inval {}",
+            u32_at(md, 12)?,
+            *md.get(8)? != 0
+        )
+        .ok(),
         _ => Some(()),
     }
 }
