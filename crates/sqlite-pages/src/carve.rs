@@ -178,8 +178,8 @@ impl CarveCtx<'_> {
                 self.clobbered_hyps(ti, t, p, lp_lr, stale, end, &mut hyps);
             }
             for h in hyps {
-                if let Some(c) = self.finish(t, &h, p, end, stale) {
-                    let s = c.confidence + h.score;
+                if let Some((c, raw)) = self.finish(t, &h, p, end, stale) {
+                    let s = raw + h.score;
                     if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
                         best = Some((s, c));
                     }
@@ -334,6 +334,7 @@ impl CarveCtx<'_> {
         }
     }
 
+    /// Decodes a hypothesis; returns the row and its unclamped ranking score.
     fn finish(
         &self,
         t: &Table,
@@ -341,7 +342,7 @@ impl CarveCtx<'_> {
         p: usize,
         end: usize,
         stale: Option<usize>,
-    ) -> Option<Carved> {
+    ) -> Option<(Carved, f32)> {
         let body_len: u64 = h.types.iter().map(|t| t.content_len()).sum();
         let plen = (h.hdr_len as u64).checked_add(body_len)?;
         let local = local_payload_len(plen, self.page.len(), true);
@@ -384,7 +385,11 @@ impl CarveCtx<'_> {
             body,
         };
         let vals = rec.values();
-        if vals.iter().all(|v| matches!(v, Some(Value::Null) | None)) {
+        let nn = vals
+            .iter()
+            .filter(|v| !matches!(v, Some(Value::Null) | None))
+            .count();
+        if nn < t.columns.len().min(2) {
             return None;
         }
         let mut conf = 0.5f32;
@@ -403,22 +408,21 @@ impl CarveCtx<'_> {
         if cell_end == end {
             conf += 0.2;
         }
-        let nn = vals
-            .iter()
-            .filter(|v| !matches!(v, Some(Value::Null) | None))
-            .count();
         conf += 0.05 * nn.min(4) as f32;
         if h.types.len() == t.columns.len() {
             conf += 0.1;
         }
-        Some(Carved {
-            offset: p,
-            end: cell_end,
-            table: h.table,
-            rowid: h.rowid,
-            values: to_schema_values(t, &vals, h.rowid, self.enc),
-            confidence: conf.clamp(0.0, 1.0),
-        })
+        Some((
+            Carved {
+                offset: p,
+                end: cell_end,
+                table: h.table,
+                rowid: h.rowid,
+                values: to_schema_values(t, &vals, h.rowid, self.enc),
+                confidence: conf.clamp(0.0, 1.0),
+            },
+            conf,
+        ))
     }
 }
 

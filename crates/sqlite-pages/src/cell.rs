@@ -187,13 +187,18 @@ mod tests {
     #[rustfmt::skip]
     #[test]
     fn table_leaf_cell() {
-        let page = [0u8, 0, 3, 0x81, 0x00, 2, 1, 7, 0, 0];
+        let mut page = vec![0u8; 512];
+        page[2..10].copy_from_slice(&[3, 0x81, 0x00, 2, 1, 7, 0, 0]); // len 3, rowid 128, record
         let c = parse_payload_cell(PageNo(2), &page, 2, CellKind::TableLeaf).unwrap();
         assert_eq!(c.payload_len, 3);
         assert_eq!(c.rowid, Some(128));
         assert_eq!(c.local, &[2, 1, 7]);
         assert_eq!(c.cell_len, 6);
-        assert!(matches!(parse_payload_cell(PageNo(2), &page, 9, CellKind::TableLeaf), Err(Error::BadCell { .. } | Error::BadVarint { .. })));
+        page[509..512].copy_from_slice(&[0x20, 0x01, 0x05]); // 32-byte payload at the page end
+        assert!(matches!(
+            parse_payload_cell(PageNo(2), &page, 509, CellKind::TableLeaf),
+            Err(Error::BadCell { .. })
+        ));
     }
 
     proptest::proptest! {

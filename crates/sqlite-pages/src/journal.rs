@@ -331,13 +331,38 @@ pub enum JournalProblem {
         /// File offset of the record.
         offset: u64,
     },
-    /// Rollback stopped here (page number 0 or the lock-byte page, a bad
-    /// checksum, or a header without magic); later records are not applied.
-    #[error("rollback stops at offset {offset}")]
+    /// Rollback stopped here; later records are not applied.
+    #[error("rollback stops at offset {offset}: {reason}")]
     RollbackStops {
         /// File offset of the record or header where it stops.
         offset: u64,
+        /// Why.
+        reason: StopReason,
     },
+}
+
+/// Why a rollback stops where it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A later header without the magic (not yet synced): the normal end.
+    HeaderWithoutMagic,
+    /// A record with page number 0 or the lock-byte page.
+    TerminalPageNo,
+    /// A record whose checksum does not match.
+    BadChecksum,
+    /// The file ends inside a record.
+    PartialRecord,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::HeaderWithoutMagic => "next header has no magic (end of the synced journal)",
+            Self::TerminalPageNo => "record for page 0 or the lock-byte page",
+            Self::BadChecksum => "record checksum does not match",
+            Self::PartialRecord => "record cut off by the end of the file",
+        })
+    }
 }
 
 /// Parameters a journal cannot always tell by itself.
@@ -491,7 +516,11 @@ impl<'a> Journal<'a> {
             let is_first = segment_idx == 0;
             if !h.has_magic() && !is_first {
                 if rollback_alive {
-                    self.stop(header_offset, &mut rollback_alive);
+                    self.stop(
+                        header_offset,
+                        StopReason::HeaderWithoutMagic,
+                        &mut rollback_alive,
+                    );
                 }
                 break;
             }
@@ -513,7 +542,7 @@ impl<'a> Journal<'a> {
                     self.problems
                         .push(JournalProblem::PartialRecord { offset: off });
                     if rollback_alive {
-                        self.stop(off, &mut rollback_alive);
+                        self.stop(off, StopReason::PartialRecord, &mut rollback_alive);
                     }
                     break;
                 }
@@ -571,13 +600,13 @@ impl<'a> Journal<'a> {
         let ck_ok = nonce.is_some_and(|n| record_checksum(n, page) == ck);
         if *rollback_alive {
             if terminal {
-                self.stop(off, rollback_alive);
+                self.stop(off, StopReason::TerminalPageNo, rollback_alive);
             } else if beyond {
                 return RecordStatus::BeyondOriginalSize;
             } else if ck_ok {
                 return RecordStatus::Rollback;
             } else {
-                self.stop(off, rollback_alive);
+                self.stop(off, StopReason::BadChecksum, rollback_alive);
                 return RecordStatus::BadChecksum;
             }
         }
@@ -588,9 +617,10 @@ impl<'a> Journal<'a> {
         }
     }
 
-    fn stop(&mut self, offset: u64, rollback_alive: &mut bool) {
+    fn stop(&mut self, offset: u64, reason: StopReason, rollback_alive: &mut bool) {
         *rollback_alive = false;
-        self.problems.push(JournalProblem::RollbackStops { offset });
+        self.problems
+            .push(JournalProblem::RollbackStops { offset, reason });
     }
 
     /// When a segment's nonce was zeroed, a record is trusted when the nonce

@@ -243,11 +243,13 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
     let mut columns = Vec::new();
     let mut pk_cols: Vec<String> = Vec::new();
     let mut rowid_alias = None;
+    let mut pk_from_constraint = false;
     for part in &parts {
         let first = part.first()?;
         let is_tc = matches!(first, Tok::Word(w) if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"].iter().any(|k| w.eq_ignore_ascii_case(k)));
         if is_tc {
             if let Some(p) = part.iter().position(|t| word_is(Some(t), "PRIMARY")) {
+                pk_from_constraint = true;
                 let mut d = 0;
                 for t in part.iter().skip(p) {
                     match t {
@@ -269,9 +271,6 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
                         }
                         _ => {}
                     }
-                }
-                if let [only] = pk_cols.as_slice() {
-                    let _ = only;
                 }
             }
             continue;
