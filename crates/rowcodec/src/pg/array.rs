@@ -22,6 +22,8 @@ const VARHDRSZ: usize = 4;
 /// Where each element's bytes are and how to print them.
 struct Elements<'a> {
     data: Cursor<'a>,
+    /// `typdelim` of the element type: `;` for box, `,` for all others.
+    delim: u8,
     bitmap: Option<&'a [u8]>,
     elem: &'a TypeInfo,
 }
@@ -99,8 +101,14 @@ pub(crate) fn write(
     let elem = cat
         .type_info(elem_oid)
         .ok_or(Error::UnknownType { oid: elem_oid })?;
+    let delim = if elem.typoutput == "box_out" {
+        b';'
+    } else {
+        b','
+    };
     let mut els = Elements {
         data: Cursor::new(data, FUNC),
+        delim,
         bitmap,
         elem,
     };
@@ -136,7 +144,7 @@ pub(crate) fn write(
             };
             *ix = ix.saturating_add(1);
             if *ix < dim {
-                out.push(',');
+                out.push(char::from(els.delim));
                 done = false;
                 break;
             }
@@ -201,7 +209,7 @@ impl<'a> Elements<'a> {
         };
         let mut text = String::new();
         write_datum(cat, self.elem.oid, -1, bytes, &mut text, depth)?;
-        push_quoted(&text, out);
+        push_quoted(&text, self.delim, out);
         Ok(())
     }
 
@@ -237,16 +245,17 @@ impl<'a> Elements<'a> {
 }
 
 /// Quotes an element as `array_out` does: when empty, `NULL` in any case,
-/// or containing `{`, `}`, `,`, `"`, `\` or whitespace; `"` and `\` are
+/// or containing `{`, `}`, the delimiter, `"`, `\` or whitespace; `"` and `\` are
 /// backslash-escaped inside the quotes.
-fn push_quoted(s: &str, out: &mut String) {
+fn push_quoted(s: &str, delim: u8, out: &mut String) {
     let need = s.is_empty()
         || s.eq_ignore_ascii_case("NULL")
         || s.bytes().any(|b| {
-            matches!(
-                b,
-                b'{' | b'}' | b',' | b'"' | b'\\' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c
-            )
+            b == delim
+                || matches!(
+                    b,
+                    b'{' | b'}' | b'"' | b'\\' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c
+                )
         });
     if !need {
         out.push_str(s);

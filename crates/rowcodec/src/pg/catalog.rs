@@ -84,6 +84,27 @@ const BUILTINS: &[(u32, &str, i16, bool, u8, &str, u32)] = &[
     (3220, "pg_lsn", 8, true, b'd', "pg_lsn_out", 3221),
     (3802, "jsonb", -1, false, b'i', "jsonb_out", 3807),
     (5069, "xid8", 8, true, b'd', "xid8out", 271),
+    (142, "xml", -1, false, b'i', "xml_out", 143),
+    (600, "point", 16, false, b'd', "point_out", 1017),
+    (601, "lseg", 32, false, b'd', "lseg_out", 1018),
+    (602, "path", -1, false, b'd', "path_out", 1019),
+    (603, "box", 32, false, b'd', "box_out", 1020),
+    (604, "polygon", -1, false, b'd', "poly_out", 1027),
+    (628, "line", 24, false, b'd', "line_out", 629),
+    (718, "circle", 24, false, b'd', "circle_out", 719),
+    (22, "int2vector", -1, false, b'i', "int2vectorout", 1006),
+    (30, "oidvector", -1, false, b'i', "oidvectorout", 1013),
+];
+
+/// Base types that are subscriptable without being arrays: `(oid, typelem)`.
+const FIXED_ELEM: &[(u32, u32)] = &[
+    (19, 18),   // name: "char"
+    (22, 21),   // int2vector: int2
+    (30, 26),   // oidvector: oid
+    (600, 701), // point: float8
+    (601, 600), // lseg: point
+    (603, 600), // box: point
+    (628, 701), // line: float8
 ];
 
 /// `(oid, name, typalign, array oid)` of the built-in range types
@@ -134,8 +155,10 @@ impl BuiltinCatalog {
                     typbyval: byval,
                     typalign: align,
                     typtype: b'b',
-                    // `name` is subscriptable as an array of "char".
-                    typelem: if oid == 19 { 18 } else { 0 },
+                    typelem: FIXED_ELEM
+                        .iter()
+                        .find(|(o, _)| *o == oid)
+                        .map_or(0, |(_, e)| *e),
                     typbasetype: 0,
                     typoutput: out.to_owned(),
                 },

@@ -34,8 +34,8 @@ pub fn copy_text_escape(s: &str, out: &mut String) {
 /// field means NULL) or when it contains `,`, `"`, CR or LF; quotes inside
 /// are doubled. A NULL column is written by the caller as nothing.
 ///
-/// The server also quotes the value `\.` when the row has a single column;
-/// callers writing single-column rows must handle that case.
+/// The server also quotes the value `\.` when the row has a single column:
+/// use [`csv_quote_single_column`] for such rows.
 ///
 /// ```
 /// let mut out = String::new();
@@ -56,6 +56,23 @@ pub fn csv_quote(s: &str, out: &mut String) {
         out.push(ch);
     }
     out.push('"');
+}
+
+/// [`csv_quote`] for a row with a single column: the server then also
+/// quotes the value `\.`, which would otherwise read as the end-of-data
+/// marker.
+///
+/// ```
+/// let mut out = String::new();
+/// rowcodec::pg::csv_quote_single_column("\\.", &mut out);
+/// assert_eq!(out, "\"\\.\"");
+/// ```
+pub fn csv_quote_single_column(s: &str, out: &mut String) {
+    if s == "\\." {
+        out.push_str("\"\\.\"");
+    } else {
+        csv_quote(s, out);
+    }
 }
 
 /// Type names that must be double-quoted after `::` because the grammar

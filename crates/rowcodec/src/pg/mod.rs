@@ -32,6 +32,7 @@ mod datetime;
 mod encode;
 mod error;
 mod float;
+mod geo;
 mod inet;
 mod jsonb;
 mod numeric;
@@ -39,7 +40,7 @@ mod range;
 mod scalar;
 
 pub use catalog::{BuiltinCatalog, TypeCatalog, TypeInfo};
-pub use encode::{copy_text_escape, csv_quote, sql_literal};
+pub use encode::{copy_text_escape, csv_quote, csv_quote_single_column, sql_literal};
 pub use error::Error;
 
 /// How deep domains-of-domains, arrays and jsonb containers may nest.
@@ -104,6 +105,15 @@ pub(crate) enum OutFn {
     Enum,
     Array,
     Range,
+    Point,
+    Lseg,
+    Box,
+    Line,
+    Circle,
+    Path,
+    Polygon,
+    Int2Vector,
+    OidVector,
 }
 
 impl OutFn {
@@ -147,6 +157,15 @@ impl OutFn {
             "enum_out" => Enum,
             "array_out" => Array,
             "range_out" => Range,
+            "point_out" => Point,
+            "lseg_out" => Lseg,
+            "box_out" => Box,
+            "line_out" => Line,
+            "circle_out" => Circle,
+            "path_out" => Path,
+            "poly_out" => Polygon,
+            "int2vectorout" => Int2Vector,
+            "oidvectorout" => OidVector,
             _ => return None,
         })
     }
@@ -190,6 +209,15 @@ impl OutFn {
             Enum => "enum_out",
             Array => "array_out",
             Range => "range_out",
+            Point => "point_out",
+            Lseg => "lseg_out",
+            Box => "box_out",
+            Line => "line_out",
+            Circle => "circle_out",
+            Path => "path_out",
+            Polygon => "poly_out",
+            Int2Vector => "int2vectorout",
+            OidVector => "oidvectorout",
         }
     }
 }
@@ -283,6 +311,15 @@ pub(crate) fn write_scalar(
         Timestamptz => datetime::write_timestamp(datum, out, true),
         Interval => datetime::write_interval(datum, out),
         Jsonb => jsonb::write(datum, out),
+        Point => geo::write_point(datum, out),
+        Lseg => geo::write_lseg(datum, out),
+        Box => geo::write_box(datum, out),
+        Line => geo::write_line(datum, out),
+        Circle => geo::write_circle(datum, out),
+        Path => geo::write_path(datum, out),
+        Polygon => geo::write_polygon(datum, out),
+        Int2Vector => geo::write_vector(datum, out, false),
+        OidVector => geo::write_vector(datum, out, true),
         Enum | Array | Range => Err(Error::UnsupportedType {
             oid: 0,
             name: String::new(),
