@@ -476,8 +476,8 @@ mod tests {
         // A type whose output function is unknown names itself.
         c2.add_type(TypeInfo {
             oid: 50_001,
-            name: "box".into(),
-            typoutput: "box_out".into(),
+            name: "tsvector".into(),
+            typoutput: "tsvectorout".into(),
             ..c2.type_info(50_000).unwrap().clone()
         });
         assert!(matches!(
