@@ -187,9 +187,13 @@ fn dump_roundtrip(install: &PgInstall) -> Result<(), String> {
         .psql(&format!(
             "BEGIN; DELETE FROM t WHERE id % 7 = 0; \
              UPDATE t SET tx = coalesce(tx, '') || ' upd', n = 1 WHERE id % 11 = 0; \
+             SELECT count(*) FROM (SELECT 1 FROM t WHERE id IN (3, 5) FOR KEY SHARE) l; \
+             SAVEPOINT a; UPDATE t SET tx = 'multixact' WHERE id IN (3, 5); RELEASE a; \
              {GUCS} COPY t TO STDOUT; \\echo ====CSV====\n COPY t TO STDOUT (FORMAT csv); COMMIT;"
         ))
         .map_err(e)?;
+    // The count(*) of the FOR KEY SHARE query comes first.
+    let after_out = after_out.strip_prefix("2\n").ok_or("lock query")?;
     let (after_copy, after_csv) = after_out
         .split_once("====CSV====\n")
         .ok_or("no CSV marker")?;

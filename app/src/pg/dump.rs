@@ -252,8 +252,12 @@ impl Printer<'_> {
                 Err(e) => {
                     let key = format!("{}:{e}", col.type_oid);
                     if self.warned.insert(key) {
+                        let tname = self
+                            .types
+                            .type_info(col.type_oid)
+                            .map_or_else(|| "?".to_string(), |t| t.name.clone());
                         eprintln!(
-                            "datam: warning: column {} (type oid {}): {e}; printing raw bytes as hex",
+                            "datam: warning: column {} (type {tname}, oid {}): {e}; printing raw bytes as hex",
                             col.name, col.type_oid
                         );
                     }

@@ -17,11 +17,12 @@ use rowcodec::pg::{TypeCatalog, TypeInfo};
 use crate::bytes::{i16_at, i32_at, u32_at};
 use crate::datadir::{DEFAULTTABLESPACE_OID, DataDir, Fork, GLOBALTABLESPACE_OID, RelLocator};
 use crate::error::{BlockNo, Error, Result};
+use crate::multixact::MultiXacts;
 use crate::relation::RelationFile;
 use crate::relmap::RelMap;
 use crate::tuple::{AttrLayout, HeapTuple};
 use crate::varlena;
-use crate::visibility::{TupleStatus, tuple_status};
+use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
 /// OID of `pg_database`.
@@ -147,6 +148,7 @@ fn scan_catalog(
 ) -> Result<()> {
     let rel = RelationFile::open(dir, loc, Fork::Main)?;
     let what = || dir.segment_path(loc, Fork::Main, 0).display().to_string();
+    let mut multis = MultiXacts::new(dir.root(), dir.block_size_bytes());
     for b in 0..rel.n_blocks() {
         let page = match rel.page(BlockNo(b)) {
             Ok(p) => p,
@@ -172,7 +174,7 @@ fn scan_catalog(
                     continue;
                 }
             };
-            if tuple_status(&tuple, clog) != TupleStatus::Live {
+            if tuple_status_multi(&tuple, clog, &mut multis) != TupleStatus::Live {
                 continue;
             }
             match tuple.deform(&schema.layouts) {

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod control;
 pub mod datadir;
 pub mod error;
+pub mod multixact;
 pub mod page;
 pub mod relation;
 pub mod relmap;

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
 use crate::datadir::Fork;
 use crate::error::{BlockNo, Error, Result};
+use crate::multixact::MultiXacts;
 use crate::page::LpFlags;
 use crate::relation::RelationFile;
 use crate::tuple::{AttrLayout, HeapTuple};
 use crate::varlena::{self, ToastPointer, Varlena};
-use crate::visibility::{TupleStatus, tuple_status};
+use crate::visibility::{TupleStatus, tuple_status, tuple_status_multi};
 use crate::xact::Clog;
 
 /// Which tuples a scan returns.
@@ -75,6 +76,7 @@ pub struct TableScan<'c> {
     rel: RelationFile,
     toast: Option<ToastIndex>,
     clog: Clog,
+    multis: MultiXacts,
     /// Problems met so far (damaged pages, bad tuples), reading went on.
     pub warnings: Vec<Warning>,
 }
@@ -100,6 +102,7 @@ impl<'c> TableScan<'c> {
             rel,
             toast: None,
             clog: Clog::new(dir.root(), dir.block_size_bytes()),
+            multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
             warnings,
         })
     }
@@ -174,7 +177,7 @@ impl<'c> TableScan<'c> {
         mode: ScanMode,
     ) -> Result<Option<ScanRow<'p>>> {
         let t = HeapTuple::parse(bytes, block, lp)?;
-        let status = tuple_status(&t, &mut self.clog);
+        let status = tuple_status_multi(&t, &mut self.clog, &mut self.multis);
         let wanted = match mode {
             ScanMode::Live => matches!(status, TupleStatus::Live | TupleStatus::MultiXact),
             ScanMode::Dead => status == TupleStatus::Dead,

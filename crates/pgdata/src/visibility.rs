@@ -3,6 +3,7 @@
 //! A stopped (or crashed) cluster has no running transactions, so an xid
 //! that pg_xact still shows as in progress never committed.
 
+use crate::multixact::MultiXacts;
 use crate::tuple::*;
 use crate::xact::{Clog, XidStatus};
 
@@ -17,8 +18,8 @@ pub enum TupleStatus {
     Dead,
     /// Its inserting transaction never committed.
     Aborted,
-    /// Deleted or replaced by a multixact update whose outcome DataM does not
-    /// resolve; reported as live with this status.
+    /// `xmax` is a MultiXactId whose members could not be read
+    /// (`pg_multixact` missing or truncated); reported with the live rows.
     MultiXact,
 }
 
@@ -48,8 +49,27 @@ pub fn xmax_is_locked_only(infomask: u16) -> bool {
             == HEAP_XMAX_EXCL_LOCK
 }
 
-/// Judges a tuple.
+/// Judges a tuple (a multixact `xmax` counts as [`TupleStatus::MultiXact`];
+/// see [`tuple_status_multi`]).
 pub fn tuple_status(t: &HeapTuple<'_>, clog: &mut Clog) -> TupleStatus {
+    tuple_status_inner(t, clog, None)
+}
+
+/// Judges a tuple, resolving a multixact `xmax` to its updating member
+/// through `pg_multixact`.
+pub fn tuple_status_multi(
+    t: &HeapTuple<'_>,
+    clog: &mut Clog,
+    multis: &mut MultiXacts,
+) -> TupleStatus {
+    tuple_status_inner(t, clog, Some(multis))
+}
+
+fn tuple_status_inner(
+    t: &HeapTuple<'_>,
+    clog: &mut Clog,
+    multis: Option<&mut MultiXacts>,
+) -> TupleStatus {
     let im = t.infomask();
     let xmin_ok = if im & HEAP_XMIN_COMMITTED != 0 {
         true // committed, or frozen (both bits)
@@ -65,7 +85,15 @@ pub fn tuple_status(t: &HeapTuple<'_>, clog: &mut Clog) -> TupleStatus {
         return TupleStatus::Live;
     }
     if im & HEAP_XMAX_IS_MULTI != 0 {
-        return TupleStatus::MultiXact;
+        // HEAP_XMAX_COMMITTED is never set for a multi; find the updater.
+        let Some(updater) = multis.and_then(|m| m.updater(t.xmax())) else {
+            return TupleStatus::MultiXact;
+        };
+        return if clog.status(updater) == XidStatus::Committed {
+            TupleStatus::Dead
+        } else {
+            TupleStatus::Live
+        };
     }
     if im & HEAP_XMAX_COMMITTED != 0 || clog.status(t.xmax()) == XidStatus::Committed {
         TupleStatus::Dead
