@@ -22,6 +22,23 @@
 //! cstring (typlen -2)              the bytes without the terminating NUL
 //! ```
 //!
+//! Output functions implemented (anything else is
+//! [`Error::UnsupportedType`], so the caller can dump the bytes in hex):
+//! `boolout int2out int4out int8out oidout xidout xid8out cidout tidout
+//! float4out float8out numeric_out cash_out textout varcharout bpcharout
+//! json_out xml_out nameout charout cstring_out byteaout uuid_out
+//! macaddr_out macaddr8_out inet_out cidr_out date_out time_out timetz_out
+//! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
+//! pg_lsn_out enum_out array_out range_out point_out lseg_out box_out
+//! line_out circle_out path_out poly_out int2vectorout oidvectorout`;
+//! domains resolve to their base type. `typmod` never changes the text of
+//! these types (values are stored already rounded/padded).
+//!
+//! Varlena elements inside arrays carry 4-byte headers in practice
+//! (`construct_md_array` detoasts every element, which expands short
+//! headers), but a 1-byte header is read too. Range bounds follow tuple rules
+//! (`range_serialize` packs short varlenas, unaligned).
+//!
 //! **Invariant:** no input bytes make this module panic; anything it cannot
 //! print exactly is an [`Error`], never a guess.
 
@@ -65,6 +82,31 @@ pub fn output(
     let mut out = String::new();
     write_datum(cat, type_oid, typmod, datum, &mut out, 0)?;
     Ok(out)
+}
+
+/// Like [`output`], but appends to `out` (no allocation per value when
+/// `out` is reused). On error `out` is left as it was.
+///
+/// ```
+/// use rowcodec::pg::{output_into, BuiltinCatalog};
+/// let cat = BuiltinCatalog::new();
+/// let mut line = String::from("id=");
+/// output_into(&cat, 23, -1, &7i32.to_le_bytes(), &mut line).unwrap();
+/// assert_eq!(line, "id=7");
+/// ```
+pub fn output_into(
+    cat: &dyn TypeCatalog,
+    type_oid: u32,
+    typmod: i32,
+    datum: &[u8],
+    out: &mut String,
+) -> Result<(), Error> {
+    let len = out.len();
+    let r = write_datum(cat, type_oid, typmod, datum, out, 0);
+    if r.is_err() {
+        out.truncate(len);
+    }
+    r
 }
 
 /// The output functions DataM implements, by `typoutput` name.
