@@ -165,10 +165,22 @@ impl CarveCtx<'_> {
     }
 
     fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
+        self.best_at_depth(p, end, known_clobbered, true)
+    }
+
+    /// All hypotheses at `p`, best first, with a one-cell lookahead bonus for
+    /// candidates after which another cell parses (merged freeblocks).
+    fn best_at_depth(
+        &self,
+        p: usize,
+        end: usize,
+        known_clobbered: bool,
+        lookahead: bool,
+    ) -> Option<Carved> {
         let stale = crate::be_u16_at(self.page, p + 2)
             .map(usize::from)
             .filter(|&s| s >= 4 && p + s <= end);
-        let mut best: Option<(f32, Carved)> = None;
+        let mut cands: Vec<(f32, Carved)> = Vec::new();
         for (ti, t) in self.tables.iter().enumerate() {
             let mut hyps = Vec::new();
             if !known_clobbered {
@@ -179,11 +191,26 @@ impl CarveCtx<'_> {
             }
             for h in hyps {
                 if let Some((c, raw)) = self.finish(t, &h, p, end, stale) {
-                    let s = raw + h.score;
-                    if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
-                        best = Some((s, c));
-                    }
+                    cands.push((raw + h.score, c));
                 }
+            }
+        }
+        if lookahead && cands.len() > 1 {
+            let fb_end = stale.map(|s| p + s);
+            for (s, c) in cands.iter_mut().take(12) {
+                let exact = Some(c.end) == fb_end || c.end == end;
+                if !exact
+                    && c.end + 5 <= end
+                    && self.best_at_depth(c.end, end, false, false).is_some()
+                {
+                    *s += 0.3;
+                }
+            }
+        }
+        let mut best: Option<(f32, Carved)> = None;
+        for (s, c) in cands {
+            if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
+                best = Some((s, c));
             }
         }
         best.map(|(_, c)| c)
@@ -392,7 +419,7 @@ impl CarveCtx<'_> {
         if nn < t.columns.len().min(2) {
             return None;
         }
-        let mut conf = 0.5f32;
+        let mut conf = 0.5f32 - implausibility(&h.types, &vals);
         if let Some(s) = stale {
             let fb_end = p + s;
             if cell_end == fb_end {
@@ -424,6 +451,44 @@ impl CarveCtx<'_> {
             conf,
         ))
     }
+}
+
+/// Penalty for values a real SQLite would not have written: integers in a
+/// wider serial type than needed, absurd reals, long all-zero text/blobs.
+fn implausibility(types: &[SerialType], vals: &[Option<Value<'_>>]) -> f32 {
+    let mut pen = 0.0f32;
+    for (t, v) in types.iter().zip(vals) {
+        match (t, v) {
+            (SerialType::Int(n), Some(Value::Int(i))) => {
+                let min = match *i {
+                    -128..=127 => 1,
+                    -32768..=32767 => 2,
+                    -8_388_608..=8_388_607 => 3,
+                    -2_147_483_648..=2_147_483_647 => 4,
+                    i if (-(1i64 << 47)..(1i64 << 47)).contains(&i) => 6,
+                    _ => 8,
+                };
+                if *n > min {
+                    pen += 0.6;
+                }
+            }
+            (SerialType::Real, Some(Value::Real(r))) => {
+                let a = r.abs();
+                if r.is_nan() || a > 1e50 || (a != 0.0 && a < 1e-50) {
+                    pen += 0.6;
+                }
+            }
+            (SerialType::Text(n) | SerialType::Blob(n), Some(Value::Text(b) | Value::Blob(b)))
+                if *n >= 4 =>
+            {
+                if b.iter().all(|&x| x == 0) {
+                    pen += 1.0;
+                }
+            }
+            _ => {}
+        }
+    }
+    pen
 }
 
 /// Parses every intact cell and gives a match score of `t` for this page's

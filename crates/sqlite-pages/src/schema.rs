@@ -317,6 +317,7 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
     }
     // A table-constraint PRIMARY KEY(x) on a single INTEGER column is also an alias.
     if rowid_alias.is_none()
+        && pk_from_constraint
         && pk_cols.len() == 1
         && !without_rowid
         && let Some(i) = columns.iter().position(|c| {
