@@ -479,12 +479,10 @@ fn implausibility(types: &[SerialType], vals: &[Option<Value<'_>>]) -> f32 {
                 }
             }
             (SerialType::Text(n) | SerialType::Blob(n), Some(Value::Text(b) | Value::Blob(b)))
-                if *n >= 4 =>
-            {
-                if b.iter().all(|&x| x == 0) {
+                if *n >= 4
+                && b.iter().all(|&x| x == 0) => {
                     pen += 1.0;
                 }
-            }
             _ => {}
         }
     }
