@@ -305,14 +305,14 @@ fn check_heap(c: &Cluster, col: &Collected) -> Result<usize, String> {
             let f: Vec<&str> = line.split('|').collect();
             let key = (fnode, f[0].parse().unwrap(), f[1].parse().unwrap());
             let xmin: u32 = f[2].parse().unwrap();
-            if let Some((xid, data)) = col.inserted.get(&key) {
-                if *xid == xmin {
-                    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-                    if hex != f[3] {
-                        return Err(format!("{table} tuple {key:?}: WAL {hex} vs page {}", f[3]));
-                    }
-                    compared += 1;
+            if let Some((xid, data)) = col.inserted.get(&key)
+                && *xid == xmin
+            {
+                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+                if hex != f[3] {
+                    return Err(format!("{table} tuple {key:?}: WAL {hex} vs page {}", f[3]));
                 }
+                compared += 1;
             }
         }
     }
