@@ -605,6 +605,33 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "int4multirange",
+            [
+                "'{}'",
+                "'{[1,3),[5,7),[9,11),[13,15),[17,19),[21,)}'",
+                "'{(,1)}'",
+            ],
+        ),
+        case("nummultirange", ["'{[1.5,2.5],(3,4)}'"]),
+        case(
+            "tsmultirange",
+            ["'{[2000-01-01,2000-01-02),[2001-01-01,)}'"],
+        ),
+        case(
+            "datemultirange",
+            [
+                "'{[2000-01-01,2000-02-01),[2000-03-01,2000-04-01),[2000-05-01,2000-06-01),[2000-07-01,2000-08-01),[2000-09-01,2000-10-01)}'",
+            ],
+        ),
+        case("int8multirange", ["'{[1,2),[4,5)}'"]),
+        case("tstzmultirange", ["'{(,2000-01-01 00:00+00]}'"]),
+        case(
+            "textmultirange",
+            [
+                "textmultirange(textrange('a', 'b'), textrange(repeat('c', 200), 'd'), textrange('e', NULL), textrange('\"q', 'r s'), textrange('t', 'u'))",
+            ],
+        ),
+        case(
             "point",
             ["'(1,2)'", "'(0.1,-1e300)'", "'(NaN,Infinity)'", "'(-0,0)'"],
         ),
@@ -869,12 +896,13 @@ fn server_catalog(c: &Cluster) -> Result<BuiltinCatalog, String> {
         });
     }
     for line in c
-        .psql("SELECT rngtypid, rngsubtype FROM pg_range")
+        .psql("SELECT rngtypid, rngsubtype, rngmultitypid FROM pg_range")
         .map_err(|e| e.to_string())?
         .lines()
     {
-        let (r, sub) = line.split_once('|').unwrap();
-        cat.add_range(r.parse().unwrap(), sub.parse().unwrap());
+        let f: Vec<&str> = line.split('|').collect();
+        cat.add_range(f[0].parse().unwrap(), f[1].parse().unwrap());
+        cat.add_multirange(f[2].parse().unwrap(), f[0].parse().unwrap());
     }
     for line in c
         .psql("SELECT oid, enumlabel FROM pg_enum")

@@ -44,6 +44,12 @@ pub trait TypeCatalog {
         let _ = range_oid;
         None
     }
+    /// The range type (`pg_range.rngtypid`) of a multirange type
+    /// (`rngmultitypid`). The default knows none but the built-in ones.
+    fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
+        let _ = multirange_oid;
+        None
+    }
 }
 
 /// `(oid, name, typlen, typbyval, typalign, typoutput, array oid)` of the
@@ -118,6 +124,16 @@ const BUILTIN_RANGES: &[(u32, &str, u8, u32)] = &[
     (3926, "int8range", b'd', 3927),
 ];
 
+/// `(oid, name, typalign, array oid)` of the built-in multirange types.
+const BUILTIN_MULTIRANGES: &[(u32, &str, u8, u32)] = &[
+    (4451, "int4multirange", b'i', 6150),
+    (4532, "nummultirange", b'i', 6151),
+    (4533, "tsmultirange", b'd', 6152),
+    (4534, "tstzmultirange", b'd', 6153),
+    (4535, "datemultirange", b'i', 6155),
+    (4536, "int8multirange", b'd', 6157),
+];
+
 /// [`TypeInfo`] for every built-in type this module can print, and their
 /// one-dimensional array types. Usable in tests and as a fallback when a
 /// data directory's `pg_type` cannot be read.
@@ -133,6 +149,7 @@ pub struct BuiltinCatalog {
     types: HashMap<u32, TypeInfo>,
     enum_labels: HashMap<u32, String>,
     range_subtypes: HashMap<u32, u32>,
+    multirange_ranges: HashMap<u32, u32>,
 }
 
 impl Default for BuiltinCatalog {
@@ -178,17 +195,22 @@ impl BuiltinCatalog {
                 },
             );
         }
-        for &(oid, name, align, array_oid) in BUILTIN_RANGES {
+        let ranges = BUILTIN_RANGES.iter().map(|r| (r, b'r', "range_out")).chain(
+            BUILTIN_MULTIRANGES
+                .iter()
+                .map(|r| (r, b'm', "multirange_out")),
+        );
+        for (&(oid, name, align, array_oid), typtype, out_fn) in ranges {
             let info = TypeInfo {
                 oid,
                 name: name.to_owned(),
                 typlen: -1,
                 typbyval: false,
                 typalign: align,
-                typtype: b'r',
+                typtype,
                 typelem: 0,
                 typbasetype: 0,
-                typoutput: "range_out".to_owned(),
+                typoutput: out_fn.to_owned(),
             };
             types.insert(
                 array_oid,
@@ -207,6 +229,7 @@ impl BuiltinCatalog {
             types,
             enum_labels: HashMap::new(),
             range_subtypes: HashMap::new(),
+            multirange_ranges: HashMap::new(),
         }
     }
 
@@ -223,6 +246,12 @@ impl BuiltinCatalog {
     /// Adds a range type's subtype (`pg_range.rngsubtype`).
     pub fn add_range(&mut self, range_oid: u32, subtype: u32) {
         self.range_subtypes.insert(range_oid, subtype);
+    }
+
+    /// Adds a multirange type's range type (`pg_range.rngmultitypid` →
+    /// `rngtypid`).
+    pub fn add_multirange(&mut self, multirange_oid: u32, range_oid: u32) {
+        self.multirange_ranges.insert(multirange_oid, range_oid);
     }
 
     /// All known types, unsorted.
@@ -242,5 +271,9 @@ impl TypeCatalog for BuiltinCatalog {
 
     fn range_subtype(&self, range_oid: u32) -> Option<u32> {
         self.range_subtypes.get(&range_oid).copied()
+    }
+
+    fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
+        self.multirange_ranges.get(&multirange_oid).copied()
     }
 }

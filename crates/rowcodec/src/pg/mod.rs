@@ -29,7 +29,7 @@
 //! json_out xml_out nameout charout cstring_out byteaout uuid_out
 //! macaddr_out macaddr8_out inet_out cidr_out date_out time_out timetz_out
 //! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
-//! pg_lsn_out enum_out array_out range_out point_out lseg_out box_out
+//! pg_lsn_out enum_out array_out range_out multirange_out point_out lseg_out box_out
 //! line_out circle_out path_out poly_out int2vectorout oidvectorout`;
 //! domains resolve to their base type. `typmod` never changes the text of
 //! these types (values are stored already rounded/padded).
@@ -147,6 +147,7 @@ pub(crate) enum OutFn {
     Enum,
     Array,
     Range,
+    Multirange,
     Point,
     Lseg,
     Box,
@@ -199,6 +200,7 @@ impl OutFn {
             "enum_out" => Enum,
             "array_out" => Array,
             "range_out" => Range,
+            "multirange_out" => Multirange,
             "point_out" => Point,
             "lseg_out" => Lseg,
             "box_out" => Box,
@@ -251,6 +253,7 @@ impl OutFn {
             Enum => "enum_out",
             Array => "array_out",
             Range => "range_out",
+            Multirange => "multirange_out",
             Point => "point_out",
             Lseg => "lseg_out",
             Box => "box_out",
@@ -302,6 +305,7 @@ pub(crate) fn write_datum(
     match f {
         OutFn::Array => array::write(cat, info, datum, out, depth.saturating_add(1)),
         OutFn::Range => range::write(cat, info.oid, datum, out, depth.saturating_add(1)),
+        OutFn::Multirange => range::write_multi(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Enum => {
             let enum_oid = u32::from_le_bytes(bytes::fixed::<4>(datum, f.func())?);
             let label = cat
@@ -362,7 +366,7 @@ pub(crate) fn write_scalar(
         Polygon => geo::write_polygon(datum, out),
         Int2Vector => geo::write_vector(datum, out, false),
         OidVector => geo::write_vector(datum, out, true),
-        Enum | Array | Range => Err(Error::UnsupportedType {
+        Enum | Array | Range | Multirange => Err(Error::UnsupportedType {
             oid: 0,
             name: String::new(),
             typoutput: func.to_owned(),

@@ -24,6 +24,108 @@ const RANGE_UB_NULL: u8 = 0x40;
 /// Bytes of the varlena header before the payload.
 const VARHDRSZ: usize = 4;
 
+/// The range type of the built-in multirange types (`pg_range.dat`).
+pub(crate) fn builtin_multirange_range(multirange_oid: u32) -> Option<u32> {
+    Some(match multirange_oid {
+        4451 => 3904, // int4multirange
+        4532 => 3906, // nummultirange
+        4533 => 3908, // tsmultirange
+        4534 => 3910, // tstzmultirange
+        4535 => 3912, // datemultirange
+        4536 => 3926, // int8multirange
+        _ => return None,
+    })
+}
+
+/// `multirange_out` (PostgreSQL 14+):
+///
+/// ```text
+/// payload: [multirangetypid u32][rangeCount u32][items u32 × (rangeCount-1)]
+///          [flags u8 × rangeCount] padding to the subtype's typalign
+///          (from the multirange start) [bound values of each range]
+/// item i-1 describes range i: every 4th holds 0x80000000 | offset of the
+///          range's bounds, the others their length since the previous item.
+/// ```
+pub(crate) fn write_multi(
+    cat: &dyn TypeCatalog,
+    multirange_oid: u32,
+    d: &[u8],
+    out: &mut String,
+    depth: usize,
+) -> Result<(), Error> {
+    const FUNC_M: &str = "multirange_out";
+    let range_oid = cat
+        .multirange_range(multirange_oid)
+        .or_else(|| builtin_multirange_range(multirange_oid))
+        .ok_or(Error::UnknownType {
+            oid: multirange_oid,
+        })?;
+    let subtype = cat
+        .range_subtype(range_oid)
+        .or_else(|| builtin_subtype(range_oid))
+        .ok_or(Error::UnknownType { oid: range_oid })?;
+    let sub = cat
+        .type_info(subtype)
+        .ok_or(Error::UnknownType { oid: subtype })?;
+    let mut c = Cursor::new(d, FUNC_M);
+    let _typid = c.u32()?;
+    let n = usize::try_from(c.u32()?).unwrap_or(usize::MAX);
+    // Every range needs an item (but the first) and a flags byte.
+    if n > d.len() {
+        return Err(Error::Corrupt {
+            func: FUNC_M,
+            offset: 4,
+            what: "more ranges than bytes",
+            found: i64::try_from(n).unwrap_or(i64::MAX),
+        });
+    }
+    let items = c.take(n.saturating_sub(1).saturating_mul(4))?;
+    let flags = c.take(n)?;
+    c.align(align_of(sub.typalign), VARHDRSZ)?;
+    let begin = c.pos();
+    out.push('{');
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        // multirange_get_bounds_offset: sum lengths back to an offset item.
+        let mut offset: usize = 0;
+        let mut j = i;
+        while j > 0 {
+            let item = items
+                .get((j - 1) * 4..j * 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)
+                .unwrap_or(0);
+            offset = offset.saturating_add(usize::try_from(item & 0x7FFF_FFFF).unwrap_or(0));
+            if item & 0x8000_0000 != 0 {
+                break;
+            }
+            j -= 1;
+        }
+        let start = begin.saturating_add(offset);
+        let slice = d.get(start..).ok_or(Error::Truncated {
+            func: FUNC_M,
+            offset: start,
+            needed: 1,
+            available: 0,
+        })?;
+        let mut rc = Cursor::new(slice, FUNC_M);
+        let f = flags.get(i).copied().unwrap_or(0);
+        write_bounds(
+            cat,
+            subtype,
+            f,
+            &mut rc,
+            start.saturating_add(VARHDRSZ),
+            out,
+            depth,
+        )?;
+    }
+    out.push('}');
+    Ok(())
+}
+
 /// The subtype of the built-in range types (`pg_range.dat`).
 pub(crate) fn builtin_subtype(range_oid: u32) -> Option<u32> {
     Some(match range_oid {
@@ -49,9 +151,6 @@ pub(crate) fn write(
         .range_subtype(range_oid)
         .or_else(|| builtin_subtype(range_oid))
         .ok_or(Error::UnknownType { oid: range_oid })?;
-    let sub = cat
-        .type_info(subtype)
-        .ok_or(Error::UnknownType { oid: subtype })?;
     let (&flags, body) = d.split_last().ok_or(Error::Truncated {
         func: FUNC,
         offset: 0,
@@ -60,6 +159,23 @@ pub(crate) fn write(
     })?;
     let mut c = Cursor::new(body, FUNC);
     let _rangetypid = c.u32()?;
+    write_bounds(cat, subtype, flags, &mut c, VARHDRSZ, out, depth)
+}
+
+/// `range_deparse` of one range whose bound values start at the cursor;
+/// `base` is the cursor's distance from an 8-aligned position.
+fn write_bounds(
+    cat: &dyn TypeCatalog,
+    subtype: u32,
+    flags: u8,
+    c: &mut Cursor<'_>,
+    base: usize,
+    out: &mut String,
+    depth: usize,
+) -> Result<(), Error> {
+    let sub = cat
+        .type_info(subtype)
+        .ok_or(Error::UnknownType { oid: subtype })?;
     if flags & RANGE_EMPTY != 0 {
         out.push_str("empty");
         return Ok(());
@@ -68,14 +184,14 @@ pub(crate) fn write(
     let has_upper = flags & (RANGE_UB_INF | RANGE_UB_NULL) == 0;
     out.push(if flags & RANGE_LB_INC != 0 { '[' } else { '(' });
     if has_lower {
-        let v = read_bound(&mut c, sub.typlen, sub.typalign)?;
+        let v = read_bound(c, sub.typlen, sub.typalign, base)?;
         let mut s = String::new();
         write_datum(cat, subtype, -1, v, &mut s, depth)?;
         push_bound(&s, out);
     }
     out.push(',');
     if has_upper {
-        let v = read_bound(&mut c, sub.typlen, sub.typalign)?;
+        let v = read_bound(c, sub.typlen, sub.typalign, base)?;
         let mut s = String::new();
         write_datum(cat, subtype, -1, v, &mut s, depth)?;
         push_bound(&s, out);
@@ -84,23 +200,32 @@ pub(crate) fn write(
     Ok(())
 }
 
-fn read_bound<'a>(c: &mut Cursor<'a>, typlen: i16, typalign: u8) -> Result<&'a [u8], Error> {
-    let align = match typalign {
+fn align_of(typalign: u8) -> usize {
+    match typalign {
         b's' => 2,
         b'i' => 4,
         b'd' => 8,
         _ => 1,
-    };
+    }
+}
+
+fn read_bound<'a>(
+    c: &mut Cursor<'a>,
+    typlen: i16,
+    typalign: u8,
+    base: usize,
+) -> Result<&'a [u8], Error> {
+    let align = align_of(typalign);
     match typlen {
         n if n > 0 => {
-            c.align(align, VARHDRSZ)?;
+            c.align(align, base)?;
             c.take(usize::try_from(n).unwrap_or(0))
         }
         -1 => {
             let at = c.pos();
             let peek = c.clone().u8()?;
             if peek == 0 {
-                c.align(align, VARHDRSZ)?;
+                c.align(align, base)?;
             }
             let first = c.u8()?;
             if first & 0x01 == 0x01 {
