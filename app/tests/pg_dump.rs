@@ -270,13 +270,13 @@ fn checksum_damage(install: &PgInstall) -> Result<(), String> {
     .map_err(e)?;
     c.psql(
         "CREATE TABLE w (id int, pad text); \
-         INSERT INTO w SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 1500) i;",
+         INSERT INTO w SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 30000) i;",
     )
     .map_err(e)?;
     let all = sorted_lines(&copy(&c, "w", false)?);
     let on_block3 = sorted_lines(
         &c.psql(&format!(
-            "{GUCS} COPY (SELECT * FROM w WHERE (ctid::text::point)[0] = 3) TO STDOUT;"
+            "{GUCS} COPY (SELECT * FROM w WHERE (ctid::text::point)[0] IN (3, 400)) TO STDOUT;"
         ))
         .map_err(e)?,
     );
@@ -289,9 +289,12 @@ fn checksum_damage(install: &PgInstall) -> Result<(), String> {
     // Corrupt block 3 of the copy (never the original).
     let rel = copy_dir.join(filenode.trim());
     let mut bytes = std::fs::read(&rel).map_err(e)?;
-    let at = 3 * 8192 + 5000;
-    bytes[at] ^= 0x5a;
-    bytes[at + 1] ^= 0xa5;
+    // Block 3 lies in the first unit of parallel work, block 400 in a later one.
+    for blk in [3usize, 400] {
+        let at = blk * 8192 + 5000;
+        bytes[at] ^= 0x5a;
+        bytes[at + 1] ^= 0xa5;
+    }
     std::fs::write(&rel, &bytes).map_err(e)?;
     let copy_hashes = testkit::hash_tree(&copy_dir).map_err(e)?;
 
@@ -305,11 +308,12 @@ fn checksum_damage(install: &PgInstall) -> Result<(), String> {
     if ok {
         return Err("a damaged block must make the dump exit non-zero".into());
     }
-    if !err.contains("block 3: checksum mismatch") {
+    if !err.contains("block 3: checksum mismatch") || !err.contains("block 400: checksum mismatch")
+    {
         return Err(format!("stderr does not name block 3: {err}"));
     }
     if on_block3.is_empty() {
-        return Err("block 3 held no rows".into());
+        return Err("blocks 3 and 400 held no rows".into());
     }
     check_eq(
         "rows outside block 3",

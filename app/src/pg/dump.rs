@@ -12,10 +12,11 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, bail};
 use pgdata::DataDir;
-use pgdata::catalog::{self, Catalog, DatabaseRow, Warning};
+use pgdata::catalog::{self, Catalog, DatabaseRow, Types, Warning};
 use pgdata::table::{ScanMode, ScanRow, TableScan, Value};
 use rowcodec::pg::{TypeCatalog, copy_text_escape, csv_quote, output, sql_literal};
 
@@ -222,6 +223,7 @@ fn quote_ident(s: &str) -> String {
     }
 }
 
+#[derive(Clone)]
 struct Col {
     name: String,
     type_oid: u32,
@@ -229,7 +231,7 @@ struct Col {
 }
 
 struct Printer<'a> {
-    types: &'a dyn TypeCatalog,
+    types: &'a Types,
     cols: Vec<Col>,
     warned: BTreeSet<String>,
 }
@@ -272,6 +274,87 @@ impl Printer<'_> {
     }
 }
 
+/// What every row formatter needs besides the row.
+struct RowCtx<'a> {
+    format: DumpFormat,
+    qualified: &'a str,
+    col_list: &'a str,
+    seg_blocks: u32,
+    paths: &'a [String],
+}
+
+impl Printer<'_> {
+    /// Appends one row, newline included, in `ctx.format`.
+    fn push_row(&mut self, ctx: &RowCtx<'_>, row: &ScanRow<'_>, line: &mut String) {
+        match ctx.format {
+            DumpFormat::Copy => {
+                for (i, v) in row.values.iter().enumerate() {
+                    if i > 0 {
+                        line.push('\t');
+                    }
+                    match self.text(i, v, row) {
+                        Some(s) => copy_text_escape(&s, line),
+                        None => line.push_str("\\N"),
+                    }
+                }
+            }
+            DumpFormat::Csv => {
+                for (i, v) in row.values.iter().enumerate() {
+                    if i > 0 {
+                        line.push(',');
+                    }
+                    if let Some(s) = self.text(i, v, row) {
+                        csv_quote(&s, line);
+                    }
+                }
+            }
+            DumpFormat::Sql => {
+                line.push_str("INSERT INTO ");
+                line.push_str(ctx.qualified);
+                line.push_str(" (");
+                line.push_str(ctx.col_list);
+                line.push_str(") VALUES (");
+                for (i, v) in row.values.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str(", ");
+                    }
+                    match self.text(i, v, row) {
+                        Some(s) => {
+                            let oid = self.cols.get(i).map_or(0, |c| c.type_oid);
+                            line.push_str(&sql_literal(self.types, oid, &s));
+                        }
+                        None => line.push_str("NULL"),
+                    }
+                }
+                line.push_str(");");
+            }
+            DumpFormat::Jsonl => {
+                let mut values = serde_json::Map::new();
+                for (i, v) in row.values.iter().enumerate() {
+                    let key = self.cols.get(i).map(|c| c.name.clone()).unwrap_or_default();
+                    let t = self.text(i, v, row);
+                    values.insert(
+                        key,
+                        t.map_or(serde_json::Value::Null, serde_json::Value::String),
+                    );
+                }
+                let seg = row.block.0 / ctx.seg_blocks.max(1);
+                let file = ctx.paths.get(seg as usize).cloned().unwrap_or_default();
+                let obj = serde_json::json!({
+                    "file": file, "block": row.block.0, "lp": row.lp,
+                    "xmin": row.xmin, "xmax": row.xmax, "status": row.status.as_str(),
+                    "values": values,
+                });
+                line.push_str(&obj.to_string());
+            }
+        }
+        line.push('\n');
+    }
+}
+
+/// Blocks per unit of parallel work (2 MB of heap at 8 KB pages).
+const BATCH_BLOCKS: u32 = 256;
+
 /// Runs `datam pg dump`.
 pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = DataDir::open(&args.pgdata)?;
@@ -287,7 +370,8 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             )
         })?
         .clone();
-    let mut scan = TableScan::new(&cat, &class)?;
+    let scan = TableScan::new(&cat, &class)?;
+    warn_all(&scan.warnings);
     let cols: Vec<Col> = scan
         .columns()
         .map(|a| Col {
@@ -296,117 +380,94 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             typmod: a.atttypmod,
         })
         .collect();
-    let mut p = Printer {
-        types: &cat.types,
-        cols,
-        warned: BTreeSet::new(),
-    };
     let mode = if args.dead {
         ScanMode::Dead
     } else {
         ScanMode::Live
     };
     let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&name));
-    let col_list = p
-        .cols
+    let col_list = cols
         .iter()
         .map(|c| quote_ident(&c.name))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut io_err: Option<std::io::Error> = None;
-    let mut line = String::new();
-    let mut file_cache: Option<(u32, String)> = None;
     let seg_blocks = dir.relseg_size_blocks();
-    let paths: Vec<String> = (0..scan.n_blocks().div_ceil(seg_blocks.max(1)))
+    let n_blocks = scan.n_blocks();
+    let paths: Vec<String> = (0..n_blocks.div_ceil(seg_blocks.max(1)))
         .map(|s| scan.file_of(pgdata::BlockNo(s.saturating_mul(seg_blocks))))
         .collect();
-    scan.scan(mode, |row| {
-        line.clear();
-        match args.format {
-            DumpFormat::Copy => {
-                for (i, v) in row.values.iter().enumerate() {
-                    if i > 0 {
-                        line.push('\t');
-                    }
-                    match p.text(i, v, row) {
-                        Some(s) => copy_text_escape(&s, &mut line),
-                        None => line.push_str("\\N"),
-                    }
-                }
-            }
-            DumpFormat::Csv => {
-                for (i, v) in row.values.iter().enumerate() {
-                    if i > 0 {
-                        line.push(',');
-                    }
-                    if let Some(s) = p.text(i, v, row) {
-                        csv_quote(&s, &mut line);
-                    }
-                }
-            }
-            DumpFormat::Sql => {
-                line.push_str(&format!("INSERT INTO {qualified} ({col_list}) VALUES ("));
-                for (i, v) in row.values.iter().enumerate() {
-                    if i > 0 {
-                        line.push_str(", ");
-                    }
-                    match p.text(i, v, row) {
-                        Some(s) => {
-                            let oid = p.cols.get(i).map_or(0, |c| c.type_oid);
-                            line.push_str(&sql_literal(p.types, oid, &s));
+    let ctx = RowCtx {
+        format: args.format,
+        qualified: &qualified,
+        col_list: &col_list,
+        seg_blocks,
+        paths: &paths,
+    };
+    let n_batches = n_blocks.div_ceil(BATCH_BLOCKS);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8)
+        .min(usize::try_from(n_batches).unwrap_or(1).max(1));
+    let next = AtomicU32::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(u32, String, Vec<Warning>)>(threads * 2);
+    let mut warnings: Vec<Warning> = Vec::new();
+    let result: anyhow::Result<()> = std::thread::scope(|s| {
+        for t in 0..threads {
+            let mut fork = scan.fork()?;
+            let tx = tx.clone();
+            let (next, ctx, cols) = (&next, &ctx, &cols);
+            let types = &cat.types;
+            std::thread::Builder::new()
+                .name(format!("datam-dump-{t}"))
+                .spawn_scoped(s, move || {
+                    let mut p = Printer {
+                        types,
+                        cols: cols.to_vec(),
+                        warned: BTreeSet::new(),
+                    };
+                    loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        if b >= n_batches {
+                            break;
                         }
-                        None => line.push_str("NULL"),
+                        let start = b.saturating_mul(BATCH_BLOCKS);
+                        let end = start.saturating_add(BATCH_BLOCKS).min(n_blocks);
+                        let mut buf = String::new();
+                        fork.scan_blocks(start..end, mode, |row| {
+                            p.push_row(ctx, row, &mut buf);
+                            true
+                        });
+                        let w = std::mem::take(&mut fork.warnings);
+                        if tx.send((b, buf, w)).is_err() {
+                            break; // the writer stopped
+                        }
                     }
-                }
-                line.push_str(");");
-            }
-            DumpFormat::Jsonl => {
-                let mut values = serde_json::Map::new();
-                for (i, v) in row.values.iter().enumerate() {
-                    let key = p.cols.get(i).map(|c| c.name.clone()).unwrap_or_default();
-                    let t = p.text(i, v, row);
-                    values.insert(
-                        key,
-                        t.map_or(serde_json::Value::Null, serde_json::Value::String),
-                    );
-                }
-                let seg = row.block.0 / seg_blocks.max(1);
-                let file = match &file_cache {
-                    Some((s, f)) if *s == seg => f.clone(),
-                    _ => {
-                        let f = paths.get(seg as usize).cloned().unwrap_or_default();
-                        file_cache = Some((seg, f.clone()));
-                        f
-                    }
-                };
-                let obj = serde_json::json!({
-                    "file": file, "block": row.block.0, "lp": row.lp,
-                    "xmin": row.xmin, "xmax": row.xmax, "status": row.status.as_str(),
-                    "values": values,
-                });
-                line.push_str(&obj.to_string());
+                })?;
+        }
+        drop(tx);
+        // Write batches in block order as they complete.
+        let mut pending = std::collections::BTreeMap::new();
+        let mut want = 0u32;
+        for (b, buf, w) in rx {
+            pending.insert(b, (buf, w));
+            while let Some((buf, w)) = pending.remove(&want) {
+                out.write_all(buf.as_bytes())?;
+                warnings.extend(w);
+                want = want.saturating_add(1);
             }
         }
-        line.push('\n');
-        if let Err(e) = out.write_all(line.as_bytes()) {
-            io_err = Some(e);
-            return false;
-        }
-        true
+        Ok(())
     });
-    if let Some(e) = io_err {
-        return Err(e.into());
-    }
-    warn_all(&scan.warnings);
-    if !scan.warnings.is_empty() {
-        let first = scan
-            .warnings
+    result?;
+    warn_all(&warnings);
+    if !warnings.is_empty() {
+        let first = warnings
             .first()
             .map(|w| w.message.clone())
             .unwrap_or_default();
         bail!(
             "{} damaged block(s) or tuple(s) in {schema}.{name} were skipped (first: {first}); every other row was printed",
-            scan.warnings.len()
+            warnings.len()
         );
     }
     Ok(())

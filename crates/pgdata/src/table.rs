@@ -74,6 +74,7 @@ pub struct TableScan<'c> {
     pub attrs: Vec<AttrRow>,
     layouts: Vec<AttrLayout>,
     rel: RelationFile,
+    loc: crate::datadir::RelLocator,
     toast: Option<ToastIndex>,
     clog: Clog,
     multis: MultiXacts,
@@ -100,6 +101,7 @@ impl<'c> TableScan<'c> {
             layouts: attrs.iter().map(AttrRow::layout).collect(),
             attrs,
             rel,
+            loc,
             toast: None,
             clog: Clog::new(dir.root(), dir.block_size_bytes()),
             multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
@@ -128,11 +130,41 @@ impl<'c> TableScan<'c> {
     /// Reads every block; calls `f` for each row matching `mode`. `f`
     /// returns `false` to stop. Damaged blocks and tuples go to
     /// [`TableScan::warnings`] and the scan goes on.
-    pub fn scan(&mut self, mode: ScanMode, mut f: impl FnMut(&ScanRow<'_>) -> bool) {
+    pub fn scan(&mut self, mode: ScanMode, f: impl FnMut(&ScanRow<'_>) -> bool) {
+        let n = self.rel.n_blocks();
+        self.scan_blocks(0..n, mode, f);
+    }
+
+    /// A second, independent scan of the same table (own file mappings,
+    /// pg_xact and TOAST state) for reading block ranges in parallel.
+    pub fn fork(&self) -> Result<TableScan<'c>> {
+        let dir = self.cat.data_dir();
+        Ok(Self {
+            cat: self.cat,
+            class: self.class.clone(),
+            attrs: self.attrs.clone(),
+            layouts: self.layouts.clone(),
+            rel: RelationFile::open(dir, self.loc, Fork::Main)?,
+            loc: self.loc,
+            toast: None,
+            clog: Clog::new(dir.root(), dir.block_size_bytes()),
+            multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Like [`TableScan::scan`], over the blocks in `blocks` only.
+    pub fn scan_blocks(
+        &mut self,
+        blocks: std::ops::Range<u32>,
+        mode: ScanMode,
+        mut f: impl FnMut(&ScanRow<'_>) -> bool,
+    ) {
         // The relation is moved out while scanning so rows can borrow its
         // pages while the decoder state (pg_xact, TOAST index) is updated.
         let rel = std::mem::take(&mut self.rel);
-        'blocks: for b in 0..rel.n_blocks() {
+        let end = blocks.end.min(rel.n_blocks());
+        'blocks: for b in blocks.start..end {
             let block = BlockNo(b);
             let page = match rel.page(block) {
                 Ok(page) => page,
