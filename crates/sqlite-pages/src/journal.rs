@@ -906,10 +906,10 @@ mod tests {
             ]
         );
         assert_eq!(j.rollback().unwrap().pages.len(), 1);
-        assert!(
-            j.problems()
-                .contains(&JournalProblem::RollbackStops { offset: 512 + 520 })
-        );
+        assert!(j.problems().contains(&JournalProblem::RollbackStops {
+            offset: 512 + 520,
+            reason: StopReason::BadChecksum
+        }));
     }
 
     #[test]
