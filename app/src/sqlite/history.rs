@@ -795,7 +795,16 @@ pub fn salvage_extra_rows(db: &Path, side: &SideFiles) -> anyhow::Result<Vec<Jso
         .iter()
         .filter(|v| v.status != Status::Live && v.values.is_some())
     {
-        let j = version_json(v, &loaded.file_of(v));
+        let mut j = version_json(v, &loaded.file_of(v));
+        // Checksummed page versions are exact; pages of an unfinished
+        // transaction are what was written, but SQLite never vouched for them.
+        let confidence = match v.status {
+            Status::WalUncommitted | Status::DbUncommitted => 0.8,
+            _ => 1.0,
+        };
+        if let Some(m) = j.as_object_mut() {
+            m.insert("confidence".into(), json!(confidence));
+        }
         let sig = (
             v.table.clone(),
             v.key.clone(),
@@ -923,4 +932,81 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The database image SQLite would read: the file with its committed WAL
+/// frames applied, or a hot journal rolled back, built in memory. `None`
+/// when the side files change nothing (read the file itself).
+pub fn live_image(db: &Path, side: &SideFiles) -> anyhow::Result<Option<Vec<u8>>> {
+    let loaded = Loaded::open(db, side)?;
+    if loaded.wal.is_none() && loaded.journal.is_none() {
+        return Ok(None);
+    }
+    let inp = loaded.inputs();
+    let Ok((ps, usable, _)) = page_geometry(&inp) else {
+        return Ok(None);
+    };
+    let cx = Ctx {
+        wal: inp.wal.and_then(|w| Wal::parse(w).ok()),
+        journal: inp.journal.map(|j| {
+            Journal::parse(
+                j,
+                JournalCtx {
+                    db_page_size: Some(ps),
+                },
+            )
+        }),
+    };
+    let (stages, live) = states(&inp, &cx, ps, usable, &mut Vec::new());
+    let Some((_, view)) = stages.get(live) else {
+        return Ok(None);
+    };
+    let n_file = inp.db.len() / ps.max(1) as usize;
+    if view.over.is_empty() && view.n_pages as usize == n_file {
+        return Ok(None);
+    }
+    let ps_usize = ps as usize;
+    let mut out = Vec::with_capacity((view.n_pages as usize).saturating_mul(ps_usize));
+    for pgno in 1..=view.n_pages {
+        match view.page(pgno) {
+            Some((_, p)) => out.extend_from_slice(p),
+            None => out.resize(out.len().saturating_add(ps_usize), 0),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What `salvage` adds from the side files: the live image to salvage
+/// instead of the bare file, and the older / uncommitted / pre-transaction
+/// row versions as JSON rows with `frame` / `journal_page` provenance.
+pub struct SalvageSide {
+    /// The image to salvage, if the side files change the state.
+    pub image: Option<Vec<u8>>,
+    /// Extra JSON rows (not live), once per distinct content.
+    pub extra_rows: Vec<Json>,
+}
+
+/// Reads the side files of `db` for `datam sqlite salvage`; `tables` (if not
+/// empty) limits the extra rows.
+///
+/// Damaged or unreadable side files cost their extra rows (a warning on
+/// stderr), never the salvage of the database itself.
+pub fn salvage_side(db: &Path, side: &SideFiles, tables: &[String]) -> anyhow::Result<SalvageSide> {
+    let warn = |e: anyhow::Error| eprintln!("datam: warning: -wal/-journal not used: {e:#}");
+    let mut extra_rows = salvage_extra_rows(db, side).unwrap_or_else(|e| {
+        warn(e);
+        Vec::new()
+    });
+    if !tables.is_empty() {
+        extra_rows.retain(|r| {
+            r.get("table")
+                .and_then(Json::as_str)
+                .is_some_and(|t| tables.iter().any(|x| x == t))
+        });
+    }
+    let image = live_image(db, side).unwrap_or_else(|e| {
+        warn(e);
+        None
+    });
+    Ok(SalvageSide { image, extra_rows })
 }

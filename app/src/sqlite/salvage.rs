@@ -54,6 +54,9 @@ pub struct Args {
     /// Only these tables (repeatable).
     #[arg(long = "table")]
     pub tables: Vec<String>,
+    /// `-wal` / `-journal` beside the database (history issue 4).
+    #[command(flatten)]
+    pub side: crate::sqlite::history::SideFiles,
 }
 
 /// Where rows go: any combination of SQL, JSONL, a stdout CSV, and per-table CSV files.
@@ -107,6 +110,9 @@ impl<'w> Outputs<'w> {
                 "confidence".into(),
                 json!((f64::from(r.confidence) * 100.0).round() / 100.0),
             );
+            if r.rowid_inferred {
+                o.insert("rowid_inferred".into(), Value::Bool(true));
+            }
             if let Some(raw) = &r.raw {
                 o.insert("raw_hex".into(), Value::String(hex(raw)));
             }
@@ -199,6 +205,27 @@ impl<'w> Outputs<'w> {
             }
             if let Some(w) = self.csv_files.get_mut(&key) {
                 w.write_record(fields.get(1..).unwrap_or_default())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Row versions from the `-wal` / `-journal` (see `history::salvage_side`):
+    /// to the JSONL output, counted per table and status.
+    fn write_history_rows(&mut self, rows: &[Value]) -> anyhow::Result<()> {
+        for r in rows {
+            let table = r.get("table").and_then(Value::as_str).unwrap_or_default();
+            let status = match r.get("status").and_then(Value::as_str) {
+                Some("wal-old") => "wal-old",
+                Some("wal-uncommitted") => "wal-uncommitted",
+                Some("journal") => "journal",
+                Some("db-old") => "db-old",
+                _ => "db-uncommitted",
+            };
+            *self.counts.entry((table.to_string(), status)).or_insert(0) += 1;
+            if let Some(w) = self.jsonl.as_mut() {
+                serde_json::to_writer(&mut *w, r)?;
+                w.write_all(b"\n")?;
             }
         }
         Ok(())
@@ -337,7 +364,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let ev = evidence::Evidence::open(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let db = Db::open(ev.bytes());
+    // Side files: salvage the state SQLite would show (WAL applied, hot
+    // journal rolled back, in memory) and add older row versions.
+    let side = crate::sqlite::history::salvage_side(&args.db, &args.side, &args.tables)?;
+    let db = Db::open(side.image.as_deref().unwrap_or(ev.bytes()));
     let opts = SalvageOptions {
         no_deleted: args.no_deleted,
         tables: args.tables.clone(),
@@ -386,6 +416,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     outs.sql_preamble(&db)?;
     salvage_main_file(&db, &opts, &mut outs)?;
+    if !args.no_deleted {
+        outs.write_history_rows(&side.extra_rows)?;
+    }
     outs.finish(&db)?;
     let n_rows: u64 = outs.counts.values().sum();
     for d in db.diags.iter().take(20) {
