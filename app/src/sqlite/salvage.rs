@@ -110,6 +110,9 @@ impl<'w> Outputs<'w> {
                 "confidence".into(),
                 json!((f64::from(r.confidence) * 100.0).round() / 100.0),
             );
+            if r.rowid_inferred {
+                o.insert("rowid_inferred".into(), Value::Bool(true));
+            }
             if let Some(raw) = &r.raw {
                 o.insert("raw_hex".into(), Value::String(hex(raw)));
             }

@@ -85,7 +85,11 @@ pub fn to_schema_values(
         if let (Some(&c), Some(v)) = (t.record_order.get(i), v)
             && let Some(slot) = out.get_mut(c)
         {
-            *slot = v.to_owned_value(enc);
+            *slot = match (v, t.columns.get(c).map(|c| c.affinity)) {
+                // REAL columns store integral values as integers; SQLite reads them back as reals.
+                (Value::Int(i), Some(Affinity::Real)) => OwnedValue::Real(*i as f64),
+                _ => v.to_owned_value(enc),
+            };
         }
     }
     if let (Some(a), Some(r)) = (t.rowid_alias, rowid)
@@ -479,10 +483,10 @@ fn implausibility(types: &[SerialType], vals: &[Option<Value<'_>>]) -> f32 {
                 }
             }
             (SerialType::Text(n) | SerialType::Blob(n), Some(Value::Text(b) | Value::Blob(b)))
-                if *n >= 4
-                && b.iter().all(|&x| x == 0) => {
-                    pen += 1.0;
-                }
+                if *n >= 4 && b.iter().all(|&x| x == 0) =>
+            {
+                pen += 1.0;
+            }
             _ => {}
         }
     }

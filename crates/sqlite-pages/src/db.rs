@@ -307,7 +307,7 @@ impl<'a> Db<'a> {
                 continue;
             }
             let Some(bytes) = self.page(p) else { continue };
-            match BtreePage::parse(p, bytes, self.usable as usize) {
+            match BtreePage::parse_lenient(p, bytes, self.usable as usize) {
                 Ok(bp) if bp.kind.is_table() == table => {
                     *slot = true;
                     pages.push(p);

@@ -105,6 +105,22 @@ impl<'a> BtreePage<'a> {
     /// Parses the b-tree header of `page` (`usable` bytes are considered).
     /// Page 1's header sits after the 100-byte database header.
     pub fn parse(page_no: PageNo, page: &'a [u8], usable: usize) -> Result<Self, Error> {
+        Self::parse_inner(page_no, page, usable, false)
+    }
+
+    /// Like [`BtreePage::parse`], but a cell count that cannot fit is clamped
+    /// to the pointers that fit before the content area (a damaged count
+    /// must not cost the page's cells).
+    pub fn parse_lenient(page_no: PageNo, page: &'a [u8], usable: usize) -> Result<Self, Error> {
+        Self::parse_inner(page_no, page, usable, true)
+    }
+
+    fn parse_inner(
+        page_no: PageNo,
+        page: &'a [u8],
+        usable: usize,
+        lenient: bool,
+    ) -> Result<Self, Error> {
         let bytes = page.get(..usable.min(page.len())).unwrap_or(page);
         let hdr_off = if page_no.0 == 1 { 100 } else { 0 };
         let raw = bytes
@@ -126,9 +142,15 @@ impl<'a> BtreePage<'a> {
             field,
             value,
         };
-        let n_cells = usize::from(raw.n_cells.get());
+        let mut n_cells = usize::from(raw.n_cells.get());
         let cc = usize::from(raw.cell_content.get());
         let content_start = if cc == 0 { 65536 } else { cc };
+        let ptr_base = hdr_off.saturating_add(kind.header_len());
+        if lenient
+            && ptr_base.saturating_add(n_cells.saturating_mul(2)) > content_start.min(bytes.len())
+        {
+            n_cells = content_start.min(bytes.len()).saturating_sub(ptr_base) / 2;
+        }
         let ptr_end = hdr_off
             .saturating_add(kind.header_len())
             .saturating_add(n_cells.saturating_mul(2));

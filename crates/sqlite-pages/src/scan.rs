@@ -61,6 +61,10 @@ pub struct RecoveredRow {
     pub confidence: f32,
     /// The raw record bytes, for rows that match no schema.
     pub raw: Option<Vec<u8>>,
+    /// The rowid was lost with the cell's first bytes and inferred from the
+    /// rowids of the live cells stored physically around it (see
+    /// [`infer_rowids`]).
+    pub rowid_inferred: bool,
 }
 
 /// What the caller knows about the page.
@@ -121,6 +125,7 @@ pub fn table_rows_in_page(
     let page = page.get(..ctx.usable.min(page.len())).unwrap_or(page);
     if let PageRole::FreelistTrunk { n_leaves } = role {
         if what.carved {
+            let mut carved = Vec::new();
             let start = 8usize
                 .saturating_add((n_leaves as usize).saturating_mul(4))
                 .min(page.len());
@@ -133,15 +138,18 @@ pub fn table_rows_in_page(
                 page.len(),
                 false,
                 RowStatus::Freelist,
-                out,
+                &mut carved,
             );
+            for (r, _) in carved {
+                out(r);
+            }
         }
         return;
     }
     if role == PageRole::NoRows {
         return;
     }
-    let Ok(bp) = BtreePage::parse(page_no, page, ctx.usable) else {
+    let Ok(bp) = BtreePage::parse_lenient(page_no, page, ctx.usable) else {
         return;
     };
     match bp.kind {
@@ -167,7 +175,13 @@ pub fn table_rows_in_page(
             continue;
         };
         let types = rec.types.clone();
-        intact.push((cell.offset, cell.rowid, payload.into_owned(), types));
+        intact.push((
+            cell.offset,
+            cell.rowid,
+            payload.into_owned(),
+            types,
+            cell.cell_len,
+        ));
     }
     let owner = match role {
         PageRole::Tree { table } => Some(table),
@@ -180,7 +194,7 @@ pub fn table_rows_in_page(
         _ => (RowStatus::Orphan, RowStatus::Orphan),
     };
     if what.intact {
-        for (off, rowid, payload, _) in &intact {
+        for (off, rowid, payload, _, _) in &intact {
             let Ok(rec) = Record::parse_header(payload) else {
                 continue;
             };
@@ -206,10 +220,12 @@ pub fn table_rows_in_page(
                 offset: *off,
                 confidence: 1.0,
                 raw,
+                rowid_inferred: false,
             });
         }
     }
     if what.carved {
+        let mut carved = Vec::new();
         for (off, size) in bp.freeblocks() {
             carve_into(
                 ctx,
@@ -220,7 +236,7 @@ pub fn table_rows_in_page(
                 off.saturating_add(size),
                 true,
                 carve_status_fb,
-                out,
+                &mut carved,
             );
         }
         let (gs, ge) = bp.gap();
@@ -230,8 +246,81 @@ pub fn table_rows_in_page(
             carve_status_fb
         };
         carve_into(
-            ctx, page_no, bp.bytes, owner, gs, ge, false, gap_status, out,
+            ctx,
+            page_no,
+            bp.bytes,
+            owner,
+            gs,
+            ge,
+            false,
+            gap_status,
+            &mut carved,
         );
+        let spans: Vec<(usize, usize, Option<i64>)> = intact
+            .iter()
+            .map(|(o, r, _, _, len)| (*o, o.saturating_add(*len), *r))
+            .collect();
+        infer_rowids(ctx, &spans, &mut carved);
+        for (r, _) in carved {
+            out(r);
+        }
+    }
+}
+
+/// Fills lost rowids of carved cells of rowid-alias tables. Cells are laid
+/// out from the end of the page downwards in insertion order, so a run of k
+/// carved cells sitting physically between two intact cells whose rowids
+/// differ by exactly k+1 held the rowids in between (append-only inserts).
+/// Nothing is filled when the count does not match.
+pub fn infer_rowids(
+    ctx: &ScanCtx<'_>,
+    intact: &[(usize, usize, Option<i64>)],
+    carved: &mut [(RecoveredRow, usize)],
+) {
+    // (offset, end, Some(rowid)) for intact, (offset, end, None) + index for carved.
+    let mut all: Vec<(usize, usize, Option<i64>, Option<usize>)> =
+        intact.iter().map(|&(o, e, r)| (o, e, r, None)).collect();
+    all.extend(
+        carved
+            .iter()
+            .enumerate()
+            .map(|(i, (r, e))| (r.offset, *e, None, Some(i))),
+    );
+    all.sort_by_key(|x| std::cmp::Reverse(x.0));
+    let mut i = 0usize;
+    while i < all.len() {
+        let Some(&(_, _, Some(a), None)) = all.get(i) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while all.get(j).is_some_and(|x| x.3.is_some()) {
+            j += 1;
+        }
+        let run = j - i - 1;
+        if let Some(&(_, _, Some(b), None)) = all.get(j)
+            && run > 0
+            && b.checked_sub(a) == i64::try_from(run + 1).ok()
+        {
+            for (k, item) in all.iter().enumerate().take(j).skip(i + 1) {
+                let Some((row, _)) = item.3.and_then(|ci| carved.get_mut(ci)) else {
+                    continue;
+                };
+                let Some(t) = row.table.and_then(|t| ctx.tables.get(t)) else {
+                    continue;
+                };
+                if row.rowid.is_none() {
+                    let rid = a + i64::try_from(k - i).unwrap_or(0);
+                    row.rowid = Some(rid);
+                    row.rowid_inferred = true;
+                    row.confidence *= 0.8;
+                    if let Some(slot) = t.rowid_alias.and_then(|c| row.values.get_mut(c)) {
+                        *slot = OwnedValue::Int(rid);
+                    }
+                }
+            }
+        }
+        i = j;
     }
 }
 
@@ -245,7 +334,7 @@ fn carve_into(
     end: usize,
     clobbered: bool,
     status: RowStatus,
-    out: &mut dyn FnMut(RecoveredRow),
+    out: &mut Vec<(RecoveredRow, usize)>,
 ) {
     if end <= start.saturating_add(4) {
         return;
@@ -268,25 +357,29 @@ fn carve_into(
         src: ctx.src,
     };
     for c in cc.carve_region(start, end, clobbered) {
-        out(RecoveredRow {
-            table: idx.get(c.table).copied(),
-            rowid: c.rowid,
-            values: c.values,
-            status,
-            page_no,
-            offset: c.offset,
-            confidence: c.confidence,
-            raw: None,
-        });
+        out.push((
+            RecoveredRow {
+                table: idx.get(c.table).copied(),
+                rowid: c.rowid,
+                values: c.values,
+                status,
+                page_no,
+                offset: c.offset,
+                confidence: c.confidence,
+                raw: None,
+                rowid_inferred: false,
+            },
+            c.end,
+        ));
     }
 }
 
-/// An intact cell: offset, rowid, payload, serial types.
-type IntactCell = (usize, Option<i64>, Vec<u8>, Vec<SerialType>);
+/// An intact cell: offset, rowid, payload, serial types, cell length.
+type IntactCell = (usize, Option<i64>, Vec<u8>, Vec<SerialType>, usize);
 
 /// Picks the table whose shape fits the page's records best (rowid tables only).
 fn attribute(ctx: &ScanCtx<'_>, intact: &[IntactCell]) -> Option<usize> {
-    let recs: Vec<Vec<SerialType>> = intact.iter().map(|(_, _, _, t)| t.clone()).collect();
+    let recs: Vec<Vec<SerialType>> = intact.iter().map(|(_, _, _, t, _)| t.clone()).collect();
     let mut best: Option<(f32, usize)> = None;
     for (i, t) in ctx.tables.iter().enumerate() {
         if t.without_rowid {
@@ -332,6 +425,7 @@ fn without_rowid_rows(
             offset: off,
             confidence: 1.0,
             raw: None,
+            rowid_inferred: false,
         });
     }
 }
