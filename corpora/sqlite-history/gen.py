@@ -8,6 +8,9 @@ Cases:
   wal              WAL mode, secure_delete=ON: baseline checkpointed into the db,
                    then committed UPDATEs/DELETEs/INSERTs in the -wal, then a large
                    uncommitted UPDATE spilled into the -wal (cache_size tiny).
+                   Also a WITHOUT ROWID table kv(v, k PRIMARY KEY) and a
+                   table docs(id, body) whose body overflows, both updated
+                   in the last commit.
                    Files are copied while the writer still holds the database
                    open (closing would checkpoint and delete the -wal).
   wal-reset        WAL restarted after a checkpoint: new frames at the start of
@@ -65,6 +68,11 @@ def case_wal(work, out):
     con.execute("PRAGMA wal_autocheckpoint=0")
     con.execute("PRAGMA secure_delete=ON")
     create_people(con, 300, 60)
+    # A WITHOUT ROWID table (history --key) and a row with an overflow chain.
+    con.execute("CREATE TABLE kv(v TEXT, k TEXT, PRIMARY KEY(k)) WITHOUT ROWID")
+    con.execute("INSERT INTO kv VALUES('one','a'),('two','b'),('three','c')")
+    con.execute("CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT)")
+    con.execute("INSERT INTO docs VALUES(1, ?)", ("first draft " * 300,))
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     states = [snapshot(con, "baseline (in the database file)")]
     steps = [
@@ -72,9 +80,11 @@ def case_wal(work, out):
         ("delete 9", ["DELETE FROM people WHERE id=9"]),
         ("update age of 5 and 100", ["UPDATE people SET age=age+1 WHERE id IN (5, 100)"]),
         ("insert 1000", ["INSERT INTO people VALUES(1000,'newcomer',1,'fresh')"]),
-        ("update 5 again, delete 1000", [
+        ("update 5 again, delete 1000, kv b, docs 1", [
             "UPDATE people SET name='renamed-5-again' WHERE id=5",
             "DELETE FROM people WHERE id=1000",
+            "UPDATE kv SET v='TWO' WHERE k='b'",
+            "UPDATE docs SET body=replace(body, 'first', 'second') WHERE id=1",
         ]),
     ]
     for label, sqls in steps:
