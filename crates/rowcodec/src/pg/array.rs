@@ -11,7 +11,7 @@
 //! ```
 
 use super::bytes::{Cursor, align_up};
-use super::{Error, TypeCatalog, TypeInfo, write_datum};
+use super::{Error, TypeCatalog, TypeInfo, check_text_len, write_datum};
 
 const FUNC: &str = "array_out";
 /// `MAXDIM` in the server.
@@ -133,6 +133,7 @@ pub(crate) fn write(
             out.push('{');
         }
         els.write_one(cat, k, out, depth)?;
+        check_text_len(out, FUNC)?;
         k = k.saturating_add(1);
         // Advance the index odometer, closing finished dimensions.
         let mut i = ndim;

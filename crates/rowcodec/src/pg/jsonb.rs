@@ -12,7 +12,7 @@
 //! ```
 
 use super::bytes::{Cursor, align_up};
-use super::{Error, MAX_DEPTH, numeric};
+use super::{Error, MAX_DEPTH, check_text_len, numeric};
 
 const FUNC: &str = "jsonb_out";
 const JB_CMASK: u32 = 0x0FFF_FFFF;
@@ -106,6 +106,7 @@ fn write_container(d: &[u8], base: usize, out: &mut String, depth: usize) -> Res
                 out.push_str(", ");
             }
             child(i, out)?;
+            check_text_len(out, FUNC)?;
         }
         out.push(']');
     } else {
@@ -125,6 +126,7 @@ fn write_container(d: &[u8], base: usize, out: &mut String, depth: usize) -> Res
             child(i, out)?;
             out.push_str(": ");
             child(i.saturating_add(count), out)?;
+            check_text_len(out, FUNC)?;
         }
         out.push('}');
     }

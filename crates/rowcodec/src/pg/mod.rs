@@ -63,6 +63,23 @@ pub use error::Error;
 /// How deep domains-of-domains, arrays and jsonb containers may nest.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// The longest text one datum may print: the server's `MaxAllocSize`
+/// (1 GB - 1), which its output functions cannot exceed either. Hostile
+/// arrays of large-weight numerics would otherwise expand ~30000-fold.
+pub(crate) const MAX_TEXT_BYTES: usize = 0x3fff_ffff;
+
+/// Fails once `out` is longer than [`MAX_TEXT_BYTES`].
+pub(crate) fn check_text_len(out: &str, func: &'static str) -> Result<(), Error> {
+    if out.len() > MAX_TEXT_BYTES {
+        return Err(Error::OutOfRange {
+            func,
+            what: "text longer than 1 GB",
+            found: i64::try_from(out.len()).unwrap_or(i64::MAX),
+        });
+    }
+    Ok(())
+}
+
 /// Prints one datum of type `type_oid` exactly as the server's output
 /// function would (see the module docs for the settings and what `datum`
 /// holds). `typmod` is `pg_attribute.atttypmod` (-1 when none).

@@ -11,7 +11,7 @@
 //! ```
 
 use super::bytes::Cursor;
-use super::{Error, TypeCatalog, write_datum};
+use super::{Error, TypeCatalog, check_text_len, write_datum};
 
 const FUNC: &str = "range_out";
 const RANGE_EMPTY: u8 = 0x01;
@@ -121,6 +121,7 @@ pub(crate) fn write_multi(
             out,
             depth,
         )?;
+        check_text_len(out, FUNC_M)?;
     }
     out.push('}');
     Ok(())
