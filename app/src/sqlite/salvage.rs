@@ -187,9 +187,12 @@ impl<'w> Outputs<'w> {
                     })
                     .collect();
                 let path = dir.join(format!("{safe}.{status}.csv"));
-                let mut w = csv::Writer::from_writer(BufWriter::new(
-                    File::create(&path).with_context(|| format!("creating {}", path.display()))?,
-                ));
+                let mut w = csv::WriterBuilder::new()
+                    .flexible(true)
+                    .from_writer(BufWriter::new(
+                        File::create(&path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    ));
                 let mut hdr = vec![
                     "status".to_string(),
                     "page".into(),

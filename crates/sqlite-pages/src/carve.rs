@@ -47,7 +47,7 @@ pub fn compatible(a: Affinity, t: SerialType) -> bool {
         SerialType::Int(_) | SerialType::Zero | SerialType::One => !matches!(a, Affinity::Text),
         SerialType::Real => !matches!(a, Affinity::Text),
         SerialType::Text(_) => matches!(a, Affinity::Text | Affinity::Blob | Affinity::Numeric),
-        SerialType::Blob(_) => matches!(a, Affinity::Blob | Affinity::Text),
+        SerialType::Blob(_) => matches!(a, Affinity::Blob),
     }
 }
 
@@ -483,9 +483,14 @@ fn implausibility(types: &[SerialType], vals: &[Option<Value<'_>>]) -> f32 {
                 }
             }
             (SerialType::Text(n) | SerialType::Blob(n), Some(Value::Text(b) | Value::Blob(b)))
-                if *n >= 4 && b.iter().all(|&x| x == 0) =>
+                if *n >= 4 =>
             {
-                pen += 1.0;
+                let zeros = b.iter().filter(|&&x| x == 0).count();
+                if zeros == b.len() {
+                    pen += 1.0;
+                } else if zeros * 2 > b.len() {
+                    pen += 0.5;
+                }
             }
             _ => {}
         }
