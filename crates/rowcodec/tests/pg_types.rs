@@ -219,7 +219,7 @@ fn typed(values: impl IntoIterator<Item = String>, ty: &str) -> Vec<String> {
         .collect()
 }
 
-fn cases() -> Vec<Case> {
+fn cases(major: u32) -> Vec<Case> {
     let mut cs = vec![
         case("bool", ["true", "false", "NULL"]),
         case("int2", ["0", "-32768", "32767", "-1", "42"]),
@@ -624,6 +624,15 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case("int8multirange", ["'{[1,2),[4,5)}'"]),
+        // Containers with more than 32 children use offset strides.
+        case(
+            "jsonb",
+            [
+                "(SELECT jsonb_agg(i) FROM generate_series(1, 100) i)",
+                "(SELECT jsonb_object_agg('k' || i, CASE WHEN i % 3 = 0 THEN to_jsonb(i * 1.5) ELSE to_jsonb(repeat('s', i % 7)) END) FROM generate_series(1, 40) i)",
+                "(SELECT jsonb_agg(jsonb_build_object('a', i, 'b', 'x')) FROM generate_series(1, 34) i)",
+            ],
+        ),
         case("tstzmultirange", ["'{(,2000-01-01 00:00+00]}'"]),
         case(
             "textmultirange",
@@ -658,6 +667,11 @@ fn cases() -> Vec<Case> {
         case("int4range[]", ["ARRAY['[1,2)'::int4range, NULL, 'empty']"]),
         case("tsrange[]", ["ARRAY['[2000-01-01,2001-01-01)'::tsrange]"]),
     ];
+
+    if major >= 17 {
+        // Infinite intervals exist from PostgreSQL 17 on.
+        cs.push(case("interval", ["'infinity'", "'-infinity'"]));
+    }
 
     // proptest-generated values.
     cs.push(case(
@@ -973,7 +987,7 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
          CREATE TYPE floatrange AS RANGE (subtype = float8); CREATE TYPE textrange AS RANGE (subtype = text, collation = \"C\");",
     )
     .map_err(|e| e.to_string())?;
-    let cases = cases();
+    let cases = cases(install.major);
     let mut script = String::new();
     for (n, cs) in cases.iter().enumerate() {
         let _ = writeln!(script, "CREATE TABLE t_{n} (id int, v {});", cs.ty);
@@ -1022,7 +1036,8 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
                 None => None,
                 Some(raw) => {
                     let datum = if info.typlen == -1 {
-                        varlena_payload(raw)?
+                        varlena_payload(raw)
+                            .map_err(|e| format!("{} value {}: {e}", cs.ty, cs.values[row.id]))?
                     } else {
                         raw.as_slice()
                     };
