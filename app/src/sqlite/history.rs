@@ -39,7 +39,9 @@ use sqlite_pages::wal::{FrameStatus, Wal};
 mod btree;
 mod sql;
 
-use btree::{LeafCache, PageSrc, Row, Table, View};
+use std::rc::Rc;
+
+use btree::{LeafCache, PageSrc, Row, Table, View, WalIndex};
 
 /// Output format of `datam sqlite history`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -316,17 +318,11 @@ fn states<'a>(
     usable: u32,
     notes: &mut Vec<String>,
 ) -> (Vec<(Stage, View<'a>)>, usize) {
-    let n_db = u32::try_from(inp.db.len() / ps.max(1) as usize).unwrap_or(u32::MAX);
-    let file = View {
-        db: inp.db,
-        page_size: ps,
-        usable,
-        n_pages: n_db,
-        over: BTreeMap::new(),
-    };
+    let file = View::file(inp.db, ps, usable);
     let mut out = Vec::new();
     let mut base = file.clone();
     let mut hot = false;
+    let rec_src = |i: usize| PageSrc::Journal(u32::try_from(i).unwrap_or(u32::MAX));
     if let Some(j) = &cx.journal {
         notes.push(format!(
             "journal: {}, {} records",
@@ -336,31 +332,30 @@ fn states<'a>(
         for p in j.problems() {
             notes.push(format!("journal: {p}"));
         }
-        let trusted = |r: &&sqlite_pages::journal::JournalRecord<'_>| r.status.is_trusted();
         if let Some(rb) = j.rollback() {
             hot = true;
             base.n_pages = rb.db_size_pages;
+            let mut m = BTreeMap::new();
             for (i, r) in j.records().iter().enumerate() {
                 if r.status == RecordStatus::Rollback {
-                    base.over.insert(
-                        r.pgno,
-                        (
-                            PageSrc::Journal(u32::try_from(i).unwrap_or(u32::MAX)),
-                            r.page,
-                        ),
-                    );
+                    m.insert(r.pgno, (rec_src(i), r.page));
                 }
             }
+            base.over = Rc::new(m);
         } else if j.kind() != JournalKind::Empty {
             let mut pre = file.clone();
-            for (i, r) in j.records().iter().enumerate().filter(|(_, r)| trusted(r)) {
-                pre.over.entry(r.pgno).or_insert((
-                    PageSrc::Journal(u32::try_from(i).unwrap_or(u32::MAX)),
-                    r.page,
-                ));
+            let mut m = BTreeMap::new();
+            for (i, r) in j
+                .records()
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.status.is_trusted())
+            {
+                m.entry(r.pgno).or_insert((rec_src(i), r.page));
                 pre.n_pages = pre.n_pages.max(r.pgno);
             }
-            if !pre.over.is_empty() {
+            if !m.is_empty() {
+                pre.over = Rc::new(m);
                 out.push((Stage::JournalPreImage, pre));
             }
         }
@@ -376,29 +371,42 @@ fn states<'a>(
         for p in w.problems() {
             notes.push(format!("wal: {p}"));
         }
-        let mut cur = base.clone();
+        let mut index = WalIndex::default();
+        for f in w
+            .frames()
+            .filter(|f| matches!(f.status, FrameStatus::Committed { .. }))
+        {
+            index
+                .by_pgno
+                .entry(f.pgno())
+                .or_default()
+                .push((f.frame_idx, f.page));
+        }
+        let index = Rc::new(index);
+        let mut cur = base;
         for f in w.frames() {
-            if let FrameStatus::Committed { commit_idx } = f.status {
-                cur.over
-                    .insert(f.pgno(), (PageSrc::Frame(f.frame_idx), f.page));
-                if let Some(n) = f.commit_size_pages() {
-                    cur.n_pages = n;
-                    out.push((Stage::Commit(commit_idx), cur.clone()));
-                    live = out.len() - 1;
-                }
+            if let (FrameStatus::Committed { commit_idx }, Some(n)) =
+                (f.status, f.commit_size_pages())
+            {
+                cur.n_pages = n;
+                cur.wal = Some((Rc::clone(&index), f.frame_idx));
+                out.push((Stage::Commit(commit_idx), cur.clone()));
+                live = out.len() - 1;
             }
         }
-        let mut unc = cur;
+        let mut top = BTreeMap::new();
+        let mut n = cur.n_pages;
         for f in w
             .frames()
             .filter(|f| matches!(f.status, FrameStatus::Uncommitted | FrameStatus::InProgress))
         {
-            unc.over
-                .insert(f.pgno(), (PageSrc::Frame(f.frame_idx), f.page));
-            unc.n_pages = unc.n_pages.max(f.pgno());
+            top.insert(f.pgno(), (PageSrc::Frame(f.frame_idx), f.page));
+            n = n.max(f.pgno());
         }
-        if unc.over.len() > out.last().map_or(0, |(_, v)| v.over.len()) {
-            out.push((Stage::WalUncommitted, unc));
+        if !top.is_empty() {
+            cur.top = Rc::new(top);
+            cur.n_pages = n;
+            out.push((Stage::WalUncommitted, cur));
         }
     }
     if hot {
@@ -408,6 +416,54 @@ fn states<'a>(
 }
 
 type RowKey = (String, String);
+
+/// Leaf page versions of a state: `(table, pgno, src) -> rows`.
+type Leaves = HashMap<(String, u32, PageSrc), btree::LeafRows>;
+
+fn mark_deleted(tl: &mut Timeline, key: &RowKey, stage: Stage) {
+    if tl.versions.last().is_some_and(|v| v.values.is_some()) {
+        tl.versions.push(Version {
+            table: key.0.clone(),
+            rowid: tl.rowid,
+            key: key.1.clone(),
+            values: None,
+            status: stage.status(),
+            stage,
+            page: None,
+            frame: None,
+            journal: None,
+            changed: Vec::new(),
+            change: "deleted",
+        });
+    }
+}
+
+/// Adds to `cur` the rows of pages that differ from the live state, read on
+/// their own and attributed to the table owning the page.
+fn changed_pages<'a>(
+    view: &View<'a>,
+    live_view: &View<'a>,
+    tables: &HashMap<String, Table>,
+    stage_owners: &HashMap<u32, String>,
+    live_owners: &HashMap<u32, String>,
+    enc: TextEncoding,
+    cur: &mut Leaves,
+) {
+    for pgno in 1..=view.n_pages {
+        let (Some((src, page)), old) = (view.page(pgno), live_view.page(pgno)) else {
+            continue;
+        };
+        if old.is_some_and(|(s, _)| s == src) {
+            continue;
+        }
+        let owner = stage_owners.get(&pgno).or_else(|| live_owners.get(&pgno));
+        let Some(t) = owner.and_then(|n| tables.get(n)) else {
+            continue;
+        };
+        cur.entry((t.name.clone(), pgno, src))
+            .or_insert_with(|| Rc::new(btree::standalone_rows(view, t, pgno, src, page, enc)));
+    }
+}
 
 fn row_key(t: &Table, r: &Row) -> String {
     match r.rowid {
@@ -467,48 +523,54 @@ pub fn collect(inp: &Inputs<'_>) -> anyhow::Result<History> {
     let mut timelines: HashMap<RowKey, Timeline> = HashMap::new();
     let mut order: Vec<RowKey> = Vec::new();
     let mut owners: HashMap<u32, String> = HashMap::new();
+    let mut live_owners: HashMap<u32, String> = HashMap::new();
     let mut live_rows: HashMap<RowKey, Row> = HashMap::new();
     let mut all_tables: BTreeMap<String, Table> = BTreeMap::new();
-    let mut live_owners: HashMap<u32, String> = HashMap::new();
+    // Only leaf versions that appear or disappear between consecutive
+    // states are compared: cost grows with the pages each commit changed.
+    let mut prev: Leaves = HashMap::new();
+    let mut prev_tables: HashMap<String, Table> = HashMap::new();
     for (si, (stage, view)) in stages.iter().enumerate() {
-        let tables = btree::schema(view, enc);
-        let mut present: HashMap<RowKey, (Row, &Table)> = HashMap::new();
+        let tables: HashMap<String, Table> = btree::schema(view, enc)
+            .into_iter()
+            .map(|t| (t.name.clone(), t))
+            .collect();
+        let mut cur: Leaves = HashMap::new();
         let mut stage_owners = HashMap::new();
-        for t in &tables {
-            let mut rows = Vec::new();
-            btree::walk_table(view, t, enc, &mut cache, &mut stage_owners, &mut rows);
-            for r in rows {
-                present.insert((t.name.clone(), row_key(t, &r)), (r, t));
+        for t in tables.values() {
+            for ((pgno, src), rows) in btree::walk_table(view, t, enc, &mut cache) {
+                stage_owners.insert(pgno, t.name.clone());
+                cur.insert((t.name.clone(), pgno, src), rows);
             }
         }
         // An unfinished transaction's state need not be a consistent tree:
-        // read the pages it changed on their own too (their rows win), and
-        // infer no deletions from it.
+        // read the pages it changed on their own too, and infer no deletions.
         let uncommitted = matches!(stage, Stage::WalUncommitted | Stage::DbUncommitted);
         if let (true, Some((_, live_view))) = (uncommitted, stages.get(live)) {
-            for pgno in 1..=view.n_pages {
-                let (Some((src, page)), old) = (view.page(pgno), live_view.page(pgno)) else {
-                    continue;
-                };
-                if old.is_some_and(|(s, _)| s == src) {
-                    continue;
-                }
-                let owner = stage_owners.get(&pgno).or_else(|| live_owners.get(&pgno));
-                let Some(t) = owner.and_then(|n| tables.iter().find(|t| t.name == *n)) else {
-                    continue;
-                };
-                for r in btree::standalone_rows(view, t, pgno, src, page, enc) {
-                    present.insert((t.name.clone(), row_key(t, &r)), (r, t));
-                }
-            }
+            changed_pages(
+                view,
+                live_view,
+                &tables,
+                &stage_owners,
+                &live_owners,
+                enc,
+                &mut cur,
+            );
         }
         if *stage == Stage::DbFile {
-            owners.extend(stage_owners.iter().map(|(k, v)| (*k, v.clone())));
+            owners.clone_from(&stage_owners);
         }
         if si == live {
             live_owners = stage_owners;
         }
-        for (key, (row, t)) in &present {
+        let mut added: HashMap<RowKey, (&Row, &Table)> = HashMap::new();
+        for (k, rows) in cur.iter().filter(|(k, _)| !prev.contains_key(*k)) {
+            let Some(t) = tables.get(&k.0) else { continue };
+            for r in rows.iter() {
+                added.insert((k.0.clone(), row_key(t, r)), (r, t));
+            }
+        }
+        for (key, (row, t)) in &added {
             let tl = timelines.entry(key.clone()).or_insert_with(|| {
                 order.push(key.clone());
                 Timeline {
@@ -517,9 +579,9 @@ pub fn collect(inp: &Inputs<'_>) -> anyhow::Result<History> {
                     versions: Vec::new(),
                 }
             });
-            let prev = tl.versions.last();
-            let (change, changed) = match prev.and_then(|p| p.values.as_ref()) {
-                None if prev.is_some() => ("reinserted", Vec::new()),
+            let last = tl.versions.last();
+            let (change, changed) = match last.and_then(|p| p.values.as_ref()) {
+                None if last.is_some() => ("reinserted", Vec::new()),
                 None => ("first-seen", Vec::new()),
                 Some(v) if *v == row.values => continue,
                 Some(v) => ("updated", changed_columns(Some(t), v, &row.values)),
@@ -527,35 +589,45 @@ pub fn collect(inp: &Inputs<'_>) -> anyhow::Result<History> {
             tl.versions
                 .push(version(&cx, key, row, *stage, change, changed));
         }
-        let names: std::collections::HashSet<&str> =
-            tables.iter().map(|t| t.name.as_str()).collect();
-        for (key, tl) in &mut timelines {
-            let gone = !uncommitted && !present.contains_key(key) && names.contains(key.0.as_str());
-            if gone && tl.versions.last().is_some_and(|v| v.values.is_some()) {
-                tl.versions.push(Version {
-                    table: key.0.clone(),
-                    rowid: tl.rowid,
-                    key: key.1.clone(),
-                    values: None,
-                    status: stage.status(),
-                    stage: *stage,
-                    page: None,
-                    frame: None,
-                    journal: None,
-                    changed: Vec::new(),
-                    change: "deleted",
-                });
+        if !uncommitted {
+            for (k, rows) in prev.iter().filter(|(k, _)| !cur.contains_key(*k)) {
+                let Some(t) = prev_tables.get(&k.0) else {
+                    continue;
+                };
+                for r in rows.iter() {
+                    let key = (k.0.clone(), row_key(t, r));
+                    if added.contains_key(&key) {
+                        continue;
+                    }
+                    if let Some(tl) = timelines.get_mut(&key) {
+                        mark_deleted(tl, &key, *stage);
+                    }
+                }
             }
         }
         if si == live {
-            live_rows = present.into_iter().map(|(k, (r, _))| (k, r)).collect();
-            for t in tables {
-                all_tables.insert(t.name.clone(), t);
+            live_rows = cur
+                .iter()
+                .filter_map(|(k, rows)| Some((k, rows, tables.get(&k.0)?)))
+                .flat_map(|(k, rows, t)| {
+                    rows.iter()
+                        .map(move |r| ((k.0.clone(), row_key(t, r)), r.clone()))
+                })
+                .collect();
+            for t in tables.values() {
+                all_tables.insert(t.name.clone(), t.clone());
             }
         } else {
-            for t in tables {
-                all_tables.entry(t.name.clone()).or_insert(t);
+            for t in tables.values() {
+                all_tables
+                    .entry(t.name.clone())
+                    .or_insert_with(|| t.clone());
             }
+        }
+        // An uncommitted state is compared with the live one, never with another.
+        if !uncommitted {
+            prev = cur;
+            prev_tables = tables;
         }
     }
     earlier_generations(
@@ -962,7 +1034,7 @@ pub fn live_image(db: &Path, side: &SideFiles) -> anyhow::Result<Option<Vec<u8>>
         return Ok(None);
     };
     let n_file = inp.db.len() / ps.max(1) as usize;
-    if view.over.is_empty() && view.n_pages as usize == n_file {
+    if view.over.is_empty() && view.wal.is_none() && view.n_pages as usize == n_file {
         return Ok(None);
     }
     let ps_usize = ps as usize;

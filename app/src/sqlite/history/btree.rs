@@ -7,6 +7,7 @@
 //! and loops are cut, so a bad page costs its rows, never a panic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use rowcodec::sqlite::{OwnedValue, Record, TextEncoding, varint};
 
@@ -21,7 +22,31 @@ pub enum PageSrc {
     Journal(u32),
 }
 
-/// A database state: the file's pages, some replaced.
+/// Replaced pages, shared between states.
+pub type PageMap<'a> = Rc<BTreeMap<u32, (PageSrc, &'a [u8])>>;
+
+/// Committed WAL frames by page number, in frame order, so that the state
+/// after any commit is a lookup (memory grows with the frames, not with
+/// frames × commits).
+#[derive(Debug, Default)]
+pub struct WalIndex<'a> {
+    /// `pgno -> [(frame_idx, page image)]`, ascending frame index.
+    pub by_pgno: HashMap<u32, Vec<(u32, &'a [u8])>>,
+}
+
+impl<'a> WalIndex<'a> {
+    /// The latest frame for `pgno` with index `<= upto`.
+    fn latest(&self, pgno: u32, upto: u32) -> Option<(PageSrc, &'a [u8])> {
+        let v = self.by_pgno.get(&pgno)?;
+        let n = v.partition_point(|(idx, _)| *idx <= upto);
+        let &(idx, page) = v.get(n.checked_sub(1)?)?;
+        Some((PageSrc::Frame(idx), page))
+    }
+}
+
+/// A database state: the file's pages, some replaced. Lookup order: `top`
+/// (uncommitted frames), committed WAL frames up to `wal.1`, `over`
+/// (journal images), the file.
 #[derive(Debug, Clone)]
 pub struct View<'a> {
     /// The database file.
@@ -32,15 +57,43 @@ pub struct View<'a> {
     pub usable: u32,
     /// Pages in this state.
     pub n_pages: u32,
-    /// Replaced pages.
-    pub over: BTreeMap<u32, (PageSrc, &'a [u8])>,
+    /// Journal images laid over the file.
+    pub over: PageMap<'a>,
+    /// Committed WAL frames up to a frame index.
+    pub wal: Option<(Rc<WalIndex<'a>>, u32)>,
+    /// Frames of an unfinished transaction.
+    pub top: PageMap<'a>,
 }
 
 impl<'a> View<'a> {
+    /// The bare file.
+    pub fn file(db: &'a [u8], page_size: u32, usable: u32) -> Self {
+        let n_pages = u32::try_from(db.len() / page_size.max(1) as usize).unwrap_or(u32::MAX);
+        Self {
+            db,
+            page_size,
+            usable,
+            n_pages,
+            over: Rc::default(),
+            wal: None,
+            top: Rc::default(),
+        }
+    }
+
     /// Page `pgno` and where it comes from.
     pub fn page(&self, pgno: u32) -> Option<(PageSrc, &'a [u8])> {
         if pgno == 0 || pgno > self.n_pages {
             return None;
+        }
+        if let Some(&p) = self.top.get(&pgno) {
+            return Some(p);
+        }
+        if let Some(p) = self
+            .wal
+            .as_ref()
+            .and_then(|(w, upto)| w.latest(pgno, *upto))
+        {
+            return Some(p);
         }
         if let Some(&p) = self.over.get(&pgno) {
             return Some(p);
@@ -86,7 +139,7 @@ pub struct Row {
 
 /// Rows decoded from one page image, kept across states (a page image that
 /// reappears in a later state decodes to the same rows).
-pub type LeafCache = HashMap<(u32, PageSrc, String), std::rc::Rc<Vec<Row>>>;
+pub type LeafCache = HashMap<(u32, PageSrc, String), Rc<Vec<Row>>>;
 
 const MAX_DEPTH: u32 = 64;
 
@@ -274,16 +327,18 @@ fn reorder_without_rowid(t: &Table, rec: Vec<OwnedValue>) -> Vec<OwnedValue> {
     out
 }
 
-/// Walks the tree rooted at `t.root`, appending its rows; `owner` learns
-/// which leaf pages belong to the table.
+/// The rows of one leaf page version.
+pub type LeafRows = Rc<Vec<Row>>;
+
+/// Walks the tree rooted at `t.root` and returns its leaf page versions
+/// `(pgno, src)` with their rows (decoded once per version, via `cache`).
 pub fn walk_table(
     view: &View<'_>,
     t: &Table,
     enc: TextEncoding,
     cache: &mut LeafCache,
-    owner: &mut HashMap<u32, String>,
-    out: &mut Vec<Row>,
-) {
+) -> Vec<((u32, PageSrc), LeafRows)> {
+    let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut stack = vec![(t.root, 0u32)];
     while let Some((pgno, depth)) = stack.pop() {
@@ -307,14 +362,14 @@ pub fn walk_table(
             stack.extend(kids.into_iter().rev().map(|k| (k, depth.saturating_add(1))));
         }
         if !interior || (t.without_rowid && h.kind == 0x02) {
-            owner.insert(pgno, t.name.clone());
-            let key = (pgno, src, t.name.clone());
             let rows = cache
-                .entry(key)
-                .or_insert_with(|| std::rc::Rc::new(page_rows(view, t, pgno, src, page, enc)));
-            out.extend(rows.iter().cloned());
+                .entry((pgno, src, t.name.clone()))
+                .or_insert_with(|| Rc::new(page_rows(view, t, pgno, src, page, enc)))
+                .clone();
+            out.push(((pgno, src), rows));
         }
     }
+    out
 }
 
 /// Rows of one page image read on its own (a frame or record that belongs to
@@ -347,17 +402,9 @@ pub fn schema(view: &View<'_>, enc: TextEncoding) -> Vec<Table> {
         without_rowid: false,
         pk: Vec::new(),
     };
-    let mut rows = Vec::new();
-    walk_table(
-        view,
-        &master,
-        enc,
-        &mut LeafCache::new(),
-        &mut HashMap::new(),
-        &mut rows,
-    );
+    let leaves = walk_table(view, &master, enc, &mut LeafCache::new());
     let mut tables = Vec::new();
-    for r in rows {
+    for r in leaves.iter().flat_map(|(_, rows)| rows.iter()) {
         let text = |i: usize| match r.values.get(i) {
             Some(OwnedValue::Text(s)) => Some(s.clone()),
             _ => None,
