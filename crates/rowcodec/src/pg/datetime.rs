@@ -68,10 +68,14 @@ fn push_date(year: i32, month: u32, day: u32, out: &mut String) {
 fn push_seconds(sec: i64, fsec: i64, out: &mut String) {
     let _ = write!(out, "{:02}", sec.unsigned_abs());
     if fsec != 0 {
-        let f = fsec.unsigned_abs();
-        let s = format!("{f:06}");
-        out.push('.');
-        out.push_str(s.trim_end_matches('0'));
+        // Six digits, trailing zeros dropped (fsec is below 1_000_000 here).
+        let mut f = fsec.unsigned_abs();
+        let mut width = 6;
+        while f.is_multiple_of(10) && width > 1 {
+            f /= 10;
+            width -= 1;
+        }
+        let _ = write!(out, ".{f:0width$}");
     }
 }
 

@@ -6,21 +6,64 @@
 use super::Error;
 use super::bytes::fixed;
 
+/// A fixed stack buffer for `{:e}` output (at most ~25 bytes for f64).
+struct StackBuf {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Shortest round-trip digits and decimal exponent of a finite value, from
 /// Rust's own shortest formatting (`{:e}`), which picks the same digits as
 /// Ryu: the shortest string that round-trips, closest to the exact value.
-fn shortest(sci: &str) -> (bool, String, i32) {
-    let (neg, rest) = match sci.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, sci),
+/// Digits go to `digits`; returns (negative, digit count, exponent).
+fn shortest(v: impl std::fmt::LowerExp, digits: &mut [u8; 48]) -> (bool, usize, i32) {
+    use std::fmt::Write as _;
+    let mut sb = StackBuf {
+        buf: [0; 48],
+        len: 0,
     };
-    let (mant, exp) = rest.split_once('e').unwrap_or((rest, "0"));
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    (neg, digits, exp.parse().unwrap_or(0))
+    let _ = write!(sb, "{v:e}");
+    let sci = sb.buf.get(..sb.len).unwrap_or_default();
+    let (neg, rest) = match sci.split_first() {
+        Some((b'-', r)) => (true, r),
+        _ => (false, sci),
+    };
+    let e_at = rest.iter().position(|&b| b == b'e').unwrap_or(rest.len());
+    let (mant, exp) = rest.split_at(e_at);
+    let mut n = 0;
+    for &b in mant.iter().filter(|b| b.is_ascii_digit()) {
+        if let Some(d) = digits.get_mut(n) {
+            *d = b;
+            n += 1;
+        }
+    }
+    let exp = std::str::from_utf8(exp.get(1..).unwrap_or_default())
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    (neg, n, exp)
 }
 
-fn format_pg(sci: &str, fixed_max_exp: i32, out: &mut String) {
-    let (neg, digits, exp) = shortest(sci);
+fn push_ascii(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        out.push(char::from(b));
+    }
+}
+
+fn format_pg(v: impl std::fmt::LowerExp, fixed_max_exp: i32, out: &mut String) {
+    let mut buf = [0u8; 48];
+    let (neg, len, exp) = shortest(v, &mut buf);
+    let digits = buf.get(..len).unwrap_or_default();
     if neg {
         out.push('-');
     }
@@ -31,25 +74,25 @@ fn format_pg(sci: &str, fixed_max_exp: i32, out: &mut String) {
             for _ in 0..(-1 - exp) {
                 out.push('0');
             }
-            out.push_str(&digits);
+            push_ascii(digits, out);
         } else if exp.saturating_add(1) >= n {
-            out.push_str(&digits);
+            push_ascii(digits, out);
             for _ in 0..(exp.saturating_add(1).saturating_sub(n)) {
                 out.push('0');
             }
         } else {
             let split = usize::try_from(exp.saturating_add(1)).unwrap_or(0);
             let (a, b) = digits.split_at(split.min(digits.len()));
-            out.push_str(a);
+            push_ascii(a, out);
             out.push('.');
-            out.push_str(b);
+            push_ascii(b, out);
         }
     } else {
         let (first, rest) = digits.split_at(1.min(digits.len()));
-        out.push_str(first);
+        push_ascii(first, out);
         if !rest.is_empty() {
             out.push('.');
-            out.push_str(rest);
+            push_ascii(rest, out);
         }
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
@@ -57,7 +100,7 @@ fn format_pg(sci: &str, fixed_max_exp: i32, out: &mut String) {
         if e < 10 {
             out.push('0');
         }
-        out.push_str(&e.to_string());
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{e}"));
     }
 }
 
@@ -76,7 +119,7 @@ fn special(is_nan: bool, is_inf: bool, neg: bool, out: &mut String) -> bool {
 pub(crate) fn write_float8(d: &[u8], out: &mut String) -> Result<(), Error> {
     let v = f64::from_le_bytes(fixed(d, "float8out")?);
     if !special(v.is_nan(), v.is_infinite(), v < 0.0, out) {
-        format_pg(&format!("{v:e}"), 15, out);
+        format_pg(v, 15, out);
     }
     Ok(())
 }
@@ -85,7 +128,7 @@ pub(crate) fn write_float8(d: &[u8], out: &mut String) -> Result<(), Error> {
 pub(crate) fn write_float4(d: &[u8], out: &mut String) -> Result<(), Error> {
     let v = f32::from_le_bytes(fixed(d, "float4out")?);
     if !special(v.is_nan(), v.is_infinite(), v < 0.0, out) {
-        format_pg(&format!("{v:e}"), 6, out);
+        format_pg(v, 6, out);
     }
     Ok(())
 }

@@ -116,12 +116,13 @@ fn format_digits(neg: bool, weight: i32, dscale: u16, digits: &[i16], out: &mut 
         out.push('0');
     } else {
         for d in 0..=weight {
-            let s = format!("{:04}", digit_at(d));
+            let g = group(digit_at(d));
             if d == 0 {
-                let t = s.trim_start_matches('0');
-                out.push_str(if t.is_empty() { "0" } else { t });
+                // Leading zeros of the first group are not printed.
+                let skip = g.iter().take(3).take_while(|&&c| c == b'0').count();
+                push_digits(g.get(skip..).unwrap_or_default(), out);
             } else {
-                out.push_str(&s);
+                push_digits(&g, out);
             }
         }
     }
@@ -130,12 +131,24 @@ fn format_digits(neg: bool, weight: i32, dscale: u16, digits: &[i16], out: &mut 
         let mut left = usize::from(dscale);
         let mut d = weight.saturating_add(1);
         while left > 0 {
-            let s = format!("{:04}", digit_at(d));
             let n = left.min(4);
-            out.push_str(s.get(..n).unwrap_or_default());
+            push_digits(group(digit_at(d)).get(..n).unwrap_or_default(), out);
             left = left.saturating_sub(n);
             d = d.saturating_add(1);
         }
+    }
+}
+
+/// The four decimal digits of a base-10000 digit (0..=9999).
+fn group(dig: i16) -> [u8; 4] {
+    let d = dig.unsigned_abs();
+    let digit = |v: u16| b'0'.saturating_add(u8::try_from(v % 10).unwrap_or(0));
+    [digit(d / 1000), digit(d / 100), digit(d / 10), digit(d)]
+}
+
+fn push_digits(ds: &[u8], out: &mut String) {
+    for &b in ds {
+        out.push(char::from(b));
     }
 }
 
