@@ -293,6 +293,8 @@ impl Printer<'_> {
                         line.push('\t');
                     }
                     match self.text(i, v, row) {
+                        // Most values need no escaping: copy them whole.
+                        Some(s) if !s.bytes().any(needs_copy_escape) => line.push_str(&s),
                         Some(s) => copy_text_escape(&s, line),
                         None => line.push_str("\\N"),
                     }
@@ -352,6 +354,12 @@ impl Printer<'_> {
     }
 }
 
+/// Bytes `COPY` text format escapes (backslash and the control characters
+/// `copy_text_escape` rewrites).
+fn needs_copy_escape(b: u8) -> bool {
+    matches!(b, b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0b | 0x0c)
+}
+
 /// Blocks per unit of parallel work (2 MB of heap at 8 KB pages).
 const BATCH_BLOCKS: u32 = 256;
 
@@ -404,8 +412,16 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         paths: &paths,
     };
     let n_batches = n_blocks.div_ceil(BATCH_BLOCKS);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
+    // DATAM_DUMP_THREADS overrides the worker count (for measurements).
+    let threads = std::env::var("DATAM_DUMP_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .or_else(|| {
+            std::thread::available_parallelism()
+                .ok()
+                .map(std::num::NonZeroUsize::get)
+        })
+        .unwrap_or(1)
         .clamp(1, 8)
         .min(usize::try_from(n_batches).unwrap_or(1).max(1));
     let next = AtomicU32::new(0);

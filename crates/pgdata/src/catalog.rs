@@ -308,11 +308,33 @@ impl AttrRow {
     }
 }
 
+/// A hasher for OID keys: one multiply instead of SipHash (the type map is
+/// consulted for every value printed; OIDs are not attacker-chosen keys
+/// that could degrade a hash table in a way that matters here).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type OidMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<OidHasher>>;
+
 /// The type facts of one database, for `rowcodec::pg::output`.
 #[derive(Debug, Default, Clone)]
 pub struct Types {
-    types: HashMap<u32, TypeInfo>,
-    enum_labels: HashMap<u32, String>,
+    types: OidMap<TypeInfo>,
+    enum_labels: OidMap<String>,
 }
 
 impl Types {
@@ -429,7 +451,7 @@ impl Catalog {
             });
         }
 
-        let mut types = HashMap::new();
+        let mut types = OidMap::default();
         let type_loc = cat.mapped_locator(TYPE_RELATION_ID)?;
         scan_catalog(dir, &mut clog, type_loc, &type_schema, &mut warnings, |r| {
             let oid = r.u32("oid");
@@ -453,7 +475,7 @@ impl Catalog {
         })?;
         cat.types.types = types;
 
-        let mut labels = HashMap::new();
+        let mut labels = OidMap::default();
         if let Ok(enum_loc) = cat.locator_of(ENUM_RELATION_ID) {
             let enum_schema = Schema::parse(PG_ENUM);
             scan_catalog(dir, &mut clog, enum_loc, &enum_schema, &mut warnings, |r| {
