@@ -53,12 +53,14 @@ copy_s=$(echo "$t1 - $t0" | bc -l)
 runas "$bin/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
 cat "$work"/data/base/5/* > /dev/null 2>&1 || true
 t0=$(date +%s.%N)
-"$datam" pg dump "$work/data" --table public.x > /dev/null
+/usr/bin/time -f '%U %S' -o "$work/datam.cpu" "$datam" pg dump "$work/data" --table public.x > /dev/null
 t1=$(date +%s.%N)
 datam_s=$(echo "$t1 - $t0" | bc -l)
+read -r du ds < "$work/datam.cpu"
 drows=$("$datam" pg dump "$work/data" --table public.x | wc -l)
 
 printf 'server COPY TO STDOUT via psql: %8.2f s  (%.0f rows/s, %.0f MB/s of heap)\n' "$copy_s" "$(echo "$nrows / $copy_s" | bc -l)" "$(echo "$bytes / 1048576 / $copy_s" | bc -l)"
 printf 'datam pg dump (offline)       : %8.2f s  (%.0f rows/s, %.0f MB/s of heap)\n' "$datam_s" "$(echo "$nrows / $datam_s" | bc -l)" "$(echo "$bytes / 1048576 / $datam_s" | bc -l)"
+printf 'datam CPU time: user %s s, sys %s s (%s cores); load average: %s\n' "$du" "$ds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'ratio copy/datam: %.2f  (rows: server %s, datam %s)\n' "$(echo "$copy_s / $datam_s" | bc -l)" "$nrows" "$drows"
 [ "$nrows" = "$drows" ] || { echo "ROW COUNT MISMATCH"; exit 1; }
