@@ -60,13 +60,39 @@ fn push_date(year: i32, month: u32, day: u32, out: &mut String) {
     } else {
         1 - i64::from(year)
     };
-    let _ = write!(out, "{shown:04}-{month:02}-{day:02}");
+    push_padded(shown.unsigned_abs(), 4, out);
+    out.push('-');
+    push_padded(u64::from(month), 2, out);
+    out.push('-');
+    push_padded(u64::from(day), 2, out);
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits (the server's
+/// `pg_ultostr_zeropad`), without going through `fmt`.
+fn push_padded(v: u64, width: usize, out: &mut String) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0'.saturating_add(u8::try_from(v % 10).unwrap_or(0));
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len().saturating_sub(width));
+    for &b in buf.get(start..).unwrap_or_default() {
+        out.push(char::from(b));
+    }
 }
 
 /// `AppendSeconds` with precision 6 and zero fill: `SS[.ffffff]`, trailing
 /// fractional zeros removed.
 fn push_seconds(sec: i64, fsec: i64, out: &mut String) {
-    let _ = write!(out, "{:02}", sec.unsigned_abs());
+    push_padded(sec.unsigned_abs(), 2, out);
     if fsec != 0 {
         // Six digits, trailing zeros dropped (fsec is below 1_000_000 here).
         let mut f = fsec.unsigned_abs();
@@ -75,7 +101,8 @@ fn push_seconds(sec: i64, fsec: i64, out: &mut String) {
             f /= 10;
             width -= 1;
         }
-        let _ = write!(out, ".{f:0width$}");
+        out.push('.');
+        push_padded(f, width, out);
     }
 }
 
@@ -88,12 +115,10 @@ fn push_time_of_day(t: i64, out: &mut String) {
     let sec = rest / USECS_PER_SEC;
     let fsec = rest - sec * USECS_PER_SEC;
     // The server prints these through unsigned zero-padding helpers.
-    let _ = write!(
-        out,
-        "{:02}:{:02}:",
-        hour.cast_unsigned() & 0xffff_ffff,
-        min.unsigned_abs()
-    );
+    push_padded(hour.cast_unsigned() & 0xffff_ffff, 2, out);
+    out.push(':');
+    push_padded(min.unsigned_abs(), 2, out);
+    out.push(':');
     push_seconds(sec, fsec, out);
 }
 
