@@ -25,8 +25,8 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use rowcodec::pg::{
-    BuiltinCatalog, TypeCatalog, TypeInfo, copy_text_escape, csv_quote, csv_quote_single_column,
-    output, sql_literal,
+    BuiltinCatalog, Printer, TypeCatalog, TypeInfo, copy_text_escape, csv_quote,
+    csv_quote_single_column, output, sql_literal,
 };
 use testkit::pg::{Cluster, ClusterOptions, PgInstall};
 
@@ -1042,6 +1042,16 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
                         raw.as_slice()
                     };
                     let got = output(&cat, oid, typmod, datum);
+                    let mut via = String::new();
+                    let prepared = Printer::new(&cat, oid)
+                        .and_then(|p| p.write(&cat, datum, &mut via))
+                        .map(|()| via);
+                    if prepared != got {
+                        failures.push(format!(
+                            "{}: Printer gives {prepared:?}, output {got:?}",
+                            cs.ty
+                        ));
+                    }
                     n_checked += 1;
                     match (&got, &row.text) {
                         (Ok(g), Some(t)) if g == t => {}

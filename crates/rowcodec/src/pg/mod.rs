@@ -126,6 +126,58 @@ pub fn output_into(
     r
 }
 
+/// A column type resolved once (domains followed to their base type, the
+/// output function looked up), for printing many values of that type
+/// without a catalog lookup per value.
+///
+/// ```
+/// use rowcodec::pg::{BuiltinCatalog, Printer};
+/// let cat = BuiltinCatalog::new();
+/// let p = Printer::new(&cat, 1700).unwrap(); // numeric
+/// let mut out = String::new();
+/// p.write(&cat, &[0x80, 0x80, 0x0f, 0x00], &mut out).unwrap(); // short header, dscale 1, digit 15
+/// assert_eq!(out, "15.0");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    /// The base type (after domains).
+    base_oid: u32,
+    f: OutFn,
+}
+
+impl Printer {
+    /// Resolves `type_oid` in `cat`.
+    pub fn new(cat: &dyn TypeCatalog, type_oid: u32) -> Result<Self, Error> {
+        let (info, f) = resolve(cat, type_oid, 0)?;
+        Ok(Self {
+            base_oid: info.oid,
+            f,
+        })
+    }
+
+    /// Appends the text of one datum (as [`output_into`]; `cat` must be
+    /// the catalog the printer was made from). On error `out` is left as
+    /// it was.
+    pub fn write(
+        &self,
+        cat: &dyn TypeCatalog,
+        datum: &[u8],
+        out: &mut String,
+    ) -> Result<(), Error> {
+        let len = out.len();
+        let r = match self.f {
+            OutFn::Array | OutFn::Enum | OutFn::Range | OutFn::Multirange => {
+                write_datum(cat, self.base_oid, -1, datum, out, 0)
+            }
+            f => write_scalar(f, -1, datum, out),
+        };
+        if r.is_err() {
+            out.truncate(len);
+        }
+        r
+    }
+}
+
 /// The output functions DataM implements, by `typoutput` name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutFn {
