@@ -214,3 +214,41 @@ fn recycled_segments_hold_older_records() {
     }
     assert_eq!(with.len(), plain.len() + recycled.len());
 }
+
+#[test]
+fn filters_equal_pg_waldump_filters() {
+    let dir = corpus();
+    let d = dir.to_str().unwrap();
+    let wal = dir.join("pg_wal");
+    let w = wal.to_str().unwrap();
+    let first = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .min()
+        .unwrap();
+    let f = first.to_str().unwrap();
+    let keys = |args: &[&str]| -> Vec<Key> {
+        let mut a = vec![d, "--format", "jsonl"];
+        a.extend_from_slice(args);
+        jsonl_keys(&datam(&a)).into_iter().map(|(k, _)| k).collect()
+    };
+    // --relation goes through the catalog; corpora/pg15/expected/relations.txt
+    // records that `people` is 1663/5/16391.
+    let by_name = keys(&["--relation", "public.people"]);
+    let reference = waldump(&["-p", w, "--relation", "1663/5/16391", f]);
+    assert!(reference.len() > 10);
+    assert_eq!(by_name, reference);
+    assert_eq!(keys(&["--relfilenode", "16391"]), reference);
+    let heap = waldump(&["-p", w, "--rmgr", "Heap2", f]);
+    assert!(heap.len() > 10);
+    assert_eq!(keys(&["--rmgr", "Heap2"]), heap);
+    let xid: u32 = reference.iter().map(|k| k.3).find(|x| *x != 0).unwrap();
+    let xs = xid.to_string();
+    assert_eq!(keys(&["--xid", &xs]), waldump(&["-p", w, "--xid", &xs, f]));
+    let start = &reference[3].0;
+    let end = &reference[8].0;
+    assert_eq!(
+        keys(&["--start", start, "--end", end]),
+        waldump(&["-p", w, "--start", start, "--end", end])
+    );
+}

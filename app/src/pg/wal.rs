@@ -60,8 +60,17 @@ pub struct Args {
     #[arg(long)]
     pub rmgr: Option<String>,
     /// Only records referencing a block of this relfilenode.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "relation")]
     pub relfilenode: Option<u32>,
+    /// Only records referencing a block of this table (`SCHEMA.TABLE`),
+    /// resolved through the data directory's current catalog (first input
+    /// must be a PGDATA). Older relfilenodes (before TRUNCATE, VACUUM FULL,
+    /// CLUSTER) are not followed.
+    #[arg(long)]
+    pub relation: Option<String>,
+    /// Database of `--relation` (default: the only database that has it).
+    #[arg(long, requires = "relation")]
+    pub database: Option<String>,
     /// Also decode older records still held by recycled segments (pages whose
     /// `xlp_pageaddr` is older than the file's position).
     #[arg(long)]
@@ -80,6 +89,8 @@ struct Filter {
     xid: Option<u32>,
     rmid: Option<u8>,
     relfilenode: Option<u32>,
+    /// (database oid, relfilenode) from `--relation`.
+    relation: Option<(u32, u32)>,
 }
 
 impl Filter {
@@ -91,6 +102,11 @@ impl Filter {
             && self
                 .relfilenode
                 .is_none_or(|n| r.blocks.iter().any(|b| b.locator.rel_number == n))
+            && self.relation.is_none_or(|(db, n)| {
+                r.blocks
+                    .iter()
+                    .any(|b| b.locator.rel_number == n && b.locator.db_oid == db)
+            })
     }
 }
 
@@ -212,52 +228,93 @@ pub fn text_line(major: PgMajor, r: &Record<'_>, recycled: bool) -> String {
     s
 }
 
-/// One JSON object for `r`.
-pub fn json_line(major: PgMajor, r: &Record<'_>, recycled: bool) -> String {
-    let blocks: Vec<serde_json::Value> = r
-        .blocks
-        .iter()
-        .map(|b| {
-            serde_json::json!({
-                "id": b.id,
-                "spc": b.locator.spc_oid,
-                "db": b.locator.db_oid,
-                "relfilenode": b.locator.rel_number,
-                "fork": b.fork_name(),
-                "block": b.block,
-                "fpi": b.image.is_some(),
-                "fpi_len": b.image.map(|i| i.bytes.len()),
-                "compression": b.image.map(|i| i.compression.name()),
-                "data_len": b.data.len(),
-            })
-        })
-        .collect();
-    let mut v = serde_json::json!({
-        "lsn": r.lsn.to_string(),
-        "prev": r.prev().to_string(),
-        "end": r.end.to_string(),
-        "rmgr": walparse::rmgr::rmgr_name(r.rmid()),
-        "info": walparse::rmgr::record_type_name(major, r.rmid(), r.hdr.xl_info),
-        "xid": r.xid(),
-        "len": r.rec_len(),
-        "total_len": r.total_len(),
-        "fpi_len": r.fpi_len(),
-        "main_data_len": r.main_data.len(),
-        "desc": walparse::desc::describe(major, r),
-        "blocks": blocks,
-    });
-    if let Some(m) = v.as_object_mut() {
-        if let Some(x) = r.toplevel_xid {
-            m.insert("toplevel_xid".into(), x.into());
-        }
-        if let Some(o) = r.origin {
-            m.insert("origin".into(), o.into());
-        }
-        if recycled {
-            m.insert("recycled".into(), true.into());
+/// Appends `v` as a JSON string literal.
+fn json_str(out: &mut String, v: &str) {
+    out.push('"');
+    for ch in v.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
         }
     }
-    v.to_string()
+    out.push('"');
+}
+
+/// One JSON object for `r` (written directly: this is the hot path of a
+/// full decode).
+pub fn json_line(major: PgMajor, r: &Record<'_>, recycled: bool) -> String {
+    let mut s = String::with_capacity(256);
+    let _ = write!(
+        s,
+        "{{\"lsn\":\"{}\",\"prev\":\"{}\",\"end\":\"{}\",\"rmgr\":",
+        r.lsn,
+        r.prev(),
+        r.end
+    );
+    json_str(&mut s, &walparse::rmgr::rmgr_name(r.rmid()));
+    s.push_str(",\"info\":");
+    match walparse::rmgr::record_type_name(major, r.rmid(), r.hdr.xl_info) {
+        Some(n) => json_str(&mut s, &n),
+        None => s.push_str("null"),
+    }
+    let _ = write!(
+        s,
+        ",\"xid\":{},\"len\":{},\"total_len\":{},\"fpi_len\":{},\"main_data_len\":{},\"desc\":",
+        r.xid(),
+        r.rec_len(),
+        r.total_len(),
+        r.fpi_len(),
+        r.main_data.len()
+    );
+    json_str(&mut s, &walparse::desc::describe(major, r));
+    s.push_str(",\"blocks\":[");
+    for (i, b) in r.blocks.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "{{\"id\":{},\"spc\":{},\"db\":{},\"relfilenode\":{},\"fork\":\"{}\",\"block\":{},\"fpi\":{},",
+            b.id,
+            b.locator.spc_oid,
+            b.locator.db_oid,
+            b.locator.rel_number,
+            b.fork_name(),
+            b.block,
+            b.image.is_some()
+        );
+        match b.image {
+            Some(i) => {
+                let _ = write!(
+                    s,
+                    "\"fpi_len\":{},\"compression\":\"{}\",",
+                    i.bytes.len(),
+                    i.compression.name()
+                );
+            }
+            None => s.push_str("\"fpi_len\":null,\"compression\":null,"),
+        }
+        let _ = write!(s, "\"data_len\":{}}}", b.data.len());
+    }
+    s.push(']');
+    if let Some(x) = r.toplevel_xid {
+        let _ = write!(s, ",\"toplevel_xid\":{x}");
+    }
+    if let Some(o) = r.origin {
+        let _ = write!(s, ",\"origin\":{o}");
+    }
+    if recycled {
+        s.push_str(",\"recycled\":true");
+    }
+    s.push('}');
+    s
 }
 
 /// One input segment file.
@@ -355,6 +412,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         xid: args.xid,
         rmid,
         relfilenode: args.relfilenode,
+        relation: match &args.relation {
+            Some(r) => Some(resolve_relation(args, r)?),
+            None => None,
+        },
     };
     // Choose one file per segment number on the wanted timeline.
     let ids: Vec<Option<(TimeLineId, SegNo)>> = files.iter().map(|f| file_id(&ctx, f)).collect();
@@ -404,7 +465,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut stats = Stats::default();
     let mut prev_last: Option<(SegNo, Lsn)> = None;
     let mut pending_stop: Option<(Lsn, walparse::Error)> = None;
-    let batch = rayon::current_num_threads().max(1) * 4;
+    let batch = rayon::current_num_threads().max(1) * 2;
     for chunk in order.chunks(batch) {
         let outs: Vec<(SegNo, SegOut)> = chunk
             .par_iter()
@@ -455,6 +516,47 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         write_stats(ctx.major, &stats, m, out)?;
     }
     Ok(())
+}
+
+/// Resolves `--relation SCHEMA.TABLE` to (database oid, relfilenode) with
+/// the pgdata catalog reader.
+fn resolve_relation(args: &Args, rel: &str) -> anyhow::Result<(u32, u32)> {
+    let (schema, table) = rel
+        .split_once('.')
+        .with_context(|| format!("--relation wants SCHEMA.TABLE, got {rel:?}"))?;
+    let root = args
+        .inputs
+        .first()
+        .filter(|p| p.join("PG_VERSION").is_file())
+        .context("--relation needs a data directory (PGDATA) as the first input")?;
+    let dir = pgdata::DataDir::open(root)?;
+    let mut warnings = Vec::new();
+    let dbs = pgdata::catalog::databases(&dir, &mut warnings)?;
+    let mut found = Vec::new();
+    for db in dbs {
+        if args.database.as_ref().is_some_and(|d| *d != db.name) || db.name == "template0" {
+            continue;
+        }
+        let name = db.name.clone();
+        let Ok(cat) = pgdata::catalog::Catalog::open(&dir, db) else {
+            continue;
+        };
+        if let Some(c) = cat.find_table(schema, table) {
+            let loc = cat.locator(c)?;
+            found.push((name, loc.db_oid, loc.rel_number));
+        }
+    }
+    match found.as_slice() {
+        [(_, db, rel)] => Ok((*db, *rel)),
+        [] => bail!("no table {rel} in the catalog of {}", root.display()),
+        many => bail!(
+            "table {rel} exists in several databases ({}); choose one with --database",
+            many.iter()
+                .map(|m| m.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn decode_segment(src: &WalSource<'_>, segno: SegNo, args: &Args, filter: &Filter) -> SegOut {

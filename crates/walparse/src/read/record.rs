@@ -262,15 +262,6 @@ fn bimg_bits(major: PgMajor, bimg_info: u8) -> std::result::Result<(Compression,
     }
 }
 
-struct PendingBlock {
-    id: u8,
-    fork_flags: u8,
-    data_len: u16,
-    image: Option<(u16, u16, u32, u8, Compression, bool)>,
-    locator: RelFileLocator,
-    block: u32,
-}
-
 /// Decodes `bytes` (exactly `xl_tot_len` long) as the record at `lsn`,
 /// verifying the CRC first.
 pub fn decode_record<'r>(ctx: &WalCtx, lsn: Lsn, bytes: &'r [u8]) -> Result<Record<'r>> {
@@ -305,7 +296,9 @@ pub(crate) fn decode_body<'r>(
     };
     let remaining = bytes.len().saturating_sub(SIZE_OF_XLOG_RECORD) as u64;
     let mut datatotal: u64 = 0;
-    let mut pending: Vec<PendingBlock> = Vec::new();
+    // Headers first (lengths kept on the stack), then the payload slices.
+    let mut blocks: Vec<BlockRef<'r>> = Vec::new();
+    let mut lens = [(0u16, 0u16); XLR_MAX_BLOCK_ID as usize + 1];
     let mut origin = None;
     let mut toplevel_xid = None;
     let mut main_len: u32 = 0;
@@ -331,7 +324,7 @@ pub(crate) fn decode_body<'r>(
                 toplevel_xid = Some(c.u32()?);
             }
             id if id <= XLR_MAX_BLOCK_ID => {
-                if pending.last().is_some_and(|p| p.id >= id) {
+                if blocks.last().is_some_and(|p| p.id >= id) {
                     return Err(body_err(BodyProblem::OutOfOrderBlock(id)));
                 }
                 let fork_flags = c.u8()?;
@@ -363,7 +356,17 @@ pub(crate) fn decode_body<'r>(
                     if bad {
                         return Err(body_err(BodyProblem::ImageHeader(id)));
                     }
-                    Some((len, hole_offset, hole_length, bimg_info, comp, apply))
+                    Some((
+                        len,
+                        BlockImage {
+                            bytes: &[],
+                            hole_offset,
+                            hole_length,
+                            bimg_info,
+                            compression: comp,
+                            apply,
+                        },
+                    ))
                 } else {
                     None
                 };
@@ -379,13 +382,16 @@ pub(crate) fn decode_body<'r>(
                     last_loc.ok_or(body_err(BodyProblem::SameRelWithoutPrevious(id)))?
                 };
                 let block = c.u32()?;
-                pending.push(PendingBlock {
+                if let Some(slot) = lens.get_mut(usize::from(id)) {
+                    *slot = (data_len, image.map_or(0, |(l, _)| l));
+                }
+                blocks.push(BlockRef {
                     id,
                     fork_flags,
-                    data_len,
-                    image,
                     locator,
                     block,
+                    image: image.map(|(_, i)| i),
+                    data: &[],
                 });
             }
             other => return Err(body_err(BodyProblem::InvalidBlockId(other))),
@@ -398,30 +404,12 @@ pub(crate) fn decode_body<'r>(
             declared: remaining,
         }));
     }
-    let mut blocks = Vec::with_capacity(pending.len());
-    for p in pending {
-        let image = match p.image {
-            Some((len, hole_offset, hole_length, bimg_info, compression, apply)) => {
-                Some(BlockImage {
-                    bytes: c.take(usize::from(len))?,
-                    hole_offset,
-                    hole_length,
-                    bimg_info,
-                    compression,
-                    apply,
-                })
-            }
-            None => None,
-        };
-        let data = c.take(usize::from(p.data_len))?;
-        blocks.push(BlockRef {
-            id: p.id,
-            fork_flags: p.fork_flags,
-            locator: p.locator,
-            block: p.block,
-            image,
-            data,
-        });
+    for b in &mut blocks {
+        let (data_len, img_len) = lens.get(usize::from(b.id)).copied().unwrap_or((0, 0));
+        if let Some(img) = b.image.as_mut() {
+            img.bytes = c.take(usize::from(img_len))?;
+        }
+        b.data = c.take(usize::from(data_len))?;
     }
     let main_data = c.take(main_len as usize)?;
     let end = lsn.checked_add(bytes.len() as u64).unwrap_or(lsn);
