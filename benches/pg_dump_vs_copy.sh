@@ -45,10 +45,19 @@ bytes=$(psql -c "SELECT pg_relation_size('x')")
 nrows=$(psql -c "SELECT count(*) FROM x")
 echo "table: $bytes bytes, $nrows rows"
 
+# Server CPU = the postmaster's own + reaped children's (the COPY backend)
+# clock ticks (fields 14-17 of /proc/PID/stat), read before and after.
+pm=$(head -1 "$work/data/postmaster.pid")
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat"; }
+hz=$(getconf CLK_TCK)
+c0=$(ticks)
 t0=$(date +%s.%N)
-psql -c "$gucs COPY x TO STDOUT" > /dev/null
+/usr/bin/time -f '%U %S' -o "$work/psql.cpu" "$bin/psql" -X -q -At -h "$work" -p 5432 -U postgres -d postgres -c "$gucs COPY x TO STDOUT" > /dev/null
 t1=$(date +%s.%N)
 copy_s=$(echo "$t1 - $t0" | bc -l)
+sleep 1
+server_cpu=$(echo "($(ticks) - $c0) / $hz" | bc -l)
+read -r pu ps_ < "$work/psql.cpu"
 
 runas "$bin/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
 cat "$work"/data/base/5/* > /dev/null 2>&1 || true
@@ -61,6 +70,7 @@ drows=$("$datam" pg dump "$work/data" --table public.x | wc -l)
 
 printf 'server COPY TO STDOUT via psql: %8.2f s  (%.0f rows/s, %.0f MB/s of heap)\n' "$copy_s" "$(echo "$nrows / $copy_s" | bc -l)" "$(echo "$bytes / 1048576 / $copy_s" | bc -l)"
 printf 'datam pg dump (offline)       : %8.2f s  (%.0f rows/s, %.0f MB/s of heap)\n' "$datam_s" "$(echo "$nrows / $datam_s" | bc -l)" "$(echo "$bytes / 1048576 / $datam_s" | bc -l)"
+printf 'server CPU time (backend): %.2f s; psql client: user %s s, sys %s s\n' "$server_cpu" "$pu" "$ps_"
 printf 'datam CPU time: user %s s, sys %s s (%s cores); load average: %s\n' "$du" "$ds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'ratio copy/datam: %.2f  (rows: server %s, datam %s)\n' "$(echo "$copy_s / $datam_s" | bc -l)" "$nrows" "$drows"
 [ "$nrows" = "$drows" ] || { echo "ROW COUNT MISMATCH"; exit 1; }
