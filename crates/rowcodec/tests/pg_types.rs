@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use rowcodec::pg::{
-    BuiltinCatalog, Printer, TypeCatalog, TypeInfo, copy_text_escape, csv_quote,
+    BuiltinCatalog, CompositeAttr, Printer, TypeCatalog, TypeInfo, copy_text_escape, csv_quote,
     csv_quote_single_column, output, sql_literal,
 };
 use testkit::pg::{Cluster, ClusterOptions, PgInstall};
@@ -605,6 +605,23 @@ fn cases(major: u32) -> Vec<Case> {
             ],
         ),
         case(
+            "comp",
+            [
+                "ROW(1, 'x y', 1.5, 7, NULL)::comp",
+                "ROW(NULL, '', NULL, NULL, 'z')::comp",
+                "ROW(-1, 'q\"uote\\back(,)', 'NaN', 9223372036854775807, E'tab\\t')::comp",
+                "ROW(NULL, NULL, NULL, NULL, NULL)::comp",
+            ],
+        ),
+        case(
+            "outer_comp",
+            ["ROW(ROW(1, 'a', 2, 3, 'b')::comp, ARRAY[1, NULL], '2000-01-01')::outer_comp"],
+        ),
+        case(
+            "comp[]",
+            ["ARRAY[ROW(1, 'a', 2, 3, 'b')::comp, NULL, ROW(NULL, 'c d', NULL, 4, NULL)::comp]"],
+        ),
+        case(
             "int4multirange",
             [
                 "'{}'",
@@ -909,6 +926,32 @@ fn server_catalog(c: &Cluster) -> Result<BuiltinCatalog, String> {
             typoutput: f[8].to_owned(),
         });
     }
+    let mut comps: BTreeMap<u32, Vec<CompositeAttr>> = BTreeMap::new();
+    for line in c
+        .psql(
+            "SELECT t.oid, a.atttypid, a.atttypmod, a.attlen, ascii(a.attalign), a.attisdropped \
+             FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid \
+             WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'c' AND a.attnum > 0 \
+             ORDER BY t.oid, a.attnum",
+        )
+        .map_err(|e| e.to_string())?
+        .lines()
+    {
+        let f: Vec<&str> = line.split('|').collect();
+        comps
+            .entry(f[0].parse().unwrap())
+            .or_default()
+            .push(CompositeAttr {
+                type_oid: f[1].parse().unwrap(),
+                typmod: f[2].parse().unwrap(),
+                attlen: f[3].parse().unwrap(),
+                attalign: f[4].parse().unwrap(),
+                dropped: f[5] == "t",
+            });
+    }
+    for (oid, attrs) in comps {
+        cat.add_composite(oid, attrs);
+    }
     for line in c
         .psql("SELECT rngtypid, rngsubtype, rngmultitypid FROM pg_range")
         .map_err(|e| e.to_string())?
@@ -960,7 +1003,7 @@ struct Row {
 fn fetch_rows(c: &Cluster, table: &str) -> Result<Vec<Row>, String> {
     let q = format!(
         "SELECT t.id, coalesce(encode((tuple_data_split('{table}'::regclass, h.t_data, h.t_infomask, h.t_infomask2, h.t_bits))[2], 'hex'), 'NULL'), \
-                CASE WHEN t.v IS NULL THEN 'NULL' ELSE encode(convert_to(format('%s', t.v), 'UTF8'), 'hex') END \
+                encode(convert_to(format('%s', t.v), 'UTF8'), 'hex') \
          FROM generate_series(0, (pg_relation_size('{table}') / 8192)::int - 1) AS blk \
          CROSS JOIN LATERAL heap_page_items(get_raw_page('{table}', blk)) AS h \
          JOIN {table} t ON t.ctid = format('(%s,%s)', blk, h.lp)::tid ORDER BY t.id"
@@ -973,7 +1016,8 @@ fn fetch_rows(c: &Cluster, table: &str) -> Result<Vec<Row>, String> {
             Row {
                 id: f[0].parse().unwrap(),
                 raw: (f[1] != "NULL").then(|| unhex(f[1])),
-                text: (f[2] != "NULL").then(|| String::from_utf8(unhex(f[2])).unwrap()),
+                // NULL-ness comes from the raw bytes (a row of NULLs `IS NULL` in SQL).
+                text: Some(String::from_utf8(unhex(f[2])).unwrap()),
             }
         })
         .collect())
@@ -984,6 +1028,9 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
     c.psql(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); ALTER TYPE mood ADD VALUE 'new label' BEFORE 'ok';\
          CREATE DOMAIN posint AS int4 CHECK (VALUE > 0); CREATE DOMAIN shorttext AS varchar(5);\
+         CREATE TYPE comp AS (a int4, gone text, b text, c numeric, d int8);\
+         ALTER TYPE comp DROP ATTRIBUTE gone; ALTER TYPE comp ADD ATTRIBUTE e text;\
+         CREATE TYPE outer_comp AS (inner_v comp, arr int4[], dt date);\
          CREATE TYPE floatrange AS RANGE (subtype = float8); CREATE TYPE textrange AS RANGE (subtype = text, collation = \"C\");",
     )
     .map_err(|e| e.to_string())?;

@@ -31,6 +31,22 @@ pub struct TypeInfo {
     pub typoutput: String,
 }
 
+/// One attribute of a composite type (`pg_attribute` of its `typrelid`),
+/// in `attnum` order; dropped attributes keep their slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompositeAttr {
+    /// `atttypid` (0 for a dropped attribute).
+    pub type_oid: u32,
+    /// `atttypmod`.
+    pub typmod: i32,
+    /// `attlen`.
+    pub attlen: i16,
+    /// `attalign`: `b'c'`, `b's'`, `b'i'` or `b'd'`.
+    pub attalign: u8,
+    /// `attisdropped`.
+    pub dropped: bool,
+}
+
 /// Where the decoder looks up types and enum labels.
 pub trait TypeCatalog {
     /// The `pg_type` row of `oid`, if known.
@@ -48,6 +64,12 @@ pub trait TypeCatalog {
     /// (`rngmultitypid`). The default knows none but the built-in ones.
     fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
         let _ = multirange_oid;
+        None
+    }
+    /// The attributes of a composite type (`typtype 'c'`). The default
+    /// knows none, and composite values are then an error.
+    fn composite_attrs(&self, type_oid: u32) -> Option<&[CompositeAttr]> {
+        let _ = type_oid;
         None
     }
 }
@@ -150,6 +172,7 @@ pub struct BuiltinCatalog {
     enum_labels: HashMap<u32, String>,
     range_subtypes: HashMap<u32, u32>,
     multirange_ranges: HashMap<u32, u32>,
+    composites: HashMap<u32, Vec<CompositeAttr>>,
 }
 
 impl Default for BuiltinCatalog {
@@ -230,6 +253,7 @@ impl BuiltinCatalog {
             enum_labels: HashMap::new(),
             range_subtypes: HashMap::new(),
             multirange_ranges: HashMap::new(),
+            composites: HashMap::new(),
         }
     }
 
@@ -254,6 +278,11 @@ impl BuiltinCatalog {
         self.multirange_ranges.insert(multirange_oid, range_oid);
     }
 
+    /// Sets the attributes of a composite type.
+    pub fn add_composite(&mut self, type_oid: u32, attrs: Vec<CompositeAttr>) {
+        self.composites.insert(type_oid, attrs);
+    }
+
     /// All known types, unsorted.
     pub fn types_unsorted(&self) -> impl Iterator<Item = &TypeInfo> {
         self.types.values()
@@ -275,5 +304,9 @@ impl TypeCatalog for BuiltinCatalog {
 
     fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
         self.multirange_ranges.get(&multirange_oid).copied()
+    }
+
+    fn composite_attrs(&self, type_oid: u32) -> Option<&[CompositeAttr]> {
+        self.composites.get(&type_oid).map(Vec::as_slice)
     }
 }

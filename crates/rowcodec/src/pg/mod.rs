@@ -29,7 +29,7 @@
 //! json_out xml_out nameout charout cstring_out byteaout uuid_out
 //! macaddr_out macaddr8_out inet_out cidr_out date_out time_out timetz_out
 //! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
-//! pg_lsn_out enum_out array_out range_out multirange_out point_out lseg_out box_out
+//! pg_lsn_out enum_out array_out range_out multirange_out record_out point_out lseg_out box_out
 //! line_out circle_out path_out poly_out int2vectorout oidvectorout`;
 //! domains resolve to their base type. `typmod` never changes the text of
 //! these types (values are stored already rounded/padded).
@@ -54,9 +54,10 @@ mod inet;
 mod jsonb;
 mod numeric;
 mod range;
+mod record;
 mod scalar;
 
-pub use catalog::{BuiltinCatalog, TypeCatalog, TypeInfo};
+pub use catalog::{BuiltinCatalog, CompositeAttr, TypeCatalog, TypeInfo};
 pub use encode::{copy_text_escape, csv_quote, csv_quote_single_column, sql_literal};
 pub use error::Error;
 
@@ -166,7 +167,7 @@ impl Printer {
     ) -> Result<(), Error> {
         let len = out.len();
         let r = match self.f {
-            OutFn::Array | OutFn::Enum | OutFn::Range | OutFn::Multirange => {
+            OutFn::Array | OutFn::Enum | OutFn::Range | OutFn::Multirange | OutFn::Record => {
                 write_datum(cat, self.base_oid, -1, datum, out, 0)
             }
             f => write_scalar(f, -1, datum, out),
@@ -217,6 +218,7 @@ pub(crate) enum OutFn {
     Array,
     Range,
     Multirange,
+    Record,
     Point,
     Lseg,
     Box,
@@ -270,6 +272,7 @@ impl OutFn {
             "array_out" => Array,
             "range_out" => Range,
             "multirange_out" => Multirange,
+            "record_out" => Record,
             "point_out" => Point,
             "lseg_out" => Lseg,
             "box_out" => Box,
@@ -323,6 +326,7 @@ impl OutFn {
             Array => "array_out",
             Range => "range_out",
             Multirange => "multirange_out",
+            Record => "record_out",
             Point => "point_out",
             Lseg => "lseg_out",
             Box => "box_out",
@@ -374,6 +378,7 @@ pub(crate) fn write_datum(
     match f {
         OutFn::Array => array::write(cat, info, datum, out, depth.saturating_add(1)),
         OutFn::Range => range::write(cat, info.oid, datum, out, depth.saturating_add(1)),
+        OutFn::Record => record::write(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Multirange => range::write_multi(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Enum => {
             let enum_oid = u32::from_le_bytes(bytes::fixed::<4>(datum, f.func())?);
@@ -435,7 +440,7 @@ pub(crate) fn write_scalar(
         Polygon => geo::write_polygon(datum, out),
         Int2Vector => geo::write_vector(datum, out, false),
         OidVector => geo::write_vector(datum, out, true),
-        Enum | Array | Range | Multirange => Err(Error::UnsupportedType {
+        Enum | Array | Range | Multirange | Record => Err(Error::UnsupportedType {
             oid: 0,
             name: String::new(),
             typoutput: func.to_owned(),
