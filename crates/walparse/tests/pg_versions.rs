@@ -39,6 +39,8 @@ struct Collected {
     diags: Vec<Diag>,
     /// (relfilenode, block, offnum) -> (xid, tuple bytes from t_hoff)
     inserted: HashMap<(u32, u32, u16), (u32, Vec<u8>)>,
+    /// Old tuples of DELETEs (REPLICA IDENTITY FULL), same key/value shape.
+    deleted: HashMap<(u32, u32, u16), (u32, Vec<u8>)>,
     compressions: BTreeMap<&'static str, u32>,
     fpi_checked: u32,
     max_span_segments: u64,
@@ -85,6 +87,29 @@ impl Sink for Collected {
         }
         if let Some(ch) = walparse::heap::heap_change(r) {
             for t in &ch.tuples {
+                let skip = usize::from(t.t_hoff).saturating_sub(23);
+                let bytes = t.data.get(skip..).unwrap_or(&[]).to_vec();
+                if t.role == walparse::heap::TupleRole::Old
+                    && ch.op == walparse::heap::HeapOp::Delete
+                {
+                    self.deleted.insert(
+                        (t.locator.rel_number, t.block, t.offnum),
+                        (r.xid(), bytes.clone()),
+                    );
+                }
+                if t.role == walparse::heap::TupleRole::New
+                    && t.prefix_len == 0
+                    && t.suffix_len == 0
+                    && matches!(
+                        ch.op,
+                        walparse::heap::HeapOp::Update | walparse::heap::HeapOp::HotUpdate
+                    )
+                {
+                    self.inserted.insert(
+                        (t.locator.rel_number, t.block, t.offnum),
+                        (r.xid(), bytes.clone()),
+                    );
+                }
                 if t.role == walparse::heap::TupleRole::New
                     && matches!(
                         ch.op,
@@ -281,6 +306,7 @@ fn check(install: &PgInstall) -> Result<(), String> {
 /// Inserted tuples still on their page (same xmin) must equal `heap_page_items`.
 fn check_heap(c: &Cluster, col: &Collected) -> Result<usize, String> {
     let mut compared = 0;
+    let mut deleted = 0;
     for table in ["t", "t2"] {
         let fnode: u32 = sql(c, &format!("SELECT pg_relation_filenode('{table}');"))?
             .trim()
@@ -296,7 +322,7 @@ fn check_heap(c: &Cluster, col: &Collected) -> Result<usize, String> {
         let out = sql(
             c,
             &format!(
-                "SELECT b, lp, t_xmin, encode(t_data, 'hex') FROM generate_series(0, {}) b,
+                "SELECT b, lp, t_xmin, encode(t_data, 'hex'), t_xmax FROM generate_series(0, {}) b,
                  LATERAL heap_page_items(get_raw_page('{table}', b)) WHERE lp_flags = 1;",
                 nblocks.saturating_sub(1)
             ),
@@ -305,6 +331,19 @@ fn check_heap(c: &Cluster, col: &Collected) -> Result<usize, String> {
             let f: Vec<&str> = line.split('|').collect();
             let key = (fnode, f[0].parse().unwrap(), f[1].parse().unwrap());
             let xmin: u32 = f[2].parse().unwrap();
+            let xmax: u32 = f[4].parse().unwrap();
+            if let Some((xid, data)) = col.deleted.get(&key)
+                && *xid == xmax
+            {
+                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+                if hex != f[3] {
+                    return Err(format!(
+                        "{table} deleted tuple {key:?}: WAL {hex} vs page {}",
+                        f[3]
+                    ));
+                }
+                deleted += 1;
+            }
             if let Some((xid, data)) = col.inserted.get(&key)
                 && *xid == xmin
             {
@@ -315,6 +354,11 @@ fn check_heap(c: &Cluster, col: &Collected) -> Result<usize, String> {
                 compared += 1;
             }
         }
+    }
+    if deleted < 100 {
+        return Err(format!(
+            "only {deleted} deleted old tuples compared with pageinspect"
+        ));
     }
     if compared < 3000 {
         return Err(format!(
