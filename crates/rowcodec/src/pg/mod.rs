@@ -622,7 +622,22 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-            let c = cat();
+            let mut c = cat();
+            // A composite (with a dropped attribute) and its array type.
+            let attr = |type_oid, attlen, attalign, dropped| CompositeAttr {
+                type_oid,
+                typmod: -1,
+                attlen,
+                attalign,
+                dropped,
+            };
+            c.add_composite(
+                60_000,
+                vec![attr(23, 4, b'i', false), attr(0, -1, b'i', true), attr(25, -1, b'i', false), attr(20, 8, b'd', false)],
+            );
+            let base = c.type_info(23).unwrap().clone();
+            c.add_type(TypeInfo { oid: 60_000, name: "comp".into(), typlen: -1, typbyval: false, typalign: b'd', typtype: b'c', typoutput: "record_out".into(), ..base.clone() });
+            c.add_type(TypeInfo { oid: 60_001, name: "_comp".into(), typlen: -1, typbyval: false, typalign: b'd', typelem: 60_000, typoutput: "array_out".into(), ..base });
             let mut oids: Vec<u32> = c.types_unsorted().map(|t| t.oid).collect();
             oids.sort_unstable();
             for oid in oids {
