@@ -46,15 +46,16 @@ fi
 WAL=$DATA/pg_wal
 FIRST=$(ls "$WAL" | grep -E '^[0-9A-F]{24}$' | sort | head -1)
 echo "WAL: $(du -sm "$WAL" | cut -f1) MB in $(ls "$WAL" | grep -cE '^[0-9A-F]{24}$') segments ($WAL)"
-cat "$WAL"/* > /dev/null   # warm the page cache for both
+cat "$WAL"/[0-9A-F]* > /dev/null || true   # warm the page cache for both
 
-run() { # label, command...  -> prints seconds and peak RSS
-  local t0 t1 rss
+run() { # label, command...  -> prints seconds (stdout) and a report line (stderr)
+  local t0 t1 rss="?"
   t0=$(date +%s.%N)
   if [ -x /usr/bin/time ]; then
-    rss=$( { /usr/bin/time -f '%M' "${@:2}" > /dev/null 2>/dev/null; } 2>&1 | tail -1 || true)
+    /usr/bin/time -f '%M' -o "$WORK/rss" "${@:2}" > /dev/null 2>/dev/null || true
+    rss=$(tail -1 "$WORK/rss")
   else
-    "${@:2}" > /dev/null 2>&1 || true; rss="?"
+    "${@:2}" > /dev/null 2>&1 || true
   fi
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" -v l="$1" -v r="$rss" 'BEGIN { printf "%-28s %8.2f s  peak RSS %s KB\n", l, b - a, r }' >&2
