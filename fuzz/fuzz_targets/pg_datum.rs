@@ -5,10 +5,61 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rowcodec::pg::{BuiltinCatalog, TypeCatalog, copy_text_escape, csv_quote, output};
+use rowcodec::pg::{
+    BuiltinCatalog, CompositeAttr, TypeCatalog, TypeInfo, copy_text_escape, csv_quote, output,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let cat = BuiltinCatalog::new();
+    let mut cat = BuiltinCatalog::new();
+    // A composite with a dropped attribute, its array type, and an enum.
+    let attr = |type_oid, attlen, attalign, dropped| CompositeAttr {
+        type_oid,
+        typmod: -1,
+        attlen,
+        attalign,
+        dropped,
+    };
+    cat.add_composite(
+        60_000,
+        vec![
+            attr(23, 4, b'i', false),
+            attr(0, -1, b'i', true),
+            attr(25, -1, b'i', false),
+            attr(20, 8, b'd', false),
+        ],
+    );
+    let base = TypeInfo {
+        oid: 60_000,
+        name: "comp".into(),
+        typlen: -1,
+        typbyval: false,
+        typalign: b'd',
+        typtype: b'c',
+        typelem: 0,
+        typbasetype: 0,
+        typoutput: "record_out".into(),
+    };
+    cat.add_type(TypeInfo {
+        oid: 60_001,
+        name: "_comp".into(),
+        typtype: b'b',
+        typelem: 60_000,
+        typoutput: "array_out".into(),
+        ..base.clone()
+    });
+    cat.add_type(base);
+    cat.add_type(TypeInfo {
+        oid: 60_002,
+        name: "mood".into(),
+        typlen: 4,
+        typbyval: true,
+        typalign: b'i',
+        typtype: b'e',
+        typelem: 0,
+        typbasetype: 0,
+        typoutput: "enum_out".into(),
+    });
+    cat.add_enum_label(1, "one");
     let mut types: Vec<_> = cat.types_unsorted().collect();
     types.sort_by_key(|t| t.oid);
     // The first byte picks a type (so the fuzzer can focus), the rest is the datum;
