@@ -8,6 +8,12 @@
 //! which the scorer counts as `live_as_deleted` (35 at the time of writing).
 //!
 //! When `../shared` is absent the test prints a loud SKIPPED message and returns.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::Path;
 use std::process::Command;

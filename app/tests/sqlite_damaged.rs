@@ -3,6 +3,12 @@
 //! damaged copies; `datam sqlite salvage` must recover at least the recorded
 //! fraction of live rows (and of deleted rows) with every value exact, never
 //! report a live row as deleted, and never fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -2,6 +2,12 @@
 //! `recovered.sql` loads into a fresh database with the real sqlite3 without
 //! error and holds the live rows sqlite3 itself prints, and the evidence is
 //! left untouched.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,7 +155,7 @@ fn garbage_input_fails_cleanly() {
     std::fs::write(
         &f,
         (0..10_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
             .collect::<Vec<u8>>(),
     )
     .unwrap();

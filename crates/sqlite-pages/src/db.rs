@@ -5,7 +5,7 @@
 //! [`Db::salvage`] pushes rows to a [`Sink`]: first every live row, then
 //! carved rows that do not duplicate a live row's values.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rayon::prelude::*;
@@ -197,6 +197,7 @@ fn master_table() -> Table {
         record_order: vec![0, 1, 2, 3, 4],
         sql: String::new(),
         dropped: false,
+        module: None,
     }
 }
 
@@ -427,6 +428,14 @@ impl<'a> Db<'a> {
                 self.tables.push(t);
             }
         }
+        for m in &rows {
+            if m.kind == "table"
+                && let Some(t) = crate::schema::parse_virtual_table(&m.name, &m.sql)
+                && !self.tables.iter().any(|x| x.name == t.name)
+            {
+                self.tables.push(t);
+            }
+        }
         self.master = rows;
         self.carve_dropped_tables(&master_pages);
         for p in master_pages {
@@ -539,7 +548,7 @@ impl<'a> Db<'a> {
         }
         let mut broken = vec![false; self.tables.len()];
         for (ti, t) in self.tables.iter().enumerate() {
-            if t.dropped {
+            if t.dropped || t.module.is_some() {
                 continue;
             }
             let (pages, errs) = self.walk_tree(t.root, !t.without_rowid, &mut claimed);
@@ -760,7 +769,16 @@ impl Db<'_> {
         let mut carved_hashes: HashSet<(Option<usize>, u64)> = HashSet::new();
         let total = self.n_pages.saturating_mul(2);
         let mut done = 0u32;
+        let mut rtree_nodes: HashMap<(usize, i64), Vec<u8>> = HashMap::new();
         for live_pass in [true, false] {
+            if !live_pass {
+                for r in self.rtree_rows(&rtree_nodes) {
+                    live_hashes.insert(values_hash(&r.values));
+                    if self.table_wanted(opts, r.table) && !sink.row(self, &r)? {
+                        return Ok(());
+                    }
+                }
+            }
             let mut start = 1u32;
             while start <= self.n_pages {
                 let end = start.saturating_add(CHUNK - 1).min(self.n_pages);
@@ -776,11 +794,17 @@ impl Db<'_> {
                         } else if live_hashes.contains(&h) || !carved_hashes.insert((r.table, h)) {
                             continue;
                         }
-                        if !self.table_wanted(opts, r.table) {
-                            continue;
+                        if live_pass {
+                            self.stash_rtree_node(&r, &mut rtree_nodes);
                         }
-                        if !sink.row(self, &r)? {
-                            return Ok(());
+                        let fts = self.fts_projection(&r);
+                        for row in std::iter::once(r).chain(fts) {
+                            if !self.table_wanted(opts, row.table) {
+                                continue;
+                            }
+                            if !sink.row(self, &row)? {
+                                return Ok(());
+                            }
                         }
                     }
                 }
@@ -790,5 +814,122 @@ impl Db<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Db<'_> {
+    /// The virtual table `v` whose shadow table is `name` = `v` + `suffix`.
+    fn virtual_for(&self, name: &str, suffix: &str, module_prefix: &str) -> Option<usize> {
+        let base = name.strip_suffix(suffix)?;
+        self.tables.iter().position(|t| {
+            t.name == base
+                && t.module
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(module_prefix))
+        })
+    }
+
+    /// A row of an FTS3/4 `<v>_content` table is also a row of `v`
+    /// (the content columns after the docid).
+    fn fts_projection(&self, r: &RecoveredRow) -> Option<RecoveredRow> {
+        let t = self.tables.get(r.table?)?;
+        let v = self.virtual_for(&t.name, "_content", "fts")?;
+        let n = self.tables.get(v)?.columns.len();
+        let vals: Vec<OwnedValue> = r.values.iter().skip(1).take(n).cloned().collect();
+        if vals.len() != n {
+            return None;
+        }
+        Some(RecoveredRow {
+            table: Some(v),
+            values: vals,
+            raw: None,
+            ..r.clone()
+        })
+    }
+
+    fn stash_rtree_node(&self, r: &RecoveredRow, nodes: &mut HashMap<(usize, i64), Vec<u8>>) {
+        let Some(t) = r.table.and_then(|t| self.tables.get(t)) else {
+            return;
+        };
+        let Some(v) = self.virtual_for(&t.name, "_node", "rtree") else {
+            return;
+        };
+        if let (Some(OwnedValue::Int(n)), Some(OwnedValue::Blob(b))) =
+            (r.values.first(), r.values.get(1))
+        {
+            nodes.insert((v, *n), b.clone());
+        }
+    }
+
+    /// Rows of R*Tree virtual tables, decoded from their `_node` blobs:
+    /// node = depth u16 (root only) | n_cells u16 | cells; cell = rowid i64 |
+    /// 2·dims coordinates (f32, or i32 for `rtree_i32`), all big-endian.
+    /// Leaves are found by descending from node 1 `depth` levels.
+    fn rtree_rows(&self, nodes: &HashMap<(usize, i64), Vec<u8>>) -> Vec<RecoveredRow> {
+        let mut out = Vec::new();
+        for (v, t) in self.tables.iter().enumerate() {
+            let Some(module) = t.module.as_deref().filter(|m| m.starts_with("rtree")) else {
+                continue;
+            };
+            let dims = t.columns.len().saturating_sub(1) / 2;
+            let cell = 8 + 8 * dims;
+            let Some(root) = nodes.get(&(v, 1)) else {
+                continue;
+            };
+            let depth = crate::be_u16_at(root, 0).unwrap_or(0);
+            let mut level = vec![1i64];
+            for _ in 0..depth {
+                let mut next = Vec::new();
+                for n in &level {
+                    let Some(b) = nodes.get(&(v, *n)) else {
+                        continue;
+                    };
+                    let cnt = usize::from(crate::be_u16_at(b, 2).unwrap_or(0));
+                    for i in 0..cnt {
+                        if let Some(c) = b.get(4 + i * cell..4 + i * cell + 8) {
+                            next.push(i64::from_be_bytes(c.try_into().unwrap_or([0; 8])));
+                        }
+                    }
+                }
+                level = next;
+                if level.len() > nodes.len() * 64 {
+                    break;
+                }
+            }
+            for n in level {
+                let Some(b) = nodes.get(&(v, n)) else {
+                    continue;
+                };
+                let cnt = usize::from(crate::be_u16_at(b, 2).unwrap_or(0));
+                for i in 0..cnt {
+                    let at = 4 + i * cell;
+                    let Some(c) = b.get(at..at + cell) else { break };
+                    let id = i64::from_be_bytes(
+                        c.get(..8).and_then(|x| x.try_into().ok()).unwrap_or([0; 8]),
+                    );
+                    let mut vals = vec![OwnedValue::Int(id)];
+                    for k in 0..2 * dims {
+                        let w = crate::be_u32_at(c, 8 + 4 * k).unwrap_or(0);
+                        vals.push(if module == "rtree_i32" {
+                            OwnedValue::Int(i64::from(w as i32))
+                        } else {
+                            OwnedValue::Real(f64::from(f32::from_bits(w)))
+                        });
+                    }
+                    out.push(RecoveredRow {
+                        table: Some(v),
+                        rowid: Some(id),
+                        values: vals,
+                        status: RowStatus::Live,
+                        page_no: PageNo(0),
+                        offset: at,
+                        confidence: 1.0,
+                        raw: None,
+                        rowid_inferred: false,
+                    });
+                }
+            }
+        }
+        out
     }
 }

@@ -342,7 +342,11 @@ fn carve_into(
     let idx: Vec<usize> = match owner {
         Some(i) => vec![i],
         None => (0..ctx.tables.len())
-            .filter(|&i| ctx.tables.get(i).is_some_and(|t| !t.without_rowid))
+            .filter(|&i| {
+                ctx.tables
+                    .get(i)
+                    .is_some_and(|t| !t.without_rowid && t.module.is_none())
+            })
             .collect(),
     };
     let tabs: Vec<&Table> = idx.iter().filter_map(|&i| ctx.tables.get(i)).collect();
@@ -382,7 +386,7 @@ fn attribute(ctx: &ScanCtx<'_>, intact: &[IntactCell]) -> Option<usize> {
     let recs: Vec<Vec<SerialType>> = intact.iter().map(|(_, _, _, t, _)| t.clone()).collect();
     let mut best: Option<(f32, usize)> = None;
     for (i, t) in ctx.tables.iter().enumerate() {
-        if t.without_rowid {
+        if t.without_rowid || t.module.is_some() {
             continue;
         }
         let s = shape_score(t, &recs);

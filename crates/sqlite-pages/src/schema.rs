@@ -72,6 +72,9 @@ pub struct Table {
     pub sql: String,
     /// Carved from free space of `sqlite_master` (the table was dropped).
     pub dropped: bool,
+    /// For a virtual table: its module (`fts4`, `rtree`, ...). Its rows are
+    /// rebuilt from the shadow tables; it has no b-tree of its own.
+    pub module: Option<String>,
 }
 
 /// A `sqlite_master` row.
@@ -354,7 +357,74 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
         record_order,
         sql: sql.to_string(),
         dropped: false,
+        module: None,
     })
+}
+
+/// Parses `CREATE VIRTUAL TABLE name USING module(args)`: the module name
+/// (lower case) and the column names (arguments without `=`, first token).
+pub fn parse_virtual_table(name: &str, sql: &str) -> Option<Table> {
+    let toks = tokenize(sql);
+    if !word_is(toks.first(), "CREATE") || !word_is(toks.get(1), "VIRTUAL") {
+        return None;
+    }
+    let using = toks.iter().position(|t| word_is(Some(t), "USING"))?;
+    let module = match toks.get(using + 1)? {
+        Tok::Word(w) => w.to_ascii_lowercase(),
+        _ => return None,
+    };
+    let mut columns = Vec::new();
+    let mut depth = 0i32;
+    let mut cur: Vec<Tok> = Vec::new();
+    for t in toks.iter().skip(using + 2) {
+        match t {
+            Tok::Open => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            Tok::Close => {
+                depth -= 1;
+                if depth == 0 {
+                    push_vcol(&mut columns, &cur);
+                    break;
+                }
+            }
+            Tok::Comma if depth == 1 => {
+                push_vcol(&mut columns, &cur);
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(t.clone());
+    }
+    Some(Table {
+        name: name.to_string(),
+        root: PageNo(0),
+        record_order: (0..columns.len()).collect(),
+        columns,
+        rowid_alias: None,
+        without_rowid: false,
+        sql: sql.to_string(),
+        dropped: false,
+        module: Some(module),
+    })
+}
+
+fn push_vcol(columns: &mut Vec<Column>, arg: &[Tok]) {
+    if arg.contains(&Tok::Other) || arg.is_empty() {
+        return; // option such as tokenize=porter
+    }
+    if let Some(n) = arg.first().and_then(tok_name) {
+        columns.push(Column {
+            name: n,
+            decl_type: String::new(),
+            affinity: Affinity::Blob,
+            not_null: false,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,12 @@
 //! values inserted, and no input (random bytes, or a real file with random
 //! bytes overwritten) makes the page/cell/record parsers or the whole salvage
 //! panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use rowcodec::sqlite::OwnedValue;

@@ -2,6 +2,13 @@
 //! `corpora/sqlite/make_samples.sh` with the real sqlite3): every live row
 //! `sqlite3` printed must come back exactly, and the deleted/dropped rows the
 //! script removed must be carved.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

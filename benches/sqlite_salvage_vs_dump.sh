@@ -1,0 +1,45 @@
+#!/bin/bash
+# Times `datam sqlite salvage --format sql` against `sqlite3 FILE .dump` on the same
+# intact file (built here with the sqlite3 CLI: ROWS rows, every 7th deleted with
+# secure_delete OFF), in one run, and prints both times, the ratio and peak RSS.
+# Usage: benches/sqlite_salvage_vs_dump.sh [DATAM_BIN] [ROWS] [WORKDIR]
+#   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (~350 MB).
+set -euo pipefail
+DATAM=${1:-target/release/datam}
+ROWS=${2:-2000000}
+WORK=${3:-$(mktemp -d)}
+SQLITE3=${SQLITE3:-sqlite3}
+DB="$WORK/bench.db"
+if [ ! -f "$DB" ]; then
+  echo "building $DB with $ROWS rows..." >&2
+  "$SQLITE3" -batch -bail "$DB" <<SQL
+PRAGMA page_size=4096; PRAGMA secure_delete=OFF; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER, kind TEXT, score REAL, payload TEXT, tag BLOB);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < $ROWS)
+INSERT INTO events SELECT i, 1700000000 + i * 37, 'kind' || (i % 13), i * 0.25,
+  printf('payload %08d %s', i, substr('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 1 + i % 40, 60 + i % 50)),
+  x'deadbeef' FROM c;
+DELETE FROM events WHERE id % 7 = 0;
+SQL
+fi
+SIZE=$(stat -c %s "$DB")
+DELETED=$((ROWS / 7))
+echo "file: $DB  size: $((SIZE / 1048576)) MiB  rows: $ROWS  deleted: $DELETED"
+t() { # label, command...
+  local label=$1; shift
+  local s e
+  s=$(date +%s.%N)
+  if command -v /usr/bin/time >/dev/null; then
+    /usr/bin/time -f "%M" -o "$WORK/$label.rss" "$@" > "$WORK/$label.out"
+  else
+    "$@" > "$WORK/$label.out"; echo "?" > "$WORK/$label.rss"
+  fi
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc
+}
+T_DUMP=$(t dump "$SQLITE3" "$DB" .dump)
+T_DATAM=$(t datam "$DATAM" sqlite salvage "$DB" --format sql)
+echo "sqlite3 .dump:               ${T_DUMP}s  peak RSS $(cat "$WORK/dump.rss") KiB  output $(( $(stat -c %s "$WORK/dump.out") / 1048576 )) MiB"
+echo "datam salvage --format sql:  ${T_DATAM}s  peak RSS $(cat "$WORK/datam.rss") KiB  output $(( $(stat -c %s "$WORK/datam.out") / 1048576 )) MiB"
+echo "carved rows in datam output: $(grep -c '__recovered' "$WORK/datam.out" || true)"
+echo "ratio datam/dump: $(echo "scale=3; $T_DATAM / $T_DUMP" | bc)"
