@@ -605,6 +605,15 @@ fn cases(major: u32) -> Vec<Case> {
             ],
         ),
         case(
+            "hstore",
+            [
+                "''::hstore",
+                "'a=>1, b=>NULL, \"c d\"=>\"\"'::hstore",
+                "hstore(ARRAY['q\"uote', 'back\\slash', 'ü', 'z'], ARRAY['x', NULL, 'ä\"\\', repeat('v', 300)])",
+                "(SELECT hstore(array_agg('k' || i), array_agg(i::text)) FROM generate_series(1, 40) i)",
+            ],
+        ),
+        case(
             "comp",
             [
                 "ROW(1, 'x y', 1.5, 7, NULL)::comp",
@@ -1028,6 +1037,7 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
     c.psql(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); ALTER TYPE mood ADD VALUE 'new label' BEFORE 'ok';\
          CREATE DOMAIN posint AS int4 CHECK (VALUE > 0); CREATE DOMAIN shorttext AS varchar(5);\
+         CREATE EXTENSION hstore;\
          CREATE TYPE comp AS (a int4, gone text, b text, c numeric, d int8);\
          ALTER TYPE comp DROP ATTRIBUTE gone; ALTER TYPE comp ADD ATTRIBUTE e text;\
          CREATE TYPE outer_comp AS (inner_v comp, arr int4[], dt date);\

@@ -30,7 +30,8 @@
 //! macaddr_out macaddr8_out inet_out cidr_out date_out time_out timetz_out
 //! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
 //! pg_lsn_out enum_out array_out range_out multirange_out record_out point_out lseg_out box_out
-//! line_out circle_out path_out poly_out int2vectorout oidvectorout`;
+//! line_out circle_out path_out poly_out int2vectorout oidvectorout
+//! hstore_out`;
 //! domains resolve to their base type. `typmod` never changes the text of
 //! these types (values are stored already rounded/padded).
 //!
@@ -50,6 +51,7 @@ mod encode;
 mod error;
 mod float;
 mod geo;
+mod hstore;
 mod inet;
 mod jsonb;
 mod numeric;
@@ -228,6 +230,7 @@ pub(crate) enum OutFn {
     Polygon,
     Int2Vector,
     OidVector,
+    Hstore,
 }
 
 impl OutFn {
@@ -282,6 +285,7 @@ impl OutFn {
             "poly_out" => Polygon,
             "int2vectorout" => Int2Vector,
             "oidvectorout" => OidVector,
+            "hstore_out" => Hstore,
             _ => return None,
         })
     }
@@ -336,6 +340,7 @@ impl OutFn {
             Polygon => "poly_out",
             Int2Vector => "int2vectorout",
             OidVector => "oidvectorout",
+            Hstore => "hstore_out",
         }
     }
 }
@@ -440,6 +445,7 @@ pub(crate) fn write_scalar(
         Polygon => geo::write_polygon(datum, out),
         Int2Vector => geo::write_vector(datum, out, false),
         OidVector => geo::write_vector(datum, out, true),
+        Hstore => hstore::write(datum, out),
         Enum | Array | Range | Multirange | Record => Err(Error::UnsupportedType {
             oid: 0,
             name: String::new(),
@@ -638,6 +644,13 @@ mod tests {
             let base = c.type_info(23).unwrap().clone();
             c.add_type(TypeInfo { oid: 60_000, name: "comp".into(), typlen: -1, typbyval: false, typalign: b'd', typtype: b'c', typoutput: "record_out".into(), ..base.clone() });
             c.add_type(TypeInfo { oid: 60_001, name: "_comp".into(), typlen: -1, typbyval: false, typalign: b'd', typelem: 60_000, typoutput: "array_out".into(), ..base });
+            c.add_type(TypeInfo {
+                oid: 60_003,
+                name: "hstore".into(),
+                typtype: b'b',
+                typoutput: "hstore_out".into(),
+                ..c.type_info(25).unwrap().clone()
+            });
             let mut oids: Vec<u32> = c.types_unsorted().map(|t| t.oid).collect();
             oids.sort_unstable();
             for oid in oids {
