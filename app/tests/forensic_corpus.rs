@@ -7,6 +7,11 @@
 //! cannot be live; those that survive in freeblocks are reported as deleted,
 //! which the scorer counts as `live_as_deleted` (35 at the time of writing).
 //!
+//! Other keys datam cannot match exactly: 44 R*Tree rows of 06-01/06-02 (the
+//! key holds the inserted doubles; an R*Tree stores 32-bit floats, which
+//! `SELECT` also shows) and 4 rows of 05-02 (the key has the text 'NULL' and a
+//! trigger timestamp that the file does not hold).
+//!
 //! When `../shared` is absent the test prints a loud SKIPPED message and returns.
 #![allow(
     clippy::unwrap_used,
@@ -57,7 +62,7 @@ fn forensic_corpus_scores() {
         n("failed")
     );
     assert_eq!(n("failed"), 0, "no file may fail");
-    assert!(n("live") >= 18_023, "live rows regressed: {}", n("live"));
+    assert!(n("live") >= 18_199, "live rows regressed: {}", n("live"));
     assert!(
         n("deleted") >= 224,
         "deleted rows regressed: {}",
