@@ -127,12 +127,31 @@ UPDATE t SET zl = repeat('lz4 small ' || id, 60) WHERE id % 10 = 6;
     if major >= 14 {
         s.push_str("ALTER TABLE t ALTER COLUMN big SET COMPRESSION pglz;\n");
     }
+    // A user composite type (with a dropped attribute) and ranges.
+    s.push_str(
+        "CREATE TYPE pair AS (x int, gone text, y text, z numeric);
+ALTER TYPE pair DROP ATTRIBUTE gone;
+ALTER TABLE t ADD COLUMN cp pair, ADD COLUMN r int4range, ADD COLUMN tr tstzrange;
+UPDATE t SET cp = CASE WHEN id % 6 = 1 THEN NULL ELSE ROW(id, 'p\"q ' || id, id / 4.0)::pair END,
+  r = int4range(id, id + 10), tr = tstzrange(timestamptz '2024-01-01', timestamptz '2024-01-01' + id * interval '1 hour');
+",
+    );
+    if major >= 14 {
+        s.push_str(
+            "ALTER TABLE t ADD COLUMN mr int4multirange;
+UPDATE t SET mr = int4multirange(int4range(1, 3), int4range(id, id + 2)) WHERE id % 2 = 0;
+",
+        );
+    }
     s.push_str(
         "ALTER TABLE t DROP COLUMN gone;
 ALTER TABLE t ADD COLUMN added_i int DEFAULT 42, ADD COLUMN added_t text DEFAULT 'dflt value',
   ADD COLUMN added_n numeric DEFAULT 3.25, ADD COLUMN added_null int;
 INSERT INTO t (id, tx, added_i, added_t) VALUES (1000, 'after alter', 7, NULL), (1001, NULL, NULL, 'x');
 INSERT INTO t (id) VALUES (1002);
+-- The setup's own UPDATEs leave dead versions; remove them so that the only
+-- dead tuples are those of the DELETE/UPDATE under test.
+VACUUM t;
 ",
     );
     s

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use rowcodec::pg::{TypeCatalog, TypeInfo};
+use rowcodec::pg::{CompositeAttr, TypeCatalog, TypeInfo};
 
 use crate::bytes::{i16_at, i32_at, u32_at};
 use crate::datadir::{DEFAULTTABLESPACE_OID, DataDir, Fork, GLOBALTABLESPACE_OID, RelLocator};
@@ -39,6 +39,10 @@ pub const PROCEDURE_RELATION_ID: u32 = 1255;
 pub const NAMESPACE_RELATION_ID: u32 = 2615;
 /// OID of `pg_enum`.
 pub const ENUM_RELATION_ID: u32 = 3501;
+/// OID of `pg_range`.
+pub const RANGE_RELATION_ID: u32 = 3541;
+/// `FirstNormalObjectId`: OIDs of user-created objects start here.
+pub const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
 
 struct Schema {
     names: Vec<&'static str>,
@@ -81,6 +85,8 @@ const PG_DATABASE_15: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datlo
 const PG_DATABASE_17: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datlocprovider:1:c datistemplate:1:c datallowconn:1:c dathasloginevt:1:c datconnlimit:4:i datfrozenxid:4:i datminmxid:4:i dattablespace:4:i";
 const PG_NAMESPACE: &str = "oid:4:i nspname:64:c";
 const PG_PROC: &str = "oid:4:i proname:64:c";
+const PG_RANGE_13: &str = "rngtypid:4:i rngsubtype:4:i";
+const PG_RANGE_14: &str = "rngtypid:4:i rngsubtype:4:i rngmultitypid:4:i";
 const PG_ENUM: &str = "oid:4:i enumtypid:4:i enumsortorder:4:i enumlabel:64:c";
 
 /// TOAST table columns: chunk_id oid, chunk_seq int4, chunk_data bytea.
@@ -335,6 +341,9 @@ type OidMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<OidHasher>>;
 pub struct Types {
     types: OidMap<TypeInfo>,
     enum_labels: OidMap<String>,
+    composites: OidMap<Vec<CompositeAttr>>,
+    range_subtypes: OidMap<u32>,
+    multirange_ranges: OidMap<u32>,
 }
 
 impl Types {
@@ -350,6 +359,15 @@ impl TypeCatalog for Types {
     }
     fn enum_label(&self, enum_oid: u32) -> Option<&str> {
         self.enum_labels.get(&enum_oid).map(String::as_str)
+    }
+    fn range_subtype(&self, range_oid: u32) -> Option<u32> {
+        self.range_subtypes.get(&range_oid).copied()
+    }
+    fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
+        self.multirange_ranges.get(&multirange_oid).copied()
+    }
+    fn composite_attrs(&self, type_oid: u32) -> Option<&[CompositeAttr]> {
+        self.composites.get(&type_oid).map(Vec::as_slice)
     }
 }
 
@@ -452,9 +470,13 @@ impl Catalog {
         }
 
         let mut types = OidMap::default();
+        let mut composite_rels: OidMap<u32> = OidMap::default();
         let type_loc = cat.mapped_locator(TYPE_RELATION_ID)?;
         scan_catalog(dir, &mut clog, type_loc, &type_schema, &mut warnings, |r| {
             let oid = r.u32("oid");
+            if r.u8("typtype") == b'c' && oid >= FIRST_NORMAL_OBJECT_ID {
+                composite_rels.insert(r.u32("typrelid"), oid);
+            }
             types.insert(
                 oid,
                 TypeInfo {
@@ -483,6 +505,28 @@ impl Catalog {
             })?;
         }
         cat.types.enum_labels = labels;
+        if let Ok(range_loc) = cat.locator_of(RANGE_RELATION_ID) {
+            let range_schema = pick(major, &[(13, PG_RANGE_13), (14, PG_RANGE_14)])?;
+            let (mut subs, mut multis) = (OidMap::default(), OidMap::default());
+            scan_catalog(
+                dir,
+                &mut clog,
+                range_loc,
+                &range_schema,
+                &mut warnings,
+                |r| {
+                    subs.insert(r.u32("rngtypid"), r.u32("rngsubtype"));
+                    if r.u32("rngmultitypid") != 0 {
+                        multis.insert(r.u32("rngmultitypid"), r.u32("rngtypid"));
+                    }
+                },
+            )?;
+            cat.types.range_subtypes = subs;
+            cat.types.multirange_ranges = multis;
+        }
+        if !composite_rels.is_empty() {
+            cat.types.composites = cat.composite_attrs(&composite_rels, &mut warnings)?;
+        }
         cat.warnings = warnings;
         Ok(cat)
     }
@@ -563,6 +607,52 @@ impl Catalog {
             c.relname == name
                 && self.namespaces.get(&c.relnamespace).map(String::as_str) == Some(schema)
         })
+    }
+
+    /// Attributes of user composite types, keyed by type OID (`rels` maps
+    /// each type's `typrelid` to the type).
+    fn composite_attrs(
+        &self,
+        rels: &OidMap<u32>,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<OidMap<Vec<CompositeAttr>>> {
+        let mut clog = Clog::new(self.dir.root(), self.dir.block_size_bytes());
+        let loc = self.mapped_locator(ATTRIBUTE_RELATION_ID)?;
+        let mut rows: OidMap<Vec<(i16, CompositeAttr)>> = OidMap::default();
+        scan_catalog(
+            &self.dir,
+            &mut clog,
+            loc,
+            &self.attr_schema,
+            warnings,
+            |r| {
+                let Some(&type_oid) = rels.get(&r.u32("attrelid")) else {
+                    return;
+                };
+                let attnum = r.i16("attnum");
+                if attnum <= 0 {
+                    return;
+                }
+                let dropped = r.u8("attisdropped") != 0;
+                rows.entry(type_oid).or_default().push((
+                    attnum,
+                    CompositeAttr {
+                        type_oid: if dropped { 0 } else { r.u32("atttypid") },
+                        typmod: r.i32("atttypmod"),
+                        attlen: r.i16("attlen"),
+                        attalign: r.u8("attalign"),
+                        dropped,
+                    },
+                ));
+            },
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_by_key(|a| a.0);
+                (k, v.into_iter().map(|a| a.1).collect())
+            })
+            .collect())
     }
 
     /// The user attributes of relation `oid` (attnum > 0, in attnum order,

@@ -18,6 +18,9 @@ use crate::bytes::u32_at;
 const SLRU_PAGES_PER_SEGMENT: usize = 32;
 const GROUP_BYTES: usize = 20;
 const MEMBERS_PER_GROUP: usize = 4;
+/// How far the members of the newest multixact are read (they end at the
+/// first zero xid).
+const MAX_OPEN_ENDED_MEMBERS: u32 = 256;
 
 /// Reader over a data directory's `pg_multixact`.
 pub struct MultiXacts {
@@ -62,8 +65,12 @@ impl MultiXacts {
     pub fn updater(&mut self, multi: u32) -> Option<u32> {
         let first = self.offset_of(multi)?;
         let next_multi = multi.wrapping_add(1).max(1);
-        let end = self.offset_of(next_multi).filter(|&o| o != 0)?;
-        let n = end.wrapping_sub(first);
+        // The newest multixact has no successor offset yet: its members run
+        // until the first unused (zero) slot.
+        let n = match self.offset_of(next_multi).filter(|&o| o != 0) {
+            Some(end) => end.wrapping_sub(first),
+            None => MAX_OPEN_ENDED_MEMBERS,
+        };
         if n == 0 || n > 1 << 16 {
             return None;
         }
@@ -78,6 +85,9 @@ impl MultiXacts {
             let g = self.byte_slice(true, group_pos, GROUP_BYTES)?;
             let status = *g.get(slot)?;
             let xid = u32_at(g, MEMBERS_PER_GROUP + slot * 4)?;
+            if xid == 0 {
+                break;
+            }
             if status >= 4 {
                 return Some(xid);
             }
