@@ -604,6 +604,8 @@ fn cases(major: u32) -> Vec<Case> {
                 "textrange(repeat('a', 200), repeat('b', 300))",
             ],
         ),
+        case("citext", ["'MiXeD Case'", "''"]),
+        case("citext[]", ["ARRAY['a b'::citext, NULL]"]),
         case(
             "hstore",
             [
@@ -1037,7 +1039,7 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
     c.psql(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); ALTER TYPE mood ADD VALUE 'new label' BEFORE 'ok';\
          CREATE DOMAIN posint AS int4 CHECK (VALUE > 0); CREATE DOMAIN shorttext AS varchar(5);\
-         CREATE EXTENSION hstore;\
+         CREATE EXTENSION hstore; CREATE EXTENSION citext;\
          CREATE TYPE comp AS (a int4, gone text, b text, c numeric, d int8);\
          ALTER TYPE comp DROP ATTRIBUTE gone; ALTER TYPE comp ADD ATTRIBUTE e text;\
          CREATE TYPE outer_comp AS (inner_v comp, arr int4[], dt date);\
