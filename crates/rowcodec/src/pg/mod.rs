@@ -31,7 +31,7 @@
 //! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
 //! pg_lsn_out enum_out array_out range_out multirange_out record_out point_out lseg_out box_out
 //! line_out circle_out path_out poly_out int2vectorout oidvectorout
-//! hstore_out`;
+//! hstore_out citextout`;
 //! domains resolve to their base type. `typmod` never changes the text of
 //! these types (values are stored already rounded/padded).
 //!
