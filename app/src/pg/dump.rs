@@ -10,6 +10,7 @@
 //! block number and every other row still comes out.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,7 +19,9 @@ use anyhow::{Context, bail};
 use pgdata::DataDir;
 use pgdata::catalog::{self, Catalog, DatabaseRow, Types, Warning};
 use pgdata::table::{ScanMode, ScanRow, TableScan, Value};
-use rowcodec::pg::{TypeCatalog, copy_text_escape, csv_quote, output, sql_literal};
+use rowcodec::pg::{
+    Printer as ValuePrinter, TypeCatalog, copy_text_escape, csv_quote, output_into, sql_literal,
+};
 
 /// Output format of `datam pg tables`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -228,30 +231,40 @@ struct Col {
     name: String,
     type_oid: u32,
     typmod: i32,
+    /// The column's type resolved once (`None`: unknown type, or one whose
+    /// output depends on the typmod; printed through `output_into`).
+    printer: Option<ValuePrinter>,
 }
 
 struct Printer<'a> {
     types: &'a Types,
     cols: Vec<Col>,
     warned: BTreeSet<String>,
+    scratch: String,
 }
 
 impl Printer<'_> {
-    /// The text of one value, or `None` for NULL.
-    fn text(&mut self, col_idx: usize, v: &Value, row: &ScanRow) -> Option<String> {
-        let col = self.cols.get(col_idx)?;
+    /// Writes the text of one value into `self.scratch`; `false` for NULL.
+    fn text_into(&mut self, col_idx: usize, v: &Value, row: &ScanRow) -> bool {
+        self.scratch.clear();
+        let Some(col) = self.cols.get(col_idx) else {
+            return false;
+        };
         match v {
-            Value::Null => None,
+            Value::Null => false,
             Value::Broken(msg) => {
                 eprintln!(
                     "datam: warning: block {} lp {} column {}: {msg} (printed as NULL)",
                     row.block, row.lp, col.name
                 );
-                None
+                false
             }
-            Value::Datum(d) => match output(self.types, col.type_oid, col.typmod, d) {
-                Ok(s) => Some(s),
-                Err(e) => {
+            Value::Datum(d) => {
+                let r = match col.printer {
+                    Some(p) => p.write(self.types, d, &mut self.scratch),
+                    None => output_into(self.types, col.type_oid, col.typmod, d, &mut self.scratch),
+                };
+                if let Err(e) = r {
                     let key = format!("{}:{e}", col.type_oid);
                     if self.warned.insert(key) {
                         let tname = self
@@ -263,14 +276,21 @@ impl Printer<'_> {
                             col.name, col.type_oid
                         );
                     }
-                    let mut s = String::from("\\x");
+                    self.scratch.clear();
+                    self.scratch.push_str("\\x");
                     for b in d.iter() {
-                        s.push_str(&format!("{b:02x}"));
+                        let _ = write!(self.scratch, "{b:02x}");
                     }
-                    Some(s)
                 }
-            },
+                true
+            }
         }
+    }
+
+    /// The text of one value, or `None` for NULL.
+    fn text(&mut self, col_idx: usize, v: &Value, row: &ScanRow) -> Option<String> {
+        self.text_into(col_idx, v, row)
+            .then(|| self.scratch.clone())
     }
 }
 
@@ -292,11 +312,13 @@ impl Printer<'_> {
                     if i > 0 {
                         line.push('\t');
                     }
-                    match self.text(i, v, row) {
+                    if !self.text_into(i, v, row) {
+                        line.push_str("\\N");
+                    } else if self.scratch.bytes().any(needs_copy_escape) {
+                        copy_text_escape(&self.scratch, line);
+                    } else {
                         // Most values need no escaping: copy them whole.
-                        Some(s) if !s.bytes().any(needs_copy_escape) => line.push_str(&s),
-                        Some(s) => copy_text_escape(&s, line),
-                        None => line.push_str("\\N"),
+                        line.push_str(&self.scratch);
                     }
                 }
             }
@@ -305,8 +327,8 @@ impl Printer<'_> {
                     if i > 0 {
                         line.push(',');
                     }
-                    if let Some(s) = self.text(i, v, row) {
-                        csv_quote(&s, line);
+                    if self.text_into(i, v, row) {
+                        csv_quote(&self.scratch, line);
                     }
                 }
             }
@@ -386,6 +408,10 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             name: a.attname.clone(),
             type_oid: a.atttypid,
             typmod: a.atttypmod,
+            // The resolved printer ignores the typmod; use it only when there is none.
+            printer: (a.atttypmod < 0)
+                .then(|| ValuePrinter::new(&cat.types, a.atttypid).ok())
+                .flatten(),
         })
         .collect();
     let mode = if args.dead {
@@ -440,6 +466,7 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                         types,
                         cols: cols.to_vec(),
                         warned: BTreeSet::new(),
+                        scratch: String::new(),
                     };
                     loop {
                         let b = next.fetch_add(1, Ordering::Relaxed);
