@@ -45,6 +45,7 @@ CONF
 fi
 WAL=$DATA/pg_wal
 FIRST=$(ls "$WAL" | grep -E '^[0-9A-F]{24}$' | sort | head -1)
+LAST=$(ls "$WAL" | grep -E '^[0-9A-F]{24}$' | sort | tail -1)
 echo "WAL: $(du -sm "$WAL" | cut -f1) MB in $(ls "$WAL" | grep -cE '^[0-9A-F]{24}$') segments ($WAL)"
 cat "$WAL"/[0-9A-F]* > /dev/null || true   # warm the page cache for both
 
@@ -61,10 +62,10 @@ run() { # label, command...  -> prints seconds (stdout) and a report line (stder
   awk -v a="$t0" -v b="$t1" -v l="$1" -v r="$rss" 'BEGIN { printf "%-28s %8.2f s  peak RSS %s KB\n", l, b - a, r }' >&2
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
 }
-echo "records: pg_waldump $($PGBIN/pg_waldump -p "$WAL" "$FIRST" 2>/dev/null | wc -l), datam $("$DATAM" pg wal "$DATA" 2>/dev/null | wc -l)"
-T1=$(run "pg_waldump --stats" "$PGBIN/pg_waldump" --stats -p "$WAL" "$FIRST")
+echo "records: pg_waldump $($PGBIN/pg_waldump -p "$WAL" "$FIRST" "$LAST" 2>/dev/null | wc -l), datam $("$DATAM" pg wal "$DATA" 2>/dev/null | wc -l)"
+T1=$(run "pg_waldump --stats" "$PGBIN/pg_waldump" --stats -p "$WAL" "$FIRST" "$LAST")
 T2=$(run "datam pg wal --stats" "$DATAM" pg wal --stats "$DATA")
-T3=$(run "pg_waldump (text)" "$PGBIN/pg_waldump" -p "$WAL" "$FIRST")
+T3=$(run "pg_waldump (text)" "$PGBIN/pg_waldump" -p "$WAL" "$FIRST" "$LAST")
 T4=$(run "datam pg wal --format jsonl" "$DATAM" pg wal --format jsonl "$DATA")
 T5=$(run "datam pg wal (text)" "$DATAM" pg wal "$DATA")
 awk -v a="$T1" -v b="$T2" 'BEGIN { printf "ratio --stats       pg_waldump/datam = %.2f\n", a / b }'

@@ -81,6 +81,18 @@ fn jsonl_keys(text: &str) -> Vec<(Key, bool)> {
         .collect()
 }
 
+/// First and last segment file names in `dir` (pg_waldump reads only
+/// STARTSEG unless ENDSEG is given).
+fn seg_range(dir: &Path) -> (String, String) {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().to_string())
+        .filter(|n| n.len() == 24)
+        .collect();
+    v.sort();
+    (v[0].clone(), v[v.len() - 1].clone())
+}
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/pg15/datadir")
 }
@@ -91,12 +103,8 @@ fn corpus_jsonl_equals_pg_waldump() {
     let before = testkit::hash_tree(&dir).unwrap();
     let ours = jsonl_keys(&datam(&[dir.to_str().unwrap(), "--format", "jsonl"]));
     let wal = dir.join("pg_wal");
-    let first = std::fs::read_dir(&wal)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .min()
-        .unwrap();
-    let reference = waldump(&["-p", wal.to_str().unwrap(), first.to_str().unwrap()]);
+    let (first, last) = seg_range(&wal);
+    let reference = waldump(&["-p", wal.to_str().unwrap(), &first, &last]);
     assert!(reference.len() > 1000);
     let ours: Vec<Key> = ours.into_iter().map(|(k, _)| k).collect();
     assert_eq!(ours, reference);
@@ -108,18 +116,9 @@ fn corpus_stats_equal_pg_waldump() {
     let dir = corpus();
     let ours = datam(&[dir.to_str().unwrap(), "--stats"]);
     let wal = dir.join("pg_wal");
-    let first = std::fs::read_dir(&wal)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .min()
-        .unwrap();
+    let (first, last) = seg_range(&wal);
     let out = Command::new(Path::new(PG15).join("pg_waldump"))
-        .args([
-            "--stats",
-            "-p",
-            wal.to_str().unwrap(),
-            first.to_str().unwrap(),
-        ])
+        .args(["--stats", "-p", wal.to_str().unwrap(), &first, &last])
         .output()
         .unwrap();
     let theirs = String::from_utf8_lossy(&out.stdout).to_string();
@@ -171,15 +170,10 @@ fn recycled_segments_hold_older_records() {
             std::fs::copy(&p, snap.path().join(p.file_name().unwrap())).unwrap();
         }
     }
-    let first = std::fs::read_dir(snap.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .min()
-        .unwrap();
-    let reference: HashSet<Key> =
-        waldump(&["-p", snap.path().to_str().unwrap(), first.to_str().unwrap()])
-            .into_iter()
-            .collect();
+    let (first, last) = seg_range(snap.path());
+    let reference: HashSet<Key> = waldump(&["-p", snap.path().to_str().unwrap(), &first, &last])
+        .into_iter()
+        .collect();
     assert!(reference.len() > 1000);
     // Checkpoints recycle the old segments into future names.
     for _ in 0..3 {
@@ -221,12 +215,8 @@ fn filters_equal_pg_waldump_filters() {
     let d = dir.to_str().unwrap();
     let wal = dir.join("pg_wal");
     let w = wal.to_str().unwrap();
-    let first = std::fs::read_dir(&wal)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .min()
-        .unwrap();
-    let f = first.to_str().unwrap();
+    let (first, last) = seg_range(&wal);
+    let (f, l) = (first.as_str(), last.as_str());
     let keys = |args: &[&str]| -> Vec<Key> {
         let mut a = vec![d, "--format", "jsonl"];
         a.extend_from_slice(args);
@@ -235,16 +225,19 @@ fn filters_equal_pg_waldump_filters() {
     // --relation goes through the catalog; corpora/pg15/expected/relations.txt
     // records that `people` is 1663/5/16391.
     let by_name = keys(&["--relation", "public.people"]);
-    let reference = waldump(&["-p", w, "--relation", "1663/5/16391", f]);
+    let reference = waldump(&["-p", w, "--relation", "1663/5/16391", f, l]);
     assert!(reference.len() > 10);
     assert_eq!(by_name, reference);
     assert_eq!(keys(&["--relfilenode", "16391"]), reference);
-    let heap = waldump(&["-p", w, "--rmgr", "Heap2", f]);
+    let heap = waldump(&["-p", w, "--rmgr", "Heap2", f, l]);
     assert!(heap.len() > 10);
     assert_eq!(keys(&["--rmgr", "Heap2"]), heap);
     let xid: u32 = reference.iter().map(|k| k.3).find(|x| *x != 0).unwrap();
     let xs = xid.to_string();
-    assert_eq!(keys(&["--xid", &xs]), waldump(&["-p", w, "--xid", &xs, f]));
+    assert_eq!(
+        keys(&["--xid", &xs]),
+        waldump(&["-p", w, "--xid", &xs, f, l])
+    );
     let start = &reference[3].0;
     let end = &reference[8].0;
     assert_eq!(
