@@ -317,11 +317,12 @@ pub fn json_line(major: PgMajor, r: &Record<'_>, recycled: bool) -> String {
     s
 }
 
-/// One input segment file.
+/// One input segment file. It is mapped only while its batch is decoded, so
+/// the resident set stays flat however much WAL there is.
 struct InFile {
     path: PathBuf,
-    ev: evidence::Evidence,
-    name_id: Option<(TimeLineId, SegNo)>,
+    /// (timeline, segment number) from the name, else from the first page.
+    id: Option<(TimeLineId, SegNo)>,
 }
 
 fn list_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -376,23 +377,52 @@ fn open_inputs(inputs: &[PathBuf]) -> anyhow::Result<(WalCtx, Vec<InFile>)> {
             }
             Err(_) => {}
         }
-        let name_id = ctx.and_then(|c: WalCtx| {
+        let id = ctx.and_then(|c: WalCtx| {
             path.file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| walparse::parse_segment_file_name(n, c.seg_size_bytes))
+                .or_else(|| {
+                    parse_page(&c, ev.bytes(), None)
+                        .ok()
+                        .map(|p| (p.tli(), SegNo(p.lsn.0 / u64::from(c.seg_size_bytes))))
+                })
         });
-        out.push(InFile { path, ev, name_id });
+        out.push(InFile { path, id });
     }
     let ctx = ctx.context("no WAL segment with a valid long page header among the inputs")?;
     Ok((ctx, out))
 }
 
-/// The (timeline, segno) a file is read as: its name, else its first page.
-fn file_id(ctx: &WalCtx, f: &InFile) -> Option<(TimeLineId, SegNo)> {
-    f.name_id.or_else(|| {
-        parse_page(ctx, f.ev.bytes(), None)
-            .ok()
-            .map(|p| (p.tli(), SegNo(p.lsn.0 / u64::from(ctx.seg_size_bytes))))
+type Chosen<'f> = BTreeMap<SegNo, (TimeLineId, &'f InFile)>;
+
+/// Maps the chosen files of `segnos`.
+fn open_window(
+    chosen: &Chosen<'_>,
+    segnos: impl Iterator<Item = SegNo>,
+) -> anyhow::Result<Vec<(SegNo, evidence::Evidence)>> {
+    segnos
+        .filter_map(|s| chosen.get(&s).map(|(_, f)| (s, f)))
+        .map(|(s, f)| {
+            evidence::Evidence::open(&f.path)
+                .map(|ev| (s, ev))
+                .with_context(|| format!("cannot open {}", f.path.display()))
+        })
+        .collect()
+}
+
+/// Whether a worker's record ran past the mapped window.
+fn ran_out_of_window(o: &SegOut) -> bool {
+    o.diags.iter().any(|d| {
+        matches!(
+            d,
+            Diag::Stopped {
+                error: Some(walparse::Error::BadContinuation {
+                    reason: walparse::error::ContProblem::PageUnavailable,
+                    ..
+                }),
+                ..
+            }
+        )
     })
 }
 
@@ -418,12 +448,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         },
     };
     // Choose one file per segment number on the wanted timeline.
-    let ids: Vec<Option<(TimeLineId, SegNo)>> = files.iter().map(|f| file_id(&ctx, f)).collect();
+    let ids: Vec<Option<(TimeLineId, SegNo)>> = files.iter().map(|f| f.id).collect();
     let tli = args
         .timeline
         .or_else(|| ids.iter().flatten().map(|(t, _)| t.0).max())
         .unwrap_or(1);
-    let mut chosen: BTreeMap<SegNo, (TimeLineId, &InFile)> = BTreeMap::new();
+    let mut chosen: Chosen<'_> = BTreeMap::new();
     for (f, id) in files.iter().zip(&ids) {
         let Some((t, s)) = *id else {
             eprintln!(
@@ -445,32 +475,60 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     if chosen.is_empty() {
         bail!("no WAL segment of timeline {tli} or earlier among the inputs");
     }
-    let segs: Vec<Segment<'_>> = chosen
-        .iter()
-        .map(|(s, (_, f))| Segment {
-            segno: *s,
-            bytes: f.ev.bytes(),
-        })
-        .collect();
-    let src = WalSource::new(ctx, segs);
+    let seg_bytes = u64::from(ctx.seg_size_bytes);
     let mut order: Vec<SegNo> = chosen.keys().copied().collect();
     if let Some(s) = args.start {
-        let first = src.segno_of(s);
-        order.retain(|n| *n >= first);
+        order.retain(|n| n.0 >= s.0 / seg_bytes);
     }
     if let Some(e) = args.end {
-        let last = src.segno_of(e);
-        order.retain(|n| *n <= last);
+        order.retain(|n| n.0 <= e.0 / seg_bytes);
     }
     let mut stats = Stats::default();
     let mut prev_last: Option<(SegNo, Lsn)> = None;
     let mut pending_stop: Option<(Lsn, walparse::Error)> = None;
     let batch = rayon::current_num_threads().max(1) * 2;
+    // Records may continue into following segments: map a few more (64 MiB
+    // worth); a record longer than that is redone with a wider window.
+    let lookahead = (64u64 << 20).div_ceil(seg_bytes).max(2);
+    let max_record_segs = (1u64 << 30).div_ceil(seg_bytes).saturating_add(1);
     for chunk in order.chunks(batch) {
-        let outs: Vec<(SegNo, SegOut)> = chunk
+        let (Some(lo), Some(hi)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        let evs = open_window(&chosen, (lo.0..=hi.0.saturating_add(lookahead)).map(SegNo))?;
+        let src = WalSource::new(
+            ctx,
+            evs.iter()
+                .map(|(s, ev)| Segment {
+                    segno: *s,
+                    bytes: ev.bytes(),
+                })
+                .collect(),
+        );
+        let mut outs: Vec<(SegNo, SegOut)> = chunk
             .par_iter()
             .map(|&segno| (segno, decode_segment(&src, segno, args, &filter)))
             .collect();
+        drop(src);
+        drop(evs);
+        for (segno, o) in &mut outs {
+            if ran_out_of_window(o) {
+                let wide = open_window(
+                    &chosen,
+                    (segno.0..=segno.0.saturating_add(max_record_segs)).map(SegNo),
+                )?;
+                let src = WalSource::new(
+                    ctx,
+                    wide.iter()
+                        .map(|(s, ev)| Segment {
+                            segno: *s,
+                            bytes: ev.bytes(),
+                        })
+                        .collect(),
+                );
+                *o = decode_segment(&src, *segno, args, &filter);
+            }
+        }
         for (segno, o) in outs {
             if let Some((first, prev)) = o.first {
                 if let Some((stop_lsn, e)) = pending_stop.take() {
@@ -594,7 +652,7 @@ fn decode_segment(src: &WalSource<'_>, segno: SegNo, args: &Args, filter: &Filte
 /// than the file's own position, read at their old LSNs.
 fn decode_recycled(
     ctx: &WalCtx,
-    chosen: &BTreeMap<SegNo, (TimeLineId, &InFile)>,
+    chosen: &Chosen<'_>,
     args: &Args,
     filter: &Filter,
     out: &mut dyn Write,
@@ -602,7 +660,9 @@ fn decode_recycled(
 ) -> anyhow::Result<()> {
     let blk = ctx.block_size_bytes as usize;
     for (segno, (_, f)) in chosen {
-        let bytes = f.ev.bytes();
+        let ev = evidence::Evidence::open(&f.path)
+            .with_context(|| format!("cannot open {}", f.path.display()))?;
+        let bytes = ev.bytes();
         let base = segno.0.saturating_mul(u64::from(ctx.seg_size_bytes));
         // Old segment number → first page offset holding it.
         let mut runs: BTreeMap<u64, Lsn> = BTreeMap::new();
