@@ -16,6 +16,8 @@
 //! the schema and ends where the free space does. Cells whose header is still
 //! intact (later cells of a merged freeblock) are parsed directly.
 
+use std::borrow::Cow;
+
 use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, varint};
 
 use crate::PageNo;
@@ -139,7 +141,7 @@ struct Hyp {
     score: f32,
 }
 
-impl CarveCtx<'_> {
+impl<'a> CarveCtx<'a> {
     /// Carves `[start, end)`; `clobbered_start` says the first 4 bytes are a
     /// freeblock header. Returns carved rows in offset order.
     pub fn carve_region(&self, start: usize, end: usize, clobbered_start: bool) -> Vec<Carved> {
@@ -170,21 +172,29 @@ impl CarveCtx<'_> {
 
     fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
         self.best_at_depth(p, end, known_clobbered, true)
+            .and_then(|(_, l)| self.materialise(l))
     }
 
-    /// All hypotheses at `p`, best first, with a one-cell lookahead bonus for
-    /// candidates after which another cell parses (merged freeblocks).
+    /// Stale freeblock size at `p`, if it stays inside `end`.
+    fn stale_at(&self, p: usize, end: usize) -> Option<usize> {
+        crate::be_u16_at(self.page, p + 2)
+            .map(usize::from)
+            .filter(|&s| s >= 4 && p + s <= end)
+    }
+
+    /// The best hypothesis at `p` and its score. With `lookahead`, a candidate
+    /// after which another cell parses gets a bonus, a larger one when that
+    /// next cell closes the region or its own stale freeblock exactly
+    /// (merged freeblocks).
     fn best_at_depth(
         &self,
         p: usize,
         end: usize,
         known_clobbered: bool,
         lookahead: bool,
-    ) -> Option<Carved> {
-        let stale = crate::be_u16_at(self.page, p + 2)
-            .map(usize::from)
-            .filter(|&s| s >= 4 && p + s <= end);
-        let mut cands: Vec<(f32, Carved)> = Vec::new();
+    ) -> Option<(f32, Lite<'a>)> {
+        let stale = self.stale_at(p, end);
+        let mut cands: Vec<(f32, Lite<'a>)> = Vec::new();
         for (ti, t) in self.tables.iter().enumerate() {
             let mut hyps = Vec::new();
             if !known_clobbered {
@@ -194,8 +204,8 @@ impl CarveCtx<'_> {
                 self.clobbered_hyps(ti, t, p, lp_lr, stale, end, &mut hyps);
             }
             for h in hyps {
-                if let Some((c, raw)) = self.finish(t, &h, p, end, stale) {
-                    cands.push((raw + h.score, c));
+                if let Some((c, score)) = self.finish(t, h, p, end, stale) {
+                    cands.push((score, c));
                 }
             }
         }
@@ -203,21 +213,27 @@ impl CarveCtx<'_> {
             let fb_end = stale.map(|s| p + s);
             for (s, c) in cands.iter_mut().take(12) {
                 let exact = Some(c.end) == fb_end || c.end == end;
-                if !exact
-                    && c.end + 5 <= end
-                    && self.best_at_depth(c.end, end, false, false).is_some()
-                {
-                    *s += 0.3;
+                if !exact && c.end + 5 <= end {
+                    if let Some((_, n)) = self.best_at_depth(c.end, end, false, false) {
+                        *s += 0.15;
+                        let closes = n.end == end
+                            || self
+                                .stale_at(c.end, end)
+                                .is_some_and(|st| n.end == c.end + st);
+                        if closes {
+                            *s += 0.25;
+                        }
+                    }
                 }
             }
         }
-        let mut best: Option<(f32, Carved)> = None;
+        let mut best: Option<(f32, Lite<'a>)> = None;
         for (s, c) in cands {
             if best.as_ref().is_none_or(|(bs, _)| s > *bs) {
                 best = Some((s, c));
             }
         }
-        best.map(|(_, c)| c)
+        best
     }
 
     fn intact_hyp(&self, ti: usize, t: &Table, p: usize, hyps: &mut Vec<Hyp>) {
@@ -365,20 +381,20 @@ impl CarveCtx<'_> {
         }
     }
 
-    /// Decodes a hypothesis; returns the row and its unclamped ranking score.
+    /// Checks a hypothesis against the bytes; returns it decoded (values not
+    /// yet materialised) with its unclamped ranking score.
     fn finish(
         &self,
         t: &Table,
-        h: &Hyp,
+        h: Hyp,
         p: usize,
         end: usize,
         stale: Option<usize>,
-    ) -> Option<(Carved, f32)> {
+    ) -> Option<(Lite<'a>, f32)> {
         let body_len: u64 = h.types.iter().map(|t| t.content_len()).sum();
         let plen = (h.hdr_len as u64).checked_add(body_len)?;
         let local = local_payload_len(plen, self.page.len(), true);
-        let body_start = h.rec.checked_add(h.hdr_len)?;
-        let (payload, cell_end) = if (local as u64) < plen {
+        let (payload, cell_end): (Cow<'a, [u8]>, usize) = if (local as u64) < plen {
             let ov_at = h.rec.checked_add(local)?;
             let ov = crate::be_u32_at(self.page, ov_at)?;
             let cell_end = ov_at + 4;
@@ -397,33 +413,35 @@ impl CarveCtx<'_> {
             if err.is_some() {
                 return None;
             }
-            (pl.into_owned(), cell_end)
+            (Cow::Owned(pl.into_owned()), cell_end)
         } else {
             let e = h.rec.checked_add(usize::try_from(plen).ok()?)?;
             if e > end {
                 return None;
             }
-            (self.page.get(h.rec..e)?.to_vec(), e)
+            (Cow::Borrowed(self.page.get(h.rec..e)?), e)
         };
-        let _ = body_start;
         let body = payload.get(h.hdr_len..)?;
         if !text_ok(&h.types, body, self.enc) {
             return None;
         }
-        let rec = Record {
-            header_len: h.hdr_len,
-            types: h.types.clone(),
-            body,
+        let (conf, nn) = {
+            let rec = Record {
+                header_len: h.hdr_len,
+                types: h.types.clone(),
+                body,
+            };
+            let vals = rec.values();
+            let nn = vals
+                .iter()
+                .filter(|v| !matches!(v, Some(Value::Null) | None))
+                .count();
+            (0.5f32 - implausibility(&h.types, &vals), nn)
         };
-        let vals = rec.values();
-        let nn = vals
-            .iter()
-            .filter(|v| !matches!(v, Some(Value::Null) | None))
-            .count();
         if nn < t.columns.len().min(2) {
             return None;
         }
-        let mut conf = 0.5f32 - implausibility(&h.types, &vals);
+        let mut conf = conf;
         if let Some(s) = stale {
             let fb_end = p + s;
             if cell_end == fb_end {
@@ -443,18 +461,53 @@ impl CarveCtx<'_> {
         if h.types.len() == t.columns.len() {
             conf += 0.1;
         }
+        let score = conf + h.score;
         Some((
-            Carved {
+            Lite {
+                table: h.table,
+                types: h.types,
+                hdr_len: h.hdr_len,
+                rowid: h.rowid,
+                payload,
                 offset: p,
                 end: cell_end,
-                table: h.table,
-                rowid: h.rowid,
-                values: to_schema_values(t, &vals, h.rowid, self.enc),
                 confidence: conf.clamp(0.0, 1.0),
             },
-            conf,
+            score,
         ))
     }
+
+    /// Decodes the winning hypothesis into a row.
+    fn materialise(&self, l: Lite<'_>) -> Option<Carved> {
+        let t = self.tables.get(l.table)?;
+        let body = l.payload.get(l.hdr_len..)?;
+        let rec = Record {
+            header_len: l.hdr_len,
+            types: l.types,
+            body,
+        };
+        let vals = rec.values();
+        Some(Carved {
+            offset: l.offset,
+            end: l.end,
+            table: l.table,
+            rowid: l.rowid,
+            values: to_schema_values(t, &vals, l.rowid, self.enc),
+            confidence: l.confidence,
+        })
+    }
+}
+
+/// A checked hypothesis whose values are not decoded yet.
+struct Lite<'a> {
+    table: usize,
+    types: Vec<SerialType>,
+    hdr_len: usize,
+    rowid: Option<i64>,
+    payload: Cow<'a, [u8]>,
+    offset: usize,
+    end: usize,
+    confidence: f32,
 }
 
 /// Penalty for values a real SQLite would not have written: integers in a
