@@ -245,3 +245,40 @@ fn filters_equal_pg_waldump_filters() {
         waldump(&["-p", w, "--start", start, "--end", end])
     );
 }
+
+/// A 90 MB record spans more segments than one batch maps (on machines with
+/// few cores; batches grow with the thread count): the record must
+/// still come out whole, and the whole sequence must equal pg_waldump's.
+#[test]
+fn record_longer_than_the_mapped_window() {
+    let install = testkit::pg::find_install(15).expect("system PostgreSQL 15");
+    let mut c = testkit::pg::Cluster::start(
+        &install,
+        testkit::pg::ClusterOptions::default()
+            .initdb_arg("--wal-segsize=1")
+            .conf("wal_level = logical")
+            .conf("max_wal_size = '1GB'")
+            .conf("wal_keep_size = '1GB'"),
+    )
+    .unwrap();
+    c.psql("CHECKPOINT; SELECT pg_logical_emit_message(true, 'huge', repeat('z', 90000000)); CREATE TABLE after_it (i int);")
+        .unwrap();
+    c.stop(testkit::pg::StopMode::Fast).unwrap();
+    let wal = c.data_dir().join("pg_wal");
+    let (first, last) = seg_range(&wal);
+    let reference = waldump(&["-p", wal.to_str().unwrap(), &first, &last]);
+    let ours: Vec<Key> = jsonl_keys(&datam(&[
+        c.data_dir().to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]))
+    .into_iter()
+    .map(|(k, _)| k)
+    .collect();
+    assert!(
+        ours.iter()
+            .any(|k| k.2 == "LogicalMessage" && k.5 > 90_000_000),
+        "huge record missing"
+    );
+    assert_eq!(ours, reference);
+}
