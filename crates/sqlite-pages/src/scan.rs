@@ -166,10 +166,22 @@ pub fn table_rows_in_page(
     }
     // Intact cells: decode records once.
     let mut intact = Vec::new();
+    // Carving a page whose owner is known needs only the cells' spans and rowids.
+    let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
     for off in bp.cell_ptrs() {
         let Ok(cell) = parse_payload_cell(page_no, bp.bytes, off, CellKind::TableLeaf) else {
             continue;
         };
+        if spans_only {
+            intact.push((
+                cell.offset,
+                cell.rowid,
+                Vec::new(),
+                Vec::new(),
+                cell.cell_len,
+            ));
+            continue;
+        }
         let (payload, _err) = assemble_payload(ctx.src, page_no, &cell);
         let Ok(rec) = Record::parse_header(&payload) else {
             continue;
