@@ -49,6 +49,28 @@ pub fn format_timestamptz(us: i64) -> String {
     )
 }
 
+/// Appends `; inval msgs: ...` for `n` `SharedInvalidationMessage`s (16
+/// bytes each) at `md[at..]`, as pg_waldump's `standby_desc_invalidations`.
+fn inval_msgs(s: &mut String, md: &[u8], at: usize, n: usize) -> Option<usize> {
+    if n > 0 {
+        s.push_str("; inval msgs:");
+    }
+    for i in 0..n.min(100_000) {
+        let m = at.checked_add(i.checked_mul(16)?)?;
+        let id = i8::from_le_bytes([*md.get(m)?]);
+        let _ = match id {
+            0.. => write!(s, " catcache {id}"),
+            -1 => write!(s, " catalog {}", u32_at(md, m + 8)?),
+            -2 => write!(s, " relcache {}", u32_at(md, m + 8)?),
+            -3 => write!(s, " smgr"),
+            -4 => write!(s, " relmap db {}", u32_at(md, m + 4)?),
+            -5 => write!(s, " snapshot {}", u32_at(md, m + 8)?),
+            _ => write!(s, " unrecognized id {id}"),
+        };
+    }
+    at.checked_add(n.checked_mul(16)?)
+}
+
 /// The description of `rec` (without block references).
 pub fn describe(major: PgMajor, rec: &Record<'_>) -> String {
     let md = rec.main_data;
@@ -138,12 +160,19 @@ fn xact(major: PgMajor, info: u8, xl_info: u8, md: &[u8], s: &mut String) -> Opt
             if xinfo & 0x01 != 0 {
                 pos += 8; // dbinfo
             }
+            // pg_waldump prints rels before subxacts.
+            let mut subx = String::new();
             if xinfo & 0x02 != 0 {
                 let n = u32_at(md, pos)? as usize;
                 pos += 4;
-                s.push_str("; subxacts:");
+                subx.push_str("; subxacts:");
                 for i in 0..n.min(10_000) {
-                    write!(s, " {}", u32_at(md, pos.checked_add(i.checked_mul(4)?)?)?).ok()?;
+                    write!(
+                        subx,
+                        " {}",
+                        u32_at(md, pos.checked_add(i.checked_mul(4)?)?)?
+                    )
+                    .ok()?;
                 }
                 pos = pos.checked_add(n.checked_mul(4)?)?;
             }
@@ -162,8 +191,26 @@ fn xact(major: PgMajor, info: u8, xl_info: u8, md: &[u8], s: &mut String) -> Opt
                     )
                     .ok()?;
                 }
+                pos = pos.checked_add(n.checked_mul(12)?)?;
             }
-            let _ = major;
+            s.push_str(&subx);
+            if major >= PgMajor::V15 && xinfo & 0x100 != 0 {
+                let n = u32_at(md, pos)? as usize;
+                pos += 4;
+                let item = if major >= PgMajor::V18 { 16 } else { 12 };
+                write!(s, "; dropped stats: {n}").ok()?;
+                pos = pos.checked_add(n.checked_mul(item)?)?;
+            }
+            if xinfo & 0x08 != 0 && op == 0x00 {
+                let n = u32_at(md, pos)? as usize;
+                inval_msgs(s, md, pos.checked_add(4)?, n)?;
+            }
+            if xinfo & (1 << 29) != 0 {
+                s.push_str("; apply_feedback");
+            }
+            if xinfo & (1 << 31) != 0 {
+                s.push_str("; sync");
+            }
             Some(())
         }
         0x50 => {
@@ -252,13 +299,18 @@ fn standby(info: u8, md: &[u8], s: &mut String) -> Option<()> {
             }
             Some(())
         }
-        0x20 => write!(
-            s,
-            "{} invalidation messages, relcache init file inval {}",
-            u32_at(md, 12)?,
-            *md.get(8)? != 0
-        )
-        .ok(),
+        0x20 => {
+            if *md.get(8)? != 0 {
+                write!(
+                    s,
+                    "; relcache init file inval dbid {} tsid {}",
+                    u32_at(md, 0)?,
+                    u32_at(md, 4)?
+                )
+                .ok()?;
+            }
+            inval_msgs(s, md, 16, u32_at(md, 12)? as usize).map(|_| ())
+        }
         _ => Some(()),
     }
 }
