@@ -30,7 +30,7 @@ t() { # label, command...
   local s e
   s=$(date +%s.%N)
   if command -v /usr/bin/time >/dev/null; then
-    /usr/bin/time -f "%M" -o "$WORK/$label.rss" "$@" > "$WORK/$label.out"
+    /usr/bin/time -f "%M %U %S" -o "$WORK/$label.rss" "$@" > "$WORK/$label.out"
   else
     "$@" > "$WORK/$label.out"; echo "?" > "$WORK/$label.rss"
   fi
@@ -39,7 +39,12 @@ t() { # label, command...
 }
 T_DUMP=$(t dump "$SQLITE3" "$DB" .dump)
 T_DATAM=$(t datam "$DATAM" sqlite salvage "$DB" --format sql)
-echo "sqlite3 .dump:               ${T_DUMP}s  peak RSS $(cat "$WORK/dump.rss") KiB  output $(( $(stat -c %s "$WORK/dump.out") / 1048576 )) MiB"
-echo "datam salvage --format sql:  ${T_DATAM}s  peak RSS $(cat "$WORK/datam.rss") KiB  output $(( $(stat -c %s "$WORK/datam.out") / 1048576 )) MiB"
+rss() { cut -d' ' -f1 "$WORK/$1.rss"; }
+cpu() { awk '{print $2 + $3}' "$WORK/$1.rss"; }
+echo "sqlite3 .dump:               wall ${T_DUMP}s  cpu $(cpu dump)s  peak RSS $(rss dump) KiB  output $(( $(stat -c %s "$WORK/dump.out") / 1048576 )) MiB"
+echo "datam salvage --format sql:  wall ${T_DATAM}s  cpu $(cpu datam)s  peak RSS $(rss datam) KiB  output $(( $(stat -c %s "$WORK/datam.out") / 1048576 )) MiB"
+echo "(peak RSS includes the pages of the memory-mapped evidence file that were touched)"
 echo "carved rows in datam output: $(grep -c '__recovered' "$WORK/datam.out" || true)"
-echo "ratio datam/dump: $(echo "scale=3; $T_DATAM / $T_DUMP" | bc)"
+echo "ratio datam/dump (wall): $(echo "scale=3; $T_DATAM / $T_DUMP" | bc)"
+echo "ratio datam/dump (cpu):  $(echo "scale=3; $(cpu datam) / $(cpu dump)" | bc)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
