@@ -282,3 +282,31 @@ fn record_longer_than_the_mapped_window() {
     );
     assert_eq!(ours, reference);
 }
+
+/// For XLOG, Transaction, Storage and Standby the whole text line (header,
+/// description, block references) equals pg_waldump 15's.
+#[test]
+fn text_lines_equal_pg_waldump_for_core_rmgrs() {
+    let dir = corpus();
+    let wal = dir.join("pg_wal");
+    let (first, last) = seg_range(&wal);
+    let out = Command::new(Path::new(PG15).join("pg_waldump"))
+        .args(["-p", wal.to_str().unwrap(), &first, &last])
+        .env("TZ", "UTC") // datam prints commit times in UTC
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&out.stdout).to_string();
+    let ours = datam(&[dir.to_str().unwrap()]);
+    for rmgr in ["XLOG", "Transaction", "Storage", "Standby"] {
+        let pick = |t: &str| -> Vec<String> {
+            let prefix = format!("rmgr: {rmgr:<11} ");
+            t.lines()
+                .filter(|l| l.starts_with(&prefix))
+                .map(str::to_string)
+                .collect()
+        };
+        let (a, b) = (pick(&ours), pick(&theirs));
+        assert!(!b.is_empty(), "{rmgr}");
+        assert_eq!(a, b, "{rmgr}");
+    }
+}

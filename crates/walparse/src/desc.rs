@@ -71,6 +71,21 @@ fn inval_msgs(s: &mut String, md: &[u8], at: usize, n: usize) -> Option<usize> {
     at.checked_add(n.checked_mul(16)?)
 }
 
+/// PostgreSQL's `relpath()` for the default and global tablespaces.
+fn relpath(spc: u32, db: u32, rel: u32, fork: u32) -> String {
+    let suffix = match fork {
+        1 => "_fsm",
+        2 => "_vm",
+        3 => "_init",
+        _ => "",
+    };
+    match spc {
+        1663 => format!("base/{db}/{rel}{suffix}"),
+        1664 => format!("global/{rel}{suffix}"),
+        _ => format!("pg_tblspc/{spc}/{db}/{rel}{suffix}"),
+    }
+}
+
 /// The description of `rec` (without block references).
 pub fn describe(major: PgMajor, rec: &Record<'_>) -> String {
     let md = rec.main_data;
@@ -95,8 +110,9 @@ fn xlog(major: PgMajor, info: u8, md: &[u8], s: &mut String) -> Option<()> {
             let wl = major >= PgMajor::V17;
             write!(
                 s,
-                "redo {}; tli {}; prev tli {}; fpw {}; ",
-                crate::Lsn(u64_at(md, 0)?),
+                "redo {:X}/{:X}; tli {}; prev tli {}; fpw {}; ",
+                u64_at(md, 0)? >> 32,
+                u64_at(md, 0)? & 0xFFFF_FFFF,
                 u32_at(md, 8)?,
                 u32_at(md, 12)?,
                 *md.get(16)? != 0
@@ -232,25 +248,26 @@ fn xact(major: PgMajor, info: u8, xl_info: u8, md: &[u8], s: &mut String) -> Opt
 
 fn smgr(info: u8, md: &[u8], s: &mut String) -> Option<()> {
     match info {
-        0x10 => write!(
-            s,
-            "{}/{}/{} fork {}",
-            u32_at(md, 0)?,
-            u32_at(md, 4)?,
-            u32_at(md, 8)?,
-            u32_at(md, 12)?
-        )
-        .ok(),
-        0x20 => write!(
-            s,
-            "{}/{}/{} to {} blocks flags {}",
-            u32_at(md, 4)?,
-            u32_at(md, 8)?,
-            u32_at(md, 12)?,
-            u32_at(md, 0)?,
-            u32_at(md, 16)?
-        )
-        .ok(),
+        0x10 => {
+            let p = relpath(
+                u32_at(md, 0)?,
+                u32_at(md, 4)?,
+                u32_at(md, 8)?,
+                u32_at(md, 12)?,
+            );
+            s.push_str(&p);
+            Some(())
+        }
+        0x20 => {
+            let p = relpath(u32_at(md, 4)?, u32_at(md, 8)?, u32_at(md, 12)?, 0);
+            write!(
+                s,
+                "{p} to {} blocks flags {}",
+                u32_at(md, 0)?,
+                u32_at(md, 16)?
+            )
+            .ok()
+        }
         _ => Some(()),
     }
 }
@@ -273,29 +290,31 @@ fn standby(info: u8, md: &[u8], s: &mut String) -> Option<()> {
             Some(())
         }
         0x10 => {
-            let xcnt = u32_at(md, 0)?;
+            let xcnt = u32_at(md, 0)? as usize;
+            let subxcnt = u32_at(md, 4)? as usize;
             write!(
                 s,
-                "nextXid {} latestCompletedXid {} oldestRunningXid {}; {} xacts; {} subxacts{}",
+                "nextXid {} latestCompletedXid {} oldestRunningXid {}",
                 u32_at(md, 12)?,
                 u32_at(md, 20)?,
-                u32_at(md, 16)?,
-                xcnt,
-                u32_at(md, 4)?,
-                if *md.get(8)? != 0 {
-                    "; subxid overflowed"
-                } else {
-                    ""
-                }
+                u32_at(md, 16)?
             )
             .ok()?;
-            for i in 0..(xcnt as usize).min(10_000) {
-                write!(
-                    s,
-                    " {}",
-                    u32_at(md, 24usize.checked_add(i.checked_mul(4)?)?)?
-                )
-                .ok()?;
+            let xid = |i: usize| u32_at(md, 24usize.checked_add(i.checked_mul(4)?)?);
+            if xcnt > 0 {
+                write!(s, "; {xcnt} xacts:").ok()?;
+                for i in 0..xcnt.min(100_000) {
+                    write!(s, " {}", xid(i)?).ok()?;
+                }
+            }
+            if subxcnt > 0 {
+                write!(s, "; {subxcnt} subxacts:").ok()?;
+                for i in 0..subxcnt.min(100_000) {
+                    write!(s, " {}", xid(xcnt.checked_add(i)?)?).ok()?;
+                }
+            }
+            if *md.get(8)? != 0 {
+                s.push_str("; subxid overflowed");
             }
             Some(())
         }
