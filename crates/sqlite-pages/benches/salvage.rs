@@ -6,6 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sqlite_pages::PageNo;
 use sqlite_pages::db::{Db, SalvageOptions, Sink};
+use sqlite_pages::page::PageClass;
 use sqlite_pages::scan::{Extract, PageRole, RecoveredRow, table_rows_in_page};
 
 struct Count(u64);
@@ -47,8 +48,11 @@ fn bench(c: &mut Criterion) {
     });
     let db = Db::open(&bytes);
     let page_no = (2..db.n_pages)
-        .find(|p| matches!(db.roles.get(*p as usize - 1), Some(PageRole::Tree { .. })))
-        .unwrap_or(2);
+        .find(|p| {
+            matches!(db.roles.get(*p as usize - 1), Some(PageRole::Tree { .. }))
+                && db.classes.get(*p as usize - 1) == Some(&PageClass::TableLeaf)
+        })
+        .unwrap();
     let page = db.page_bytes(PageNo(page_no)).unwrap();
     let role = db.roles[page_no as usize - 1];
     g.throughput(Throughput::Bytes(page.len() as u64));

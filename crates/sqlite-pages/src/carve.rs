@@ -209,20 +209,27 @@ impl<'a> CarveCtx<'a> {
                 }
             }
         }
-        if lookahead && cands.len() > 1 {
-            let fb_end = stale.map(|s| p + s);
+        let fb_end = stale.map(|s| p + s);
+        // Lookahead only matters when the best candidate does not close the
+        // free space by itself (merged freeblocks); skip it otherwise.
+        let top_exact = cands
+            .iter()
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .is_some_and(|(_, c)| Some(c.end) == fb_end || c.end == end);
+        if lookahead && cands.len() > 1 && !top_exact {
             for (s, c) in cands.iter_mut().take(12) {
                 let exact = Some(c.end) == fb_end || c.end == end;
-                if !exact && c.end + 5 <= end {
-                    if let Some((_, n)) = self.best_at_depth(c.end, end, false, false) {
-                        *s += 0.15;
-                        let closes = n.end == end
-                            || self
-                                .stale_at(c.end, end)
-                                .is_some_and(|st| n.end == c.end + st);
-                        if closes {
-                            *s += 0.25;
-                        }
+                if !exact
+                    && c.end + 5 <= end
+                    && let Some((_, n)) = self.best_at_depth(c.end, end, false, false)
+                {
+                    *s += 0.15;
+                    let closes = n.end == end
+                        || self
+                            .stale_at(c.end, end)
+                            .is_some_and(|st| n.end == c.end + st);
+                    if closes {
+                        *s += 0.25;
                     }
                 }
             }
