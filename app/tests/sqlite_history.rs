@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -25,19 +24,7 @@ struct Case {
 
 impl Case {
     fn new(case: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let script = testkit::workspace_root().join("corpora/sqlite-history/gen.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .arg(case)
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "gen.py {case}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let dir = testkit::sqlite::gen_history_case(case).unwrap();
         let truth =
             serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).unwrap()).unwrap();
         Self { dir, truth }

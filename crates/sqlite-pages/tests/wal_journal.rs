@@ -14,26 +14,12 @@
     clippy::cast_possible_truncation
 )]
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sqlite_pages::journal::{Journal, JournalCtx, JournalKind, RecordStatus};
 use sqlite_pages::wal::{FrameStatus, Wal};
 
 fn make_case(case: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let script = testkit::workspace_root().join("corpora/sqlite-history/gen.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(case)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.py {case}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
+    testkit::sqlite::gen_history_case(case).unwrap()
 }
 
 /// Copies `evidence.db*` to a scratch directory for sqlite3 to work on.

@@ -35,3 +35,20 @@ pub fn sqlite3(db: &Path, script: &str) -> io::Result<String> {
     }
     String::from_utf8(out.stdout).map_err(io::Error::other)
 }
+
+/// Runs `corpora/sqlite-history/gen.py CASE` (the real SQLite library through
+/// Python's `sqlite3` module) into a new temporary directory, which then holds
+/// `evidence.db`, its `-wal`/`-journal` and `truth.json`.
+pub fn gen_history_case(case: &str) -> io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("datam-sqlite").tempdir()?;
+    let script = crate::workspace_root().join("corpora/sqlite-history/gen.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(case)
+        .arg(dir.path())
+        .output()?;
+    if !out.status.success() {
+        return Err(crate::command_error(&format!("gen.py {case}"), &out));
+    }
+    Ok(dir)
+}
