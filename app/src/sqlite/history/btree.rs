@@ -6,7 +6,7 @@
 //! here; damaged files are salvage's business. Every read is bounds-checked
 //! and loops are cut, so a bad page costs its rows, never a panic.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use rowcodec::sqlite::{OwnedValue, Record, TextEncoding, varint};
@@ -32,6 +32,8 @@ pub type PageMap<'a> = Rc<BTreeMap<u32, (PageSrc, &'a [u8])>>;
 pub struct WalIndex<'a> {
     /// `pgno -> [(frame_idx, page image)]`, ascending frame index.
     pub by_pgno: HashMap<u32, Vec<(u32, &'a [u8])>>,
+    /// The highest page number any committed frame carries.
+    pub max_pgno: u32,
 }
 
 impl<'a> WalIndex<'a> {
@@ -78,6 +80,48 @@ impl<'a> View<'a> {
             wal: None,
             top: Rc::default(),
         }
+    }
+
+    /// The highest page number that has bytes somewhere (file or overlay),
+    /// capped at `n_pages` and at the file's pages plus the number of
+    /// overlaid pages (a growing database writes every new page, so a page
+    /// number beyond that is forged). O(log n): called per overflowing payload.
+    pub fn last_existing_pgno(&self) -> u32 {
+        let file =
+            u32::try_from(self.db.len() / self.page_size.max(1) as usize).unwrap_or(u32::MAX);
+        let over = self.over.keys().next_back().copied().unwrap_or(0);
+        let top = self.top.keys().next_back().copied().unwrap_or(0);
+        let (wal, wal_pages) = self
+            .wal
+            .as_ref()
+            .map_or((0, 0), |(w, _)| (w.max_pgno, w.by_pgno.len()));
+        let overlaid = self
+            .over
+            .len()
+            .saturating_add(self.top.len())
+            .saturating_add(wal_pages);
+        let bound = file.saturating_add(u32::try_from(overlaid).unwrap_or(u32::MAX));
+        file.max(over)
+            .max(top)
+            .max(wal)
+            .min(self.n_pages)
+            .min(bound)
+    }
+
+    /// Page numbers whose image in this state does not come from the file
+    /// (journal images, committed frames up to this state, uncommitted frames).
+    pub fn overlaid_pgnos(&self) -> BTreeSet<u32> {
+        let mut out: BTreeSet<u32> = self.over.keys().copied().collect();
+        out.extend(self.top.keys().copied());
+        if let Some((w, upto)) = &self.wal {
+            out.extend(
+                w.by_pgno
+                    .iter()
+                    .filter(|(_, v)| v.first().is_some_and(|(i, _)| i <= upto))
+                    .map(|(p, _)| *p),
+            );
+        }
+        out
     }
 
     /// Page `pgno` and where it comes from.
@@ -212,17 +256,25 @@ fn payload(
     let usable = u64::from(view.usable);
     let local = usize::try_from(local_len(plen, usable, table_leaf)).ok()?;
     let local_end = at.checked_add(local)?;
-    let mut out = page.get(at..local_end)?.to_vec();
+    let local_bytes = page.get(at..local_end)?;
     let want = usize::try_from(plen).ok()?;
+    // A chain visits each existing page at most once, so a payload longer
+    // than all of them is corrupt: refuse it before allocating.
+    let max_pages = view.last_existing_pgno();
+    let room = u64::from(max_pages).saturating_mul(usable.saturating_sub(4));
+    if plen > room.saturating_add(local as u64) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(want);
+    out.extend_from_slice(local_bytes);
     let mut next = if out.len() < want {
         be32(page, local_end)?
     } else {
         0
     };
-    let mut hops = 0u32;
+    let mut visited = HashSet::new();
     while out.len() < want {
-        hops = hops.checked_add(1)?;
-        if hops > view.n_pages {
+        if next > max_pages || !visited.insert(next) {
             return None;
         }
         let (_, ov) = view.page(next)?;
