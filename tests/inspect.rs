@@ -388,14 +388,35 @@ fn sqlite_db_matches_pragmas(setup: &'static str) -> R {
     let dir = tempfile::tempdir().map_err(e)?;
     let db = dir.path().join("evidence.db");
     testkit::sqlite::sqlite3(&db, setup).map_err(e)?;
-    let (ok, r) = inspect(&db)?;
+    sqlite_file_matches_pragmas(&db)
+}
+
+/// Every shipped SQLite sample (corpora/sqlite/samples) vs sqlite3.
+fn sqlite_corpus_matches_pragmas() -> R {
+    let dir = testkit::workspace_root().join("corpora/sqlite/samples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).map_err(e)? {
+        let p = entry.map_err(e)?.path();
+        if p.extension().is_some_and(|x| x == "db") {
+            sqlite_file_matches_pragmas(&p).map_err(|f| format!("{}: {f:?}", p.display()))?;
+            n += 1;
+        }
+    }
+    check(n >= 8, || {
+        format!("only {n} samples found in {}", dir.display())
+    })
+}
+
+fn sqlite_file_matches_pragmas(db: &Path) -> R {
+    let dir = tempfile::tempdir().map_err(e)?;
+    let (ok, r) = inspect(db)?;
     check(ok, || format!("inspect failed: {r}"))?;
     eq("kind", r["kind"].as_str(), Some("sqlite-database"))?;
     check(r["errors"].as_array().is_some_and(Vec::is_empty), || {
         format!("unexpected errors on a healthy file: {}", r["errors"])
     })?;
     let copy = dir.path().join("copy.db");
-    std::fs::copy(&db, &copy).map_err(e)?;
+    std::fs::copy(db, &copy).map_err(e)?;
     let p = testkit::sqlite::sqlite3(
         &copy,
         ".mode list\n.separator |\n\
@@ -724,6 +745,23 @@ fn main() {
     ] {
         trials.push(Trial::test(name, move || sqlite_db_matches_pragmas(setup)));
     }
+    trials.push(Trial::test(
+        "sqlite_corpus_matches_pragmas",
+        sqlite_corpus_matches_pragmas,
+    ));
+    trials.extend(major_trials(
+        "pg_corpus_segment_vs_pg_waldump",
+        &[15],
+        |install| {
+            let seg = testkit::workspace_root()
+                .join("corpora/pg15/datadir/pg_wal/000000010000000000000008");
+            let (ok, w) = inspect(&seg).map_err(|f| format!("{f:?}"))?;
+            if !ok || w["kind"] != "pg-wal-segment" {
+                return Err(format!("not recognised: {w}"));
+            }
+            compare_with_pg_waldump(install, &seg, &w).map_err(|f| format!("{f:?}"))
+        },
+    ));
     trials.push(Trial::test(
         "sqlite_wal_vs_checkpoint",
         sqlite_wal_vs_checkpoint,
