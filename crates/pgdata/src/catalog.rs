@@ -39,6 +39,8 @@ pub const PROCEDURE_RELATION_ID: u32 = 1255;
 pub const NAMESPACE_RELATION_ID: u32 = 2615;
 /// OID of `pg_enum`.
 pub const ENUM_RELATION_ID: u32 = 3501;
+/// OID of `pg_index`.
+pub const INDEX_RELATION_ID: u32 = 2610;
 /// OID of `pg_range`.
 pub const RANGE_RELATION_ID: u32 = 3541;
 /// `FirstNormalObjectId`: OIDs of user-created objects start here.
@@ -87,6 +89,11 @@ const PG_NAMESPACE: &str = "oid:4:i nspname:64:c";
 const PG_PROC: &str = "oid:4:i proname:64:c";
 const PG_RANGE_13: &str = "rngtypid:4:i rngsubtype:4:i";
 const PG_RANGE_14: &str = "rngtypid:4:i rngsubtype:4:i rngmultitypid:4:i";
+// pg_index up to indkey (the int2vector is never null); 15 added
+// indnullsnotdistinct after indisunique. indexprs/indpred are read from the
+// null bitmap only (a partial or expression index cannot address rows).
+const PG_INDEX_13: &str = "indexrelid:4:i indrelid:4:i indnatts:2:s indnkeyatts:2:s indisunique:1:c indisprimary:1:c indisexclusion:1:c indimmediate:1:c indisclustered:1:c indisvalid:1:c indcheckxmin:1:c indisready:1:c indislive:1:c indisreplident:1:c indkey:-1:i indcollation:-1:i indclass:-1:i indoption:-1:i indexprs:-1:i indpred:-1:i";
+const PG_INDEX_15: &str = "indexrelid:4:i indrelid:4:i indnatts:2:s indnkeyatts:2:s indisunique:1:c indnullsnotdistinct:1:c indisprimary:1:c indisexclusion:1:c indimmediate:1:c indisclustered:1:c indisvalid:1:c indcheckxmin:1:c indisready:1:c indislive:1:c indisreplident:1:c indkey:-1:i indcollation:-1:i indclass:-1:i indoption:-1:i indexprs:-1:i indpred:-1:i";
 const PG_ENUM: &str = "oid:4:i enumtypid:4:i enumsortorder:4:i enumlabel:64:c";
 
 /// TOAST table columns: chunk_id oid, chunk_seq int4, chunk_data bytea.
@@ -132,6 +139,56 @@ impl Row<'_, '_> {
         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
         String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
     }
+}
+
+/// A `pg_index` row (the parts that say which columns address a row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRow {
+    /// `indexrelid`: the index's own OID.
+    pub indexrelid: u32,
+    /// `indrelid`: the table.
+    pub indrelid: u32,
+    /// `indisprimary`.
+    pub indisprimary: bool,
+    /// `indisunique`.
+    pub indisunique: bool,
+    /// `indisvalid` (false while `CREATE INDEX CONCURRENTLY` runs or after it failed).
+    pub indisvalid: bool,
+    /// `indimmediate` (false for deferrable constraints).
+    pub indimmediate: bool,
+    /// The key columns' attnums (the first `indnkeyatts` of `indkey`; 0
+    /// means an expression).
+    pub key_attnums: Vec<i16>,
+    /// Whether `indexprs` or `indpred` is set (expression or partial index).
+    pub has_exprs_or_pred: bool,
+}
+
+impl IndexRow {
+    /// Whether the index can address rows: unique, valid, immediate, plain
+    /// columns only and no predicate.
+    pub fn is_row_key(&self) -> bool {
+        self.indisunique
+            && self.indisvalid
+            && self.indimmediate
+            && !self.has_exprs_or_pred
+            && !self.key_attnums.is_empty()
+            && self.key_attnums.iter().all(|&a| a > 0)
+    }
+}
+
+/// The int16 elements of an `int2vector` datum (a one-dimension array).
+///
+/// ```text
+/// payload: i32 ndim | i32 dataoffset | u32 elemtype | i32 dim | i32 lbound | i16 values[dim]
+/// ```
+fn int2vector(stored: &[u8]) -> Option<Vec<i16>> {
+    let varlena::Varlena::Plain(p) = varlena::classify(stored).ok()? else {
+        return None;
+    };
+    let n = usize::try_from(i32_at(p, 12)?).ok()?;
+    (0..n)
+        .map(|k| i16_at(p, k.checked_mul(2)?.checked_add(20)?))
+        .collect()
 }
 
 /// A problem met while reading, with where it happened; reading went on.
@@ -599,6 +656,36 @@ impl Catalog {
             db_oid: self.db.oid,
             rel_number: c.relfilenode,
         })
+    }
+
+    /// The `pg_index` rows of table `oid` (live ones), primary key first,
+    /// then unique indexes by OID.
+    pub fn indexes(&self, oid: u32) -> Result<(Vec<IndexRow>, Vec<Warning>)> {
+        let schema = pick(self.dir.major(), &[(13, PG_INDEX_13), (15, PG_INDEX_15)])?;
+        let loc = self.locator_of(INDEX_RELATION_ID)?;
+        let mut clog = Clog::new(self.dir.root(), self.dir.block_size_bytes());
+        let mut warnings = Vec::new();
+        let mut out = Vec::new();
+        scan_catalog(&self.dir, &mut clog, loc, &schema, &mut warnings, |r| {
+            if r.u32("indrelid") != oid {
+                return;
+            }
+            let nkey = usize::try_from(r.i16("indnkeyatts")).unwrap_or(0);
+            let mut key_attnums = r.raw("indkey").and_then(int2vector).unwrap_or_default();
+            key_attnums.truncate(nkey);
+            out.push(IndexRow {
+                indexrelid: r.u32("indexrelid"),
+                indrelid: oid,
+                indisprimary: r.u8("indisprimary") != 0,
+                indisunique: r.u8("indisunique") != 0,
+                indisvalid: r.u8("indisvalid") != 0,
+                indimmediate: r.u8("indimmediate") != 0,
+                key_attnums,
+                has_exprs_or_pred: r.raw("indexprs").is_some() || r.raw("indpred").is_some(),
+            });
+        })?;
+        out.sort_by_key(|i| (!i.indisprimary, i.indexrelid));
+        Ok((out, warnings))
     }
 
     /// Finds a table by schema and name.

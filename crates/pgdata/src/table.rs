@@ -217,6 +217,37 @@ impl<'c> TableScan<'c> {
         if !wanted {
             return Ok(None);
         }
+        let values = self.values_of(&t, status, &mut |_| None)?;
+        Ok(Some(ScanRow {
+            block,
+            lp,
+            xmin: t.xmin(),
+            xmax: t.xmax(),
+            status,
+            values,
+        }))
+    }
+
+    /// The values of any tuple of this table (one per non-dropped column,
+    /// as in [`ScanRow::values`]), whatever its visibility: bytes from a
+    /// page, or rebuilt from WAL. TOAST pointers are resolved from the TOAST
+    /// relation's tuples (live or dead), else by `toast_fallback` (e.g.
+    /// chunks found in WAL); a value neither can rebuild is
+    /// [`Value::Broken`].
+    pub fn tuple_values<'p>(
+        &mut self,
+        t: &HeapTuple<'p>,
+        toast_fallback: &mut dyn FnMut(ToastPointer) -> Option<Vec<u8>>,
+    ) -> Result<Vec<Value<'p>>> {
+        self.values_of(t, TupleStatus::Dead, toast_fallback)
+    }
+
+    fn values_of<'p>(
+        &mut self,
+        t: &HeapTuple<'p>,
+        status: TupleStatus,
+        toast_fallback: &mut dyn FnMut(ToastPointer) -> Option<Vec<u8>>,
+    ) -> Result<Vec<Value<'p>>> {
         let raw = t.deform(&self.layouts)?;
         let mut values = Vec::with_capacity(self.attrs.len());
         for idx in 0..self.attrs.len() {
@@ -229,7 +260,7 @@ impl<'c> TableScan<'c> {
             let v = if idx < raw.len() {
                 match raw.get(idx).copied().flatten() {
                     None => Value::Null,
-                    Some(stored) => self.datum(attr.attlen, stored, status),
+                    Some(stored) => self.datum(attr.attlen, stored, status, toast_fallback),
                 }
             } else {
                 // Tuple written before ADD COLUMN: the missing value, or NULL.
@@ -240,19 +271,18 @@ impl<'c> TableScan<'c> {
             };
             values.push(v);
         }
-        Ok(Some(ScanRow {
-            block,
-            lp,
-            xmin: t.xmin(),
-            xmax: t.xmax(),
-            status,
-            values,
-        }))
+        Ok(values)
     }
 
-    fn datum<'p>(&mut self, attlen: i16, stored: &'p [u8], status: TupleStatus) -> Value<'p> {
+    fn datum<'p>(
+        &mut self,
+        attlen: i16,
+        stored: &'p [u8],
+        status: TupleStatus,
+        toast_fallback: &mut dyn FnMut(ToastPointer) -> Option<Vec<u8>>,
+    ) -> Value<'p> {
         match attlen {
-            -1 => match self.varlena_payload(stored, status) {
+            -1 => match self.varlena_payload(stored, status, toast_fallback) {
                 Ok(v) => Value::Datum(v),
                 Err(e) => Value::Broken(e.to_string()),
             },
@@ -265,6 +295,7 @@ impl<'c> TableScan<'c> {
         &mut self,
         stored: &'p [u8],
         status: TupleStatus,
+        toast_fallback: &mut dyn FnMut(ToastPointer) -> Option<Vec<u8>>,
     ) -> Result<Cow<'p, [u8]>> {
         match varlena::classify(stored)? {
             Varlena::Plain(p) => Ok(Cow::Borrowed(p)),
@@ -273,9 +304,13 @@ impl<'c> TableScan<'c> {
                 rawsize,
                 data,
             } => varlena::decompress(method, data, rawsize).map(Cow::Owned),
-            Varlena::External(ptr) => self
-                .detoast(ptr, status == TupleStatus::Live)
-                .map(Cow::Owned),
+            Varlena::External(ptr) => match self.detoast(ptr, status == TupleStatus::Live) {
+                Ok(v) => Ok(Cow::Owned(v)),
+                Err(e) => match toast_fallback(ptr) {
+                    Some(stored) => decompress_external(ptr, stored).map(Cow::Owned),
+                    None => Err(e),
+                },
+            },
         }
     }
 
@@ -374,22 +409,35 @@ impl<'c> TableScan<'c> {
                 return Err(terr(format!("chunks hold more than {ext} bytes")));
             }
         }
-        if data.len() != ext {
-            return Err(terr(format!(
-                "chunks hold {} bytes, pointer says {ext}",
-                data.len()
-            )));
-        }
-        if !ptr.is_compressed() {
-            return Ok(data);
-        }
-        let raw = usize::try_from(i64::from(ptr.rawsize) - 4)
-            .map_err(|_| terr("negative raw size".into()))?;
-        let body = data
-            .get(4..)
-            .ok_or_else(|| terr("compressed value shorter than its header".into()))?;
-        varlena::decompress(ptr.method(), body, raw)
+        decompress_external(ptr, data)
     }
+}
+
+/// The value of a TOAST pointer from its chunks' bytes concatenated in
+/// sequence order (`data`): checked against the pointer's stored size,
+/// then decompressed if the pointer says so.
+pub fn decompress_external(ptr: ToastPointer, data: Vec<u8>) -> Result<Vec<u8>> {
+    let terr = |reason: String| Error::Toast {
+        value_id: ptr.value_id,
+        toast_relid: ptr.toast_relid,
+        reason,
+    };
+    let ext = ptr.ext_size();
+    if data.len() != ext {
+        return Err(terr(format!(
+            "chunks hold {} bytes, pointer says {ext}",
+            data.len()
+        )));
+    }
+    if !ptr.is_compressed() {
+        return Ok(data);
+    }
+    let raw = usize::try_from(i64::from(ptr.rawsize) - 4)
+        .map_err(|_| terr("negative raw size".into()))?;
+    let body = data
+        .get(4..)
+        .ok_or_else(|| terr("compressed value shorter than its header".into()))?;
+    varlena::decompress(ptr.method(), body, raw)
 }
 
 fn missing_datum(attlen: i16, elem: &[u8]) -> Value<'static> {

@@ -22,7 +22,8 @@
 //!   references and full-page images; [`fpi::restore_page`] rebuilds the page
 //!   image (decompressing pglz/lz4/zstd and re-inserting the hole).
 //! - [`rmgr`]: rmgr and record-type names per major; [`desc`]: pg_waldump-like
-//!   descriptions; [`heap`]: tuple bytes carried by heap records.
+//!   descriptions; [`heap`]: tuple bytes carried by heap records;
+//!   [`xact`]: commit/abort records (time, subtransactions).
 //! - [`Lsn`], [`SegNo`], [`TimeLineId`], [`FileOffset`]: position newtypes.
 //!
 //! **Architecture Invariant:** walparse never performs I/O and never panics on
@@ -39,6 +40,7 @@ pub mod raw;
 pub mod read;
 pub mod rmgr;
 pub mod types;
+pub mod xact;
 
 pub use ctx::{PgMajor, WalCtx};
 pub use error::{Error, Result};
