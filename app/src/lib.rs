@@ -6,7 +6,8 @@
 //! Command modules:
 //! - [`inspect`]: `datam inspect PATH` — identify a file and print its header facts.
 //! - [`sqlite`]: `datam sqlite salvage|history` — SQLite recovery.
-//! - [`pg`]: `datam pg wal|tables|dump` — PostgreSQL WAL and data-directory readers.
+//! - [`pg`]: `datam pg wal|tables|dump|xacts|rescue` — PostgreSQL WAL and
+//!   data-directory readers, and the undo of a mistaken transaction.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use clap::Subcommand;
 
+pub mod apply;
 pub mod dump;
+pub mod rescue;
 pub mod wal;
 
 /// PostgreSQL subcommands.
@@ -16,6 +18,11 @@ pub enum Cmd {
     Tables(dump::TablesArgs),
     /// Dump a table's rows (or its dead tuples) from a stopped data directory.
     Dump(dump::DumpArgs),
+    /// List committed transactions from the WAL's commit records, with the
+    /// rows each inserted, updated and deleted per table.
+    Xacts(rescue::XactsArgs),
+    /// Undo one mistaken transaction's rows: dry run, undo SQL or apply.
+    Rescue(rescue::RescueArgs),
 }
 
 /// Runs a PostgreSQL subcommand.
@@ -24,5 +31,7 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
         Cmd::Wal(a) => wal::run(&a, out),
         Cmd::Tables(a) => dump::run_tables(&a, out),
         Cmd::Dump(a) => dump::run_dump(&a, out),
+        Cmd::Xacts(a) => rescue::run_xacts(&a, out),
+        Cmd::Rescue(a) => rescue::run_rescue(&a, out),
     }
 }

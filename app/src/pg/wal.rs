@@ -411,8 +411,8 @@ fn open_window(
 }
 
 /// Whether a worker's record ran past the mapped window.
-fn ran_out_of_window(o: &SegOut) -> bool {
-    o.diags.iter().any(|d| {
+fn ran_out_of_window(diags: &[Diag]) -> bool {
+    diags.iter().any(|d| {
         matches!(
             d,
             Diag::Stopped {
@@ -447,34 +447,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
             None => None,
         },
     };
-    // Choose one file per segment number on the wanted timeline.
-    let ids: Vec<Option<(TimeLineId, SegNo)>> = files.iter().map(|f| f.id).collect();
-    let tli = args
-        .timeline
-        .or_else(|| ids.iter().flatten().map(|(t, _)| t.0).max())
-        .unwrap_or(1);
-    let mut chosen: Chosen<'_> = BTreeMap::new();
-    for (f, id) in files.iter().zip(&ids) {
-        let Some((t, s)) = *id else {
-            eprintln!(
-                "datam: warning: {}: not a WAL segment, skipped",
-                f.path.display()
-            );
-            continue;
-        };
-        if t.0 > tli {
-            continue;
-        }
-        match chosen.get(&s) {
-            Some((t0, _)) if *t0 >= t => {}
-            _ => {
-                chosen.insert(s, (t, f));
-            }
-        }
-    }
-    if chosen.is_empty() {
-        bail!("no WAL segment of timeline {tli} or earlier among the inputs");
-    }
+    let chosen = choose_segments(&files, args.timeline)?;
     let seg_bytes = u64::from(ctx.seg_size_bytes);
     let mut order: Vec<SegNo> = chosen.keys().copied().collect();
     if let Some(s) = args.start {
@@ -486,25 +459,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut stats = Stats::default();
     let mut prev_last: Option<(SegNo, Lsn)> = None;
     let mut pending_stop: Option<(Lsn, walparse::Error)> = None;
-    let batch = rayon::current_num_threads().max(1) * 2;
-    // Records may continue into following segments: map a few more (64 MiB
-    // worth); a record longer than that is redone with a wider window.
-    let lookahead = (64u64 << 20).div_ceil(seg_bytes).max(2);
-    let max_record_segs = (1u64 << 30).div_ceil(seg_bytes).saturating_add(1);
+    let (batch, lookahead, max_record_segs) = window_sizes(seg_bytes);
     for chunk in order.chunks(batch) {
         let (Some(lo), Some(hi)) = (chunk.first(), chunk.last()) else {
             continue;
         };
         let evs = open_window(&chosen, (lo.0..=hi.0.saturating_add(lookahead)).map(SegNo))?;
-        let src = WalSource::new(
-            ctx,
-            evs.iter()
-                .map(|(s, ev)| Segment {
-                    segno: *s,
-                    bytes: ev.bytes(),
-                })
-                .collect(),
-        );
+        let src = source(ctx, &evs);
         let mut outs: Vec<(SegNo, SegOut)> = chunk
             .par_iter()
             .map(|&segno| (segno, decode_segment(&src, segno, args, &filter)))
@@ -512,20 +473,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         drop(src);
         drop(evs);
         for (segno, o) in &mut outs {
-            if ran_out_of_window(o) {
+            if ran_out_of_window(&o.diags) {
                 let wide = open_window(
                     &chosen,
                     (segno.0..=segno.0.saturating_add(max_record_segs)).map(SegNo),
                 )?;
-                let src = WalSource::new(
-                    ctx,
-                    wide.iter()
-                        .map(|(s, ev)| Segment {
-                            segno: *s,
-                            bytes: ev.bytes(),
-                        })
-                        .collect(),
-                );
+                let src = source(ctx, &wide);
                 *o = decode_segment(&src, *segno, args, &filter);
             }
         }
@@ -574,6 +527,151 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         write_stats(ctx.major, &stats, m, out)?;
     }
     Ok(())
+}
+
+/// Chooses one file per segment number on the wanted timeline (default:
+/// the highest present), preferring the highest timeline at or below it.
+fn choose_segments(files: &[InFile], timeline: Option<u32>) -> anyhow::Result<Chosen<'_>> {
+    let tli = timeline
+        .or_else(|| files.iter().filter_map(|f| f.id).map(|(t, _)| t.0).max())
+        .unwrap_or(1);
+    let mut chosen: Chosen<'_> = BTreeMap::new();
+    for f in files {
+        let Some((t, s)) = f.id else {
+            eprintln!(
+                "datam: warning: {}: not a WAL segment, skipped",
+                f.path.display()
+            );
+            continue;
+        };
+        if t.0 > tli {
+            continue;
+        }
+        match chosen.get(&s) {
+            Some((t0, _)) if *t0 >= t => {}
+            _ => {
+                chosen.insert(s, (t, f));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        bail!("no WAL segment of timeline {tli} or earlier among the inputs");
+    }
+    Ok(chosen)
+}
+
+/// Segments per parallel batch, segments mapped beyond a batch (records may
+/// continue into the following segments: 64 MiB worth), and the window of
+/// a redo for a record longer than that (up to 1 GB).
+fn window_sizes(seg_bytes: u64) -> (usize, u64, u64) {
+    let batch = rayon::current_num_threads().max(1) * 2;
+    let lookahead = (64u64 << 20).div_ceil(seg_bytes).max(2);
+    let max_record_segs = (1u64 << 30).div_ceil(seg_bytes).saturating_add(1);
+    (batch, lookahead, max_record_segs)
+}
+
+fn source<'a>(ctx: WalCtx, evs: &'a [(SegNo, evidence::Evidence)]) -> WalSource<'a> {
+    WalSource::new(
+        ctx,
+        evs.iter()
+            .map(|(s, ev)| Segment {
+                segno: *s,
+                bytes: ev.bytes(),
+            })
+            .collect(),
+    )
+}
+
+/// A sink that also keeps the reader's diagnostics.
+struct Tap<S> {
+    inner: S,
+    diags: Vec<Diag>,
+}
+
+impl<S: Sink<Error = std::convert::Infallible>> Sink for Tap<S> {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, r: &Record<'_>) -> Result<bool, Self::Error> {
+        self.inner.record(r)
+    }
+    fn diag(&mut self, d: &Diag) -> Result<bool, Self::Error> {
+        self.diags.push(d.clone());
+        self.inner.diag(d)
+    }
+}
+
+fn run_tap<S: Sink<Error = std::convert::Infallible>>(
+    src: &WalSource<'_>,
+    segno: SegNo,
+    sink: S,
+) -> Tap<S> {
+    let start = src.segment_start(segno);
+    let stop = Lsn(start.0.saturating_add(u64::from(src.ctx().seg_size_bytes)));
+    let opts = ReadOptions {
+        start: Some(start),
+        start_is_record: false,
+        stop: Some(stop),
+        expect_prev: None,
+    };
+    let mut tap = Tap {
+        inner: sink,
+        diags: Vec::new(),
+    };
+    let Ok(()) = Reader::new(src, opts).run(&mut tap);
+    tap
+}
+
+/// Runs one sink per WAL segment of `inputs` (a data directory, a WAL
+/// directory or segment files; highest timeline), decoding segments in
+/// parallel batches as `datam pg wal` does, and hands each sink to `each`
+/// in segment order. Damage is reported on stderr. Returns the stream's
+/// format parameters.
+pub(crate) fn for_each_segment<S, M, F>(
+    inputs: &[PathBuf],
+    make: M,
+    mut each: F,
+) -> anyhow::Result<WalCtx>
+where
+    S: Sink<Error = std::convert::Infallible> + Send,
+    M: Fn() -> S + Sync,
+    F: FnMut(SegNo, S),
+{
+    let (ctx, files) = open_inputs(inputs)?;
+    let chosen = choose_segments(&files, None)?;
+    let order: Vec<SegNo> = chosen.keys().copied().collect();
+    let seg_bytes = u64::from(ctx.seg_size_bytes);
+    let (batch, lookahead, max_record_segs) = window_sizes(seg_bytes);
+    for chunk in order.chunks(batch) {
+        let (Some(lo), Some(hi)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        let evs = open_window(&chosen, (lo.0..=hi.0.saturating_add(lookahead)).map(SegNo))?;
+        let src = source(ctx, &evs);
+        let outs: Vec<(SegNo, Tap<S>)> = chunk
+            .par_iter()
+            .map(|&segno| (segno, run_tap(&src, segno, make())))
+            .collect();
+        for (segno, mut tap) in outs {
+            if ran_out_of_window(&tap.diags) {
+                let wide = open_window(
+                    &chosen,
+                    (segno.0..=segno.0.saturating_add(max_record_segs)).map(SegNo),
+                )?;
+                tap = run_tap(&source(ctx, &wide), segno, make());
+            }
+            for d in &tap.diags {
+                if let Diag::Damage {
+                    lsn,
+                    error,
+                    resumed_at,
+                } = d
+                {
+                    eprintln!("datam: damage at {lsn}: {error}; resumed at {resumed_at}");
+                }
+            }
+            each(segno, tap.inner);
+        }
+    }
+    Ok(ctx)
 }
 
 /// Resolves `--relation SCHEMA.TABLE` to (database oid, relfilenode) with

@@ -1,0 +1,2 @@
+//! `datam pg rescue` against real clusters (see below).
+fn main() {}

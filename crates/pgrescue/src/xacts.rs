@@ -1,0 +1,188 @@
+//! The transactions of a WAL stream: pass-1 segments merged, subtransactions
+//! folded into their top-level transaction, and the choice of the mistaken
+//! transaction(s) by xid, commit LSN range or commit time range.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use walparse::Lsn;
+use walparse::xact::XactEnd;
+
+use crate::collect::{ChangeFilter, RelKey, RowCounts, XactSeg};
+
+/// One committed transaction, as `datam pg xacts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XactSummary {
+    /// Top-level transaction id.
+    pub xid: u32,
+    /// Subtransactions that committed with it.
+    pub subxacts: Vec<u32>,
+    /// First heap record of the transaction (any of its subtransactions).
+    pub first_lsn: Option<Lsn>,
+    /// The commit record.
+    pub commit_lsn: Lsn,
+    /// End of the commit record.
+    pub commit_end: Lsn,
+    /// Commit time, µs since 2000-01-01 UTC.
+    pub time_us: i64,
+    /// Rows per relation.
+    pub per_rel: BTreeMap<RelKey, RowCounts>,
+}
+
+/// How the user names the mistaken transaction(s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// One top-level transaction id (a subtransaction id selects its top).
+    Xid(u32),
+    /// Every committed transaction whose commit record lies in `[from, to]`.
+    LsnRange {
+        /// Lower bound (inclusive).
+        from: Option<Lsn>,
+        /// Upper bound (inclusive).
+        to: Option<Lsn>,
+    },
+    /// Every committed transaction whose commit time lies in `[since, until]`
+    /// (µs since 2000-01-01 UTC).
+    TimeRange {
+        /// Lower bound (inclusive).
+        since_us: Option<i64>,
+        /// Upper bound (inclusive).
+        until_us: Option<i64>,
+    },
+}
+
+/// Pass-1 segments merged.
+#[derive(Debug, Clone, Default)]
+pub struct XactLog {
+    ends: HashMap<u32, XactEnd>,
+    parent: HashMap<u32, u32>,
+    touches: HashMap<u32, crate::collect::XidTouch>,
+}
+
+impl XactLog {
+    /// Merges the pass-1 outputs of consecutive segments (in any order).
+    pub fn from_segments(segs: Vec<XactSeg>) -> Self {
+        let mut log = XactLog::default();
+        for seg in segs {
+            for end in seg.ends {
+                for &s in &end.subxacts {
+                    log.parent.insert(s, end.xid);
+                }
+                log.ends.insert(end.xid, end);
+            }
+            log.parent.extend(seg.parents);
+            for (xid, t) in seg.touches {
+                let e = log.touches.entry(xid).or_default();
+                if e.first_lsn
+                    .is_none_or(|f| t.first_lsn.is_some_and(|n| n < f))
+                {
+                    e.first_lsn = t.first_lsn;
+                }
+                if e.last_lsn.is_none_or(|l| t.last_lsn.is_some_and(|n| n > l)) {
+                    e.last_lsn = t.last_lsn;
+                }
+                for (rel, c) in t.per_rel {
+                    e.per_rel.entry(rel).or_default().merge(c);
+                }
+                e.blocks_unsorted.extend(t.blocks_unsorted);
+            }
+        }
+        log
+    }
+
+    /// The top-level transaction of `xid` (itself when it has no parent).
+    pub fn top_of(&self, xid: u32) -> u32 {
+        let mut x = xid;
+        // Parent chains are short; the bound guards against a cycle in damaged WAL.
+        for _ in 0..64 {
+            match self.parent.get(&x) {
+                Some(&p) if p != x => x = p,
+                _ => break,
+            }
+        }
+        x
+    }
+
+    /// The commit or abort record of top-level `xid`, if the WAL has it.
+    pub fn end_of(&self, xid: u32) -> Option<&XactEnd> {
+        self.ends.get(&self.top_of(xid))
+    }
+
+    /// Whether `xid` (or its top-level transaction) committed according to
+    /// the WAL's commit records; `None` when the WAL holds no end record.
+    pub fn committed(&self, xid: u32) -> Option<bool> {
+        self.end_of(xid).map(|e| e.committed)
+    }
+
+    /// Every committed transaction that changed heap rows, in commit order.
+    pub fn committed_summaries(&self) -> Vec<XactSummary> {
+        let mut by_top: HashMap<u32, XactSummary> = HashMap::new();
+        for (&xid, t) in &self.touches {
+            let top = self.top_of(xid);
+            let Some(end) = self.ends.get(&top).filter(|e| e.committed && !e.prepared) else {
+                continue;
+            };
+            let s = by_top.entry(top).or_insert_with(|| XactSummary {
+                xid: top,
+                subxacts: end.subxacts.clone(),
+                first_lsn: None,
+                commit_lsn: end.lsn,
+                commit_end: end.end,
+                time_us: end.time_us,
+                per_rel: BTreeMap::new(),
+            });
+            if s.first_lsn
+                .is_none_or(|f| t.first_lsn.is_some_and(|n| n < f))
+            {
+                s.first_lsn = t.first_lsn;
+            }
+            for (rel, c) in &t.per_rel {
+                s.per_rel.entry(*rel).or_default().merge(*c);
+            }
+        }
+        let mut v: Vec<XactSummary> = by_top.into_values().collect();
+        v.sort_by_key(|s| s.commit_lsn);
+        v
+    }
+
+    /// The committed top-level transactions `target` names, in commit order.
+    pub fn select(&self, target: Target) -> Vec<XactSummary> {
+        let all = self.committed_summaries();
+        all.into_iter()
+            .filter(|s| match target {
+                Target::Xid(x) => s.xid == self.top_of(x),
+                Target::LsnRange { from, to } => {
+                    from.is_none_or(|f| s.commit_lsn >= f) && to.is_none_or(|t| s.commit_lsn <= t)
+                }
+                Target::TimeRange { since_us, until_us } => {
+                    since_us.is_none_or(|f| s.time_us >= f)
+                        && until_us.is_none_or(|t| s.time_us <= t)
+                }
+            })
+            .collect()
+    }
+
+    /// What pass 2 must keep to plan the undo of `targets` in `rels`.
+    pub fn change_filter(&self, targets: &[XactSummary], rels: &HashSet<RelKey>) -> ChangeFilter {
+        let tops: HashSet<u32> = targets.iter().map(|t| t.xid).collect();
+        let mut blocks = HashSet::new();
+        for (&xid, t) in &self.touches {
+            if tops.contains(&self.top_of(xid)) {
+                blocks.extend(
+                    t.blocks_unsorted
+                        .iter()
+                        .filter(|(r, _)| rels.contains(r))
+                        .copied(),
+                );
+            }
+        }
+        ChangeFilter {
+            rels: rels.clone(),
+            blocks,
+            later_from: targets
+                .iter()
+                .map(|t| t.commit_lsn)
+                .min()
+                .unwrap_or(Lsn(u64::MAX)),
+        }
+    }
+}
