@@ -9,7 +9,6 @@
 )]
 
 use std::path::Path;
-use std::process::Command;
 
 use testkit::pg::{Cluster, ClusterOptions, PgInstall, StopMode, major_trials};
 
@@ -22,15 +21,7 @@ fn e<E: std::fmt::Display>(x: E) -> String {
 
 /// Runs the datam binary; returns (exit ok, stdout, stderr).
 fn datam(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_datam"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    testkit::run_bin(env!("CARGO_BIN_EXE_datam"), args).unwrap()
 }
 
 fn sorted_lines(s: &str) -> Vec<String> {

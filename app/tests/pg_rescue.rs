@@ -1,2 +1,369 @@
-//! `datam pg rescue` against real clusters (see below).
-fn main() {}
+//! `datam pg xacts` / `datam pg rescue` against real clusters (13, 15, 17):
+//! a table of many types gets a mistaken transaction (thousands of deletes,
+//! hundreds of updates, some in a subtransaction, some rows updated twice,
+//! TOASTed values), then later legitimate work, some of it on rows the
+//! mistake touched. The evidence is a stopped copy of the data directory;
+//! the undo SQL (run twice with psql) and `--apply` (tokio-postgres) must
+//! each leave the table equal, as `COPY` prints it, to what the server
+//! computed before the mistake plus the later work; the evidence's hashes
+//! must not change.
+//!
+//! Scenarios: no VACUUM; VACUUM after the later work (dead tuples gone);
+//! data checksums + `wal_compression` (lz4 where the build has it, else
+//! pglz, said on stderr); and "FPI only": a checkpoint between the load and
+//! the mistake, VACUUM, and the segments holding the original INSERTs
+//! removed from the evidence, so old rows can only come from page images.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+
+use testkit::pg::{Cluster, ClusterOptions, PgInstall, StopMode, major_trials};
+
+fn e<E: std::fmt::Display>(x: E) -> String {
+    x.to_string()
+}
+
+/// Runs the datam binary; returns (exit ok, stdout, stderr).
+fn datam(args: &[&str]) -> (bool, String, String) {
+    testkit::run_bin(env!("CARGO_BIN_EXE_datam"), args).unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scenario {
+    Plain,
+    Vacuum,
+    ChecksumsCompression,
+    FpiOnly,
+}
+
+/// Whether this server was built with lz4 (the npm builds of 13/14/16/17/18
+/// are not; Debian's 15 is).
+fn has_lz4(c: &Cluster) -> bool {
+    c.major() >= 14
+        && c.psql_raw(
+            "postgres",
+            "CREATE TEMP TABLE probe (x text COMPRESSION lz4);",
+        )
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+const ROWS: u32 = 4000;
+
+fn schema_and_load(lz4: bool) -> String {
+    let big2 = if lz4 {
+        "big2 text COMPRESSION lz4"
+    } else {
+        "big2 text"
+    };
+    format!(
+        "CREATE TABLE t (id int PRIMARY KEY, n numeric, tx text, big text, {big2}, jb jsonb,
+           ai int[], ts timestamptz, by bytea, u uuid, nl text, bp char(5));
+         INSERT INTO t SELECT i, i * 1.25 - 7, 'text ' || i || E' tab\\there',
+           CASE WHEN i % 10 = 1 THEN repeat('compressible ' || i, 400) END,
+           CASE WHEN i % 25 = 2 THEN repeat('lz4 or pglz ' || i, 500) END,
+           jsonb_build_object('k', i, 'a', jsonb_build_array(1, 'two', NULL)),
+           ARRAY[i, NULL, -i], timestamptz '2024-02-29 12:00:00+00' + i * interval '1 hour 1 second',
+           decode(md5(i::text), 'hex'), md5(i::text)::uuid,
+           CASE WHEN i % 4 = 0 THEN NULL ELSE 'nl' || i END, 'b' || (i % 100)
+         FROM generate_series(1, {ROWS}) i;"
+    )
+}
+
+/// The mistake: prints the xid, the rows deleted and the rows updated
+/// (every UPDATE statement's count, summed: one WAL record each).
+const MISTAKE: &str = "BEGIN;
+WITH d AS (DELETE FROM t WHERE id % 3 = 0 RETURNING 1) SELECT 'deleted', count(*) FROM d;
+WITH u AS (UPDATE t SET tx = tx || ' upd', n = n + 1, jb = jb || '{\"m\": 1}' WHERE id % 10 = 1 RETURNING 1)
+  SELECT 'updated', count(*) FROM u;
+SAVEPOINT s;
+WITH u AS (UPDATE t SET bp = 'zz', nl = NULL WHERE id % 10 = 7 RETURNING 1) SELECT 'updated', count(*) FROM u;
+RELEASE s;
+WITH u AS (UPDATE t SET big = 'small now' WHERE id % 50 = 1 RETURNING 1) SELECT 'updated', count(*) FROM u;
+SELECT 'xid', txid_current();
+COMMIT;";
+
+/// Later legitimate work, run on `t` and (except for the rows the
+/// mistake touched) on the shadow table `expected`.
+fn later_work(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} (id, n, tx, jb, ai) SELECT i, i, 'later ' || i, '{{}}', '{{}}' FROM generate_series(100001, 100050) i;
+         UPDATE {table} SET tx = 'later update' WHERE id % 100 = 2 AND id % 3 = 1;
+         DELETE FROM {table} WHERE id IN (5, 8 - 4, 10);"
+    )
+}
+
+/// Later work on rows the mistake touched (re-insert of a deleted key,
+/// update and delete of rows it updated): on `t` only; their final state is
+/// copied into `expected` (later work wins).
+const LATER_ON_MISTAKEN_ROWS: &str =
+    "INSERT INTO t (id, tx) VALUES (3, 'reinserted by later work');
+UPDATE t SET tx = 'later' WHERE id = 11;
+DELETE FROM t WHERE id = 31;
+DELETE FROM expected WHERE id IN (3, 11, 31);
+INSERT INTO expected SELECT * FROM t WHERE id IN (3, 11, 31);";
+
+const COPY_T: &str = "SET DateStyle=ISO; SET TimeZone=UTC; SET extra_float_digits=1; \
+    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM t ORDER BY id) TO STDOUT;";
+const COPY_EXPECTED: &str = "SET DateStyle=ISO; SET TimeZone=UTC; SET extra_float_digits=1; \
+    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM expected ORDER BY id) TO STDOUT;";
+
+fn field<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('|'))
+        .collect()
+}
+
+fn same(what: &str, got: &str, want: &str) -> Result<(), String> {
+    if got == want {
+        return Ok(());
+    }
+    let g: Vec<&str> = got.lines().collect();
+    let w: Vec<&str> = want.lines().collect();
+    let first = g
+        .iter()
+        .zip(&w)
+        .position(|(a, b)| a != b)
+        .unwrap_or(g.len().min(w.len()));
+    let clip = |s: Option<&&str>| s.map(|s| s.chars().take(300).collect::<String>());
+    Err(format!(
+        "{what}: {} lines vs {} expected; first difference at line {first}:\n got: {:?}\nwant: {:?}",
+        g.len(),
+        w.len(),
+        clip(g.get(first)),
+        clip(w.get(first))
+    ))
+}
+
+/// Re-insert/revert rows of the report whose old image source starts with `prefix`.
+fn old_sources_starting(report: &serde_json::Value, prefix: &str) -> usize {
+    report["tables"][0]["rows"].as_array().map_or(0, |rows| {
+        rows.iter()
+            .filter(|r| {
+                r["old_source"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(prefix))
+            })
+            .count()
+    })
+}
+
+fn remove_segments_before(pg_wal: &Path, first_kept: &str) -> Result<usize, String> {
+    let mut n = 0;
+    for ent in std::fs::read_dir(pg_wal).map_err(e)? {
+        let p = ent.map_err(e)?.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.len() == 24 && name.as_str() < first_kept {
+            std::fs::remove_file(&p).map_err(e)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
+    let mut opts = ClusterOptions::default();
+    if sc == Scenario::ChecksumsCompression {
+        opts = opts.initdb_arg("--data-checksums");
+    }
+    let mut c = Cluster::start(install, opts).map_err(e)?;
+    let lz4 = has_lz4(&c);
+    if sc == Scenario::ChecksumsCompression {
+        let method = match (c.major(), lz4) {
+            (13 | 14, _) => "on",
+            (_, true) => "lz4",
+            (_, false) => "pglz",
+        };
+        if !lz4 {
+            let why = if c.major() < 14 {
+                "has no lz4"
+            } else {
+                "is built without lz4"
+            };
+            eprintln!(
+                "NOTE pg{}: this server {why}: wal_compression={method}, lz4 TOAST column not tested",
+                c.major()
+            );
+        }
+        c.psql(&format!(
+            "ALTER SYSTEM SET wal_compression = '{method}'; SELECT pg_reload_conf();"
+        ))
+        .map_err(e)?;
+    }
+    c.psql(&schema_and_load(lz4)).map_err(e)?;
+    let mut first_kept = None;
+    if sc == Scenario::FpiOnly {
+        c.psql("SELECT pg_switch_wal(); CHECKPOINT;").map_err(e)?;
+        first_kept = Some(
+            c.psql("SELECT pg_walfile_name(pg_current_wal_lsn());")
+                .map_err(e)?
+                .trim()
+                .to_string(),
+        );
+    }
+    c.psql("CREATE TABLE expected AS TABLE t;").map_err(e)?;
+    let pre = c.psql(COPY_T).map_err(e)?;
+    let m = c.psql(MISTAKE).map_err(e)?;
+    let xid = field(&m, "xid")[0].to_string();
+    let deleted: u64 = field(&m, "deleted")[0].parse().map_err(e)?;
+    let updated: u64 = field(&m, "updated")
+        .iter()
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    if deleted < 1000 || updated < 100 {
+        return Err(format!(
+            "the mistake is too small: {deleted} deleted, {updated} updated"
+        ));
+    }
+    c.psql(&later_work("t")).map_err(e)?;
+    c.psql(&later_work("expected")).map_err(e)?;
+    c.psql(LATER_ON_MISTAKEN_ROWS).map_err(e)?;
+    if matches!(sc, Scenario::Vacuum | Scenario::FpiOnly) {
+        c.psql("VACUUM t;").map_err(e)?;
+    }
+    let expected = c.psql(COPY_EXPECTED).map_err(e)?;
+    if expected == c.psql(COPY_T).map_err(e)? || expected == pre {
+        return Err("the scenario changes nothing: the test could not fail".into());
+    }
+    c.stop(StopMode::Fast).map_err(e)?;
+
+    let work = tempfile::tempdir().map_err(e)?;
+    let ev = work.path().join("evidence");
+    c.copy_data_dir_to(&ev).map_err(e)?;
+    if let Some(first) = &first_kept {
+        // The checkpoint may have removed or recycled them already.
+        let n = remove_segments_before(&ev.join("pg_wal"), first)?;
+        eprintln!(
+            "pg{}: removed {n} segment(s) before {first} from the evidence",
+            c.major()
+        );
+    }
+    let hashes = testkit::hash_tree(&ev).map_err(e)?;
+    let evs = ev.to_str().unwrap();
+
+    // pg xacts: the mistake with the server's row counts.
+    let (ok, out, err) = datam(&["pg", "xacts", evs, "--table", "t"]);
+    if !ok {
+        return Err(format!("pg xacts failed: {err}"));
+    }
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{xid}\t")) && l.contains("public.t\t"))
+        .ok_or_else(|| format!("xid {xid} not listed:\n{out}"))?;
+    let cols: Vec<&str> = line.split('\t').collect();
+    if cols[6] != updated.to_string() || cols[7] != deleted.to_string() {
+        return Err(format!(
+            "pg xacts says {line:?}; the server: {updated} updated, {deleted} deleted"
+        ));
+    }
+
+    // Dry run: counts, sources.
+    let rescue = |mode: &[&str]| {
+        let mut a = vec!["pg", "rescue", evs, "--table", "t", "--xid", &xid];
+        a.extend_from_slice(mode);
+        datam(&a)
+    };
+    let (ok, dry, err) = rescue(&["--dry-run"]);
+    if !ok {
+        return Err(format!("dry run failed: {err}"));
+    }
+    if !dry.contains("skipped by later work 3, incomplete 0") {
+        return Err(format!(
+            "dry run counts: {}",
+            dry.lines().take(3).collect::<Vec<_>>().join("\n")
+        ));
+    }
+
+    let undo = work.path().join("undo.sql");
+    let (ok, _, err) = rescue(&["--out", undo.to_str().unwrap()]);
+    if !ok {
+        return Err(format!("rescue --out failed: {err}"));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path().join("report.json")).map_err(e)?)
+            .map_err(e)?;
+    let sources = &report["tables"][0]["sources"];
+    if matches!(sc, Scenario::Vacuum | Scenario::FpiOnly) {
+        // Dead tuples are gone: old images came from WAL.
+        let from_heap = old_sources_starting(&report, "heap");
+        if from_heap > 0 {
+            return Err(format!(
+                "{from_heap} old images claim a heap source after VACUUM"
+            ));
+        }
+    }
+    if sc == Scenario::FpiOnly {
+        // The INSERTs are gone: no old image can come from them.
+        let from_insert = old_sources_starting(&report, "record at");
+        if from_insert > 0 {
+            return Err(format!(
+                "FPI-only evidence, but {from_insert} old images from records; sources {sources}"
+            ));
+        }
+    }
+    if report["evidence"].as_array().is_none_or(|a| a.len() < 3) {
+        return Err("report.json lists no evidence hashes".into());
+    }
+
+    // Undo on the original cluster (the evidence is a copy); --apply on a
+    // copy of its database made before the undo runs.
+    c.restart().map_err(e)?;
+    c.psql("CREATE DATABASE applied TEMPLATE postgres;")
+        .map_err(e)?;
+    let sql = std::fs::read_to_string(&undo).map_err(e)?;
+    for round in 1..=2 {
+        let o = c.psql_raw("postgres", &sql).map_err(e)?;
+        if !o.status.success() {
+            return Err(format!(
+                "undo.sql round {round}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        same(
+            &format!("undo.sql round {round}"),
+            &c.psql(COPY_T).map_err(e)?,
+            &expected,
+        )?;
+    }
+    let url = c.conn_string("applied");
+    let (ok, out, err) = rescue(&["--apply", &url]);
+    if !ok {
+        return Err(format!("--apply failed: {err}"));
+    }
+    if !out.contains("re-inserted") {
+        return Err(format!("--apply reports no rows: {out}"));
+    }
+    same(
+        "--apply",
+        &c.psql_db("applied", COPY_T).map_err(e)?,
+        &expected,
+    )?;
+
+    if testkit::hash_tree(&ev).map_err(e)? != hashes {
+        return Err("the evidence directory changed".into());
+    }
+    c.stop(StopMode::Fast).map_err(e)?;
+    Ok(())
+}
+
+fn main() {
+    let majors = [13, 15, 17];
+    let mut trials = Vec::new();
+    for (name, sc) in [
+        ("pg_rescue_no_vacuum", Scenario::Plain),
+        ("pg_rescue_after_vacuum", Scenario::Vacuum),
+        (
+            "pg_rescue_checksums_wal_compression",
+            Scenario::ChecksumsCompression,
+        ),
+        ("pg_rescue_fpi_only", Scenario::FpiOnly),
+    ] {
+        trials.extend(major_trials(name, &majors, move |i| rescue(i, sc)));
+    }
+    libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
+}

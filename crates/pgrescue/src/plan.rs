@@ -24,7 +24,7 @@ use pgdata::tuple::{HEAP_XMAX_IS_MULTI, HeapTuple};
 use pgdata::varlena::{self, ToastPointer, Varlena};
 use pgdata::xact::{Clog, XidStatus};
 use pgdata::{BlockNo, RelLocator};
-use rowcodec::pg::Printer;
+use rowcodec::pg::{Printer, TypeCatalog};
 use walparse::Lsn;
 use walparse::heap::HeapOp;
 
@@ -290,9 +290,8 @@ pub fn plan_table(
             type_oid: a.atttypid,
             type_name: cat
                 .types
-                .type_info_name(a.atttypid)
-                .unwrap_or("?")
-                .to_string(),
+                .type_info(a.atttypid)
+                .map_or_else(|| "?".to_string(), |t| t.name.clone()),
         })
         .collect();
     let (key_cols, key_kind) = choose_key(cat, class, &scan)?;

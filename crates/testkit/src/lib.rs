@@ -56,6 +56,19 @@ fn hash_file(p: &Path) -> io::Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
+/// Runs `bin` with `args`; returns (exit ok, stdout, stderr) as text.
+/// Tests pass `env!("CARGO_BIN_EXE_datam")`.
+pub fn run_bin(bin: impl AsRef<Path>, args: &[&str]) -> io::Result<(bool, String, String)> {
+    let out = std::process::Command::new(bin.as_ref())
+        .args(args)
+        .output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
 /// The workspace root (the directory holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
