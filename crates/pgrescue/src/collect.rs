@@ -237,6 +237,9 @@ pub struct ChangeFilter {
     /// Records after this LSN (the earliest commit of a mistaken
     /// transaction) are kept with their new tuples, for later-work checks.
     pub later_from: Lsn,
+    /// Page images after this LSN (the last commit of a mistaken
+    /// transaction) are not kept: the replay needs none after the mistake.
+    pub images_until: Lsn,
 }
 
 /// Pass 2: the changes of the relations being rescued.
@@ -271,7 +274,10 @@ impl ChangeSink<'_> {
                 continue;
             };
             let rel = rel_key(b.locator);
-            if b.fork() != 0 || !self.filter.blocks.contains(&(rel, b.block)) {
+            if b.fork() != 0
+                || rec.lsn > self.filter.images_until
+                || !self.filter.blocks.contains(&(rel, b.block))
+            {
                 continue;
             }
             let mut out = Change {
@@ -349,7 +355,7 @@ impl Sink for ChangeSink<'_> {
             }
             // Keep images of blocks of interest; elsewhere only cut the new
             // tuples out of an image when the record did not carry them.
-            let keep = on_interest(img.block);
+            let keep = on_interest(img.block) && ch.lsn <= self.filter.images_until;
             let cut = !carried_new
                 && img.block == ch.block
                 && matches!(

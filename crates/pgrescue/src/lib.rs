@@ -26,8 +26,10 @@
 #![deny(missing_docs)]
 
 pub mod collect;
+mod later;
 mod page;
 pub mod plan;
+mod replay;
 pub mod sql;
 pub mod time;
 pub mod xacts;

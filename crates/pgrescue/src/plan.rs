@@ -3,34 +3,32 @@
 //! image came from, and whether it can be restored.
 //!
 //! The changes of the table and its TOAST relation are replayed in LSN order
-//! over *slots* (block, line pointer) of the blocks the mistake touched:
-//! a page image sets every slot of its block, an INSERT/UPDATE sets the
-//! slot of its new tuple (prefix/suffix rebuilt from the old one), INIT
-//! clears the block. The old image of a deleted/updated row is, in order of
+//! over the blocks the mistake touched (`replay`). The old image of a deleted/updated row is, in order of
 //! preference: the dead tuple still on the heap page (its `xmax` is the
 //! mistaken transaction, judged committed by the WAL's commit record and
 //! pg_xact), the page image carried by the DELETE/UPDATE record itself, the
 //! slot as replayed from an earlier image, the record that created that
 //! version. TOAST chunks the mistake deleted are recovered the same way.
+//! Later committed work on the same rows or keys is found by `later`.
 
 use std::collections::HashMap;
 
-use pgdata::catalog::{Catalog, ClassRow, TOAST_LAYOUT};
+use pgdata::catalog::{Catalog, ClassRow};
 use pgdata::datadir::Fork;
 use pgdata::multixact::MultiXacts;
 use pgdata::relation::RelationFile;
 use pgdata::table::{TableScan, Value};
-use pgdata::tuple::{HEAP_XMAX_IS_MULTI, HeapTuple};
-use pgdata::varlena::{self, ToastPointer, Varlena};
+use pgdata::tuple::HeapTuple;
+use pgdata::varlena::ToastPointer;
 use pgdata::xact::{Clog, XidStatus};
 use pgdata::{BlockNo, RelLocator};
 use rowcodec::pg::{Printer, TypeCatalog};
 use walparse::Lsn;
-use walparse::heap::HeapOp;
 
 use crate::Error;
 use crate::collect::{Change, RelKey};
-use crate::page::{all_tuples, build_tuple, tuple_at};
+use crate::later::Later;
+use crate::replay::{Captured, PendingRow, Rels, Replay};
 use crate::xacts::{XactLog, XactSummary};
 
 /// Where a row image came from.
@@ -191,38 +189,6 @@ pub struct TablePlan {
     pub warnings: Vec<String>,
 }
 
-/// A tuple version as known at some point of the replay.
-#[derive(Debug, Clone)]
-struct Slot {
-    /// Whole tuple bytes; `None` when the record could not be rebuilt.
-    bytes: Option<Vec<u8>>,
-    source: Source,
-}
-
-type Slots = HashMap<(RelKey, u32), HashMap<u16, Slot>>;
-
-/// An image captured for the plan.
-#[derive(Debug, Clone)]
-struct Captured {
-    bytes: Option<Vec<u8>>,
-    source: Option<Source>,
-    why_missing: String,
-}
-
-/// Everything the planner reads besides WAL.
-struct Heap {
-    rel: RelationFile,
-    toast: Option<RelationFile>,
-    multis: MultiXacts,
-}
-
-/// The relations of a table.
-#[derive(Debug, Clone, Copy)]
-struct Rels {
-    main: RelKey,
-    toast: Option<RelKey>,
-}
-
 fn rel_key(l: RelLocator) -> RelKey {
     RelKey {
         db_oid: l.db_oid,
@@ -251,22 +217,28 @@ pub fn plan_table(
     let dir = cat.data_dir();
     let loc = cat.locator(class)?;
     let toast_class = cat.class(class.reltoastrelid);
+    let (toast_rel, toast_file) = match toast_class {
+        Some(t) => {
+            let l = cat.locator(t)?;
+            (
+                Some(rel_key(l)),
+                Some(RelationFile::open(dir, l, Fork::Main)?),
+            )
+        }
+        None => (None, None),
+    };
     let rels = Rels {
         main: rel_key(loc),
-        toast: match toast_class {
-            Some(t) => Some(rel_key(cat.locator(t)?)),
-            None => None,
-        },
+        toast: toast_rel,
     };
-    let mut heap = Heap {
-        rel: RelationFile::open(dir, loc, Fork::Main)?,
-        toast: match toast_class {
-            Some(t) => Some(RelationFile::open(dir, cat.locator(t)?, Fork::Main)?),
-            None => None,
-        },
-        multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
-    };
-    let mut scan = TableScan::new(cat, class)?;
+    let mut replay = Replay::new(
+        rels,
+        RelationFile::open(dir, loc, Fork::Main)?,
+        toast_file,
+        MultiXacts::new(dir.root(), dir.block_size_bytes()),
+        log,
+    );
+    let scan = TableScan::new(cat, class)?;
     let mut warnings: Vec<String> = scan
         .warnings
         .iter()
@@ -295,65 +267,36 @@ pub fn plan_table(
         })
         .collect();
     let (key_cols, key_kind) = choose_key(cat, class, &scan)?;
-    let printers: Vec<Option<Printer>> = scan
-        .columns()
-        .map(|a| Printer::new(&cat.types, a.atttypid).ok())
-        .collect();
-    let typmods: Vec<i32> = scan.columns().map(|a| a.atttypmod).collect();
-    let type_oids: Vec<u32> = scan.columns().map(|a| a.atttypid).collect();
 
-    // Replay the blocks of interest; capture images of the mistake's rows.
-    let mut slots: Slots = HashMap::new();
-    let mut rows = Rows::default();
-    let mut chunks: HashMap<(u32, i32), Vec<u8>> = HashMap::new();
     for c in changes
         .iter()
         .filter(|c| c.rel == rels.main || Some(c.rel) == rels.toast)
     {
         let top = log.top_of(c.xid);
-        let target = commit_of.contains_key(&top);
-        if target {
-            capture_and_apply(
-                c,
-                top,
-                &rels,
-                &mut heap,
-                &mut slots,
-                &mut rows,
-                &mut chunks,
-                log,
-            );
-        } else {
-            apply(c, &mut slots, &heap);
-        }
+        replay.record(c, top, commit_of.contains_key(&top));
         for (b, e) in &c.bad_images {
             warnings.push(format!("image of block {b} in record {}: {e}", c.lsn));
         }
     }
-    let ctx = DecodeCtx {
-        cat,
-        printers: &printers,
-        typmods: &typmods,
-        type_oids: &type_oids,
-        chunks: &chunks,
-    };
-    let mut plan_rows = Vec::with_capacity(rows.list.len());
-    for r in rows.list.iter().filter(|r| !r.cancelled) {
-        plan_rows.push(finish_row(r, &ctx, &mut scan, &key_cols));
-    }
-    let later_tuples_unread = later_work(
-        &mut plan_rows,
-        &rows,
+    let mut dec = Decoder::new(cat, scan, &replay.chunks);
+    let mut plan_rows: Vec<PlanRow> = replay
+        .rows
+        .list
+        .iter()
+        .filter(|r| !r.cancelled)
+        .map(|r| finish_row(r, &mut dec, &key_cols))
+        .collect();
+    let later = Later {
         changes,
-        rels.main,
+        main: rels.main,
         log,
-        &commit_of,
-        &slots,
-        &ctx,
-        &mut scan,
-        &key_cols,
-        &mut clog,
-    );
+        commit_of: &commit_of,
+        slots: &replay.slots,
+        rows: &replay.rows,
+        key_cols: &key_cols,
+        key_is_indexed: key_kind != KeyKind::AllColumns,
+    };
+    let later_tuples_unread = later.mark(&mut plan_rows, &mut dec, &mut clog);
     let schema = cat
         .namespaces
         .get(&class.relnamespace)
@@ -396,332 +339,77 @@ fn choose_key(
     Ok(((0..attnums.len()).collect(), KeyKind::AllColumns))
 }
 
-/// A row of the mistake while replaying (chains within the mistake merged).
-#[derive(Debug, Clone)]
-struct PendingRow {
-    kind: RowKind,
-    xid: u32,
-    lsn: Lsn,
-    old: Option<Captured>,
-    new: Option<Captured>,
-    cancelled: bool,
-}
-
-#[derive(Debug, Default)]
-struct Rows {
-    list: Vec<PendingRow>,
-    /// Where each row's current version (written by the mistake) lives.
-    versions: HashMap<(u32, u16), usize>,
-}
-
-impl Rows {
-    fn deleted(&mut self, at: (u32, u16), xid: u32, lsn: Lsn, old: Captured) {
-        match self.versions.remove(&at).and_then(|i| self.list.get_mut(i)) {
-            Some(r) if r.kind == RowKind::Delete => r.cancelled = true,
-            Some(r) => {
-                r.kind = RowKind::Reinsert;
-                r.new = None;
-            }
-            None => self.list.push(PendingRow {
-                kind: RowKind::Reinsert,
-                xid,
-                lsn,
-                old: Some(old),
-                new: None,
-                cancelled: false,
-            }),
-        }
-    }
-    fn updated(
-        &mut self,
-        from: (u32, u16),
-        to: (u32, u16),
-        xid: u32,
-        lsn: Lsn,
-        old: Captured,
-        new: Captured,
-    ) {
-        let idx = match self.versions.remove(&from) {
-            Some(i) => {
-                if let Some(r) = self.list.get_mut(i) {
-                    r.new = Some(new);
-                }
-                i
-            }
-            None => {
-                self.list.push(PendingRow {
-                    kind: RowKind::Revert,
-                    xid,
-                    lsn,
-                    old: Some(old),
-                    new: Some(new),
-                    cancelled: false,
-                });
-                self.list.len().saturating_sub(1)
-            }
-        };
-        self.versions.insert(to, idx);
-    }
-    fn inserted(&mut self, at: (u32, u16), xid: u32, lsn: Lsn, new: Captured) {
-        self.list.push(PendingRow {
-            kind: RowKind::Delete,
-            xid,
-            lsn,
-            old: None,
-            new: Some(new),
-            cancelled: false,
-        });
-        self.versions.insert(at, self.list.len().saturating_sub(1));
-    }
-}
-
-fn heap_rel<'h>(heap: &'h Heap, rels: &Rels, rel: RelKey) -> Option<&'h RelationFile> {
-    if rel == rels.main {
-        Some(&heap.rel)
-    } else {
-        heap.toast.as_ref()
-    }
-}
-
-/// The tuple at (`block`, `lp`) of the heap file, if `pred` accepts it.
-fn heap_tuple(
-    rel: &RelationFile,
-    block: u32,
-    lp: u16,
-    pred: &mut dyn FnMut(&HeapTuple<'_>) -> bool,
-) -> Option<Vec<u8>> {
-    let page = rel.page(BlockNo(block)).ok()?;
-    let id = page
-        .item_id(lp)
-        .filter(|id| id.flags == pgdata::page::LpFlags::Normal)?;
-    let bytes = page.item_bytes(id).ok()?;
-    let t = HeapTuple::parse(bytes, BlockNo(block), lp).ok()?;
-    pred(&t).then(|| bytes.to_vec())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn capture_and_apply(
-    c: &Change,
-    top: u32,
-    rels: &Rels,
-    heap: &mut Heap,
-    slots: &mut Slots,
-    rows: &mut Rows,
-    chunks: &mut HashMap<(u32, i32), Vec<u8>>,
-    log: &XactLog,
-) {
-    let Some(op) = c.op else {
-        apply(c, slots, heap);
-        return;
-    };
-    let old_at = match op {
-        HeapOp::Delete => c.offnums.first().map(|&o| (c.block, o)),
-        HeapOp::Update | HeapOp::HotUpdate => c.old_location,
-        HeapOp::Insert | HeapOp::MultiInsert => None,
-    };
-    let old = old_at.map(|(b, o)| capture_old(c, top, rels, heap, slots, b, o, log));
-    apply(c, slots, heap);
-    let news: Vec<((u32, u16), Captured)> = match op {
-        HeapOp::Delete => Vec::new(),
-        _ => c
-            .offnums
-            .iter()
-            .map(|&o| {
-                (
-                    (c.block, o),
-                    capture_new(c.rel, rels, heap, slots, c.block, o, top, log),
-                )
-            })
-            .collect(),
-    };
-    if Some(c.rel) == rels.toast {
-        // TOAST chunks: keep what the mistake deleted and wrote.
-        for cap in old.iter().chain(news.iter().map(|(_, n)| n)) {
-            if let Some(b) = &cap.bytes {
-                add_chunk(b, chunks);
-            }
-        }
-        return;
-    }
-    match (op, old, old_at) {
-        (HeapOp::Delete, Some(old), Some(at)) => rows.deleted(at, top, c.lsn, old),
-        (HeapOp::Update | HeapOp::HotUpdate, Some(old), Some(from)) => {
-            if let Some((to, new)) = news.into_iter().next() {
-                rows.updated(from, to, top, c.lsn, old, new);
-            }
-        }
-        _ => {
-            for (at, new) in news {
-                rows.inserted(at, top, c.lsn, new);
-            }
-        }
-    }
-}
-
-fn add_chunk(tuple: &[u8], chunks: &mut HashMap<(u32, i32), Vec<u8>>) {
-    let Ok(t) = HeapTuple::parse(tuple, BlockNo(0), 0) else {
-        return;
-    };
-    let Ok(v) = t.deform(&TOAST_LAYOUT) else {
-        return;
-    };
-    let (Some(Some(id)), Some(Some(seq)), Some(Some(data))) = (v.first(), v.get(1), v.get(2))
-    else {
-        return;
-    };
-    let word = |b: &[u8]| {
-        b.get(..4)
-            .and_then(|x| x.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
-    let (Some(id), Some(seq)) = (word(id), word(seq)) else {
-        return;
-    };
-    if let Ok(Varlena::Plain(p)) = varlena::classify(data) {
-        chunks.insert((id, seq as i32), p.to_vec());
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn capture_old(
-    c: &Change,
-    top: u32,
-    rels: &Rels,
-    heap: &mut Heap,
-    slots: &Slots,
-    block: u32,
-    lp: u16,
-    log: &XactLog,
-) -> Captured {
-    let Heap { rel, toast, multis } = heap;
-    let file = if c.rel == rels.main {
-        Some(&*rel)
-    } else {
-        toast.as_ref()
-    };
-    if let Some(rel) = file {
-        let mut by_target = |t: &HeapTuple<'_>| {
-            let xmax = if t.infomask() & HEAP_XMAX_IS_MULTI != 0 {
-                multis.updater(t.xmax())
-            } else {
-                Some(t.xmax())
-            };
-            xmax.is_some_and(|x| log.top_of(x) == top)
-        };
-        if let Some(b) = heap_tuple(rel, block, lp, &mut by_target) {
-            return found(b, Source::HeapPage { block, lp });
-        }
-    }
-    if let Some(img) = c.images.iter().find(|i| i.block == block)
-        && let Some(t) = tuple_at(&img.page, lp)
-    {
-        return found(t.to_vec(), Source::RecordImage { lsn: c.lsn });
-    }
-    from_slot(slots, c.rel, block, lp, c.lsn)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn capture_new(
-    rel: RelKey,
-    rels: &Rels,
-    heap: &Heap,
-    slots: &Slots,
-    block: u32,
-    lp: u16,
-    top: u32,
-    log: &XactLog,
-) -> Captured {
-    if let Some(file) = heap_rel(heap, rels, rel)
-        && let Some(b) = heap_tuple(file, block, lp, &mut |t| log.top_of(t.xmin()) == top)
-    {
-        return found(b, Source::HeapPage { block, lp });
-    }
-    from_slot(slots, rel, block, lp, Lsn(0))
-}
-
-fn found(bytes: Vec<u8>, source: Source) -> Captured {
-    Captured {
-        bytes: Some(bytes),
-        source: Some(source),
-        why_missing: String::new(),
-    }
-}
-
-fn from_slot(slots: &Slots, rel: RelKey, block: u32, lp: u16, lsn: Lsn) -> Captured {
-    match slots.get(&(rel, block)).and_then(|s| s.get(&lp)) {
-        Some(Slot {
-            bytes: Some(b),
-            source,
-        }) => found(b.clone(), *source),
-        Some(Slot {
-            bytes: None,
-            source,
-        }) => Captured {
-            bytes: None,
-            source: Some(*source),
-            why_missing: format!(
-                "block {block} lp {lp}: the UPDATE that wrote it ({source}) is prefix/suffix-compressed and the old tuple is unknown"
-            ),
-        },
-        None => Captured {
-            bytes: None,
-            source: None,
-            why_missing: if lsn.0 == 0 {
-                format!("block {block} lp {lp}: no image of the tuple")
-            } else {
-                format!(
-                    "block {block} lp {lp}: no dead tuple on the heap page, no page image and no record of it before {lsn}"
-                )
-            },
-        },
-    }
-}
-
-/// Applies one record to the slots of its blocks (blocks of interest only:
-/// pass 2 keeps images only for them, and records elsewhere are later work).
-fn apply(c: &Change, slots: &mut Slots, heap: &Heap) {
-    let _ = heap;
-    if c.init_page {
-        slots.insert((c.rel, c.block), HashMap::new());
-    }
-    for p in &c.tuples {
-        let old = c
-            .old_location
-            .and_then(|(b, o)| slots.get(&(c.rel, b)).and_then(|s| s.get(&o)))
-            .and_then(|s| s.bytes.clone());
-        let bytes = build_tuple(p, c.xid, old.as_deref());
-        slots.entry((c.rel, p.block)).or_default().insert(
-            p.offnum,
-            Slot {
-                bytes,
-                source: Source::CreatingRecord { lsn: c.lsn },
-            },
-        );
-    }
-    for img in &c.images {
-        let m: HashMap<u16, Slot> = all_tuples(&img.page)
-            .into_iter()
-            .map(|(lp, t)| {
-                (
-                    lp,
-                    Slot {
-                        bytes: Some(t.to_vec()),
-                        source: Source::PageReplay { image_lsn: c.lsn },
-                    },
-                )
-            })
-            .collect();
-        slots.insert((c.rel, img.block), m);
-    }
-}
-
-/// What decoding tuples into printed values needs.
-struct DecodeCtx<'a> {
-    cat: &'a Catalog,
-    printers: &'a [Option<Printer>],
-    typmods: &'a [i32],
-    type_oids: &'a [u32],
+/// Turns tuple bytes of the table into printed values.
+pub(crate) struct Decoder<'a, 'c> {
+    cat: &'c Catalog,
+    scan: TableScan<'c>,
+    printers: Vec<Option<Printer>>,
+    typmods: Vec<i32>,
+    type_oids: Vec<u32>,
     chunks: &'a HashMap<(u32, i32), Vec<u8>>,
+}
+
+impl<'a, 'c> Decoder<'a, 'c> {
+    fn new(
+        cat: &'c Catalog,
+        scan: TableScan<'c>,
+        chunks: &'a HashMap<(u32, i32), Vec<u8>>,
+    ) -> Self {
+        Self {
+            cat,
+            printers: scan
+                .columns()
+                .map(|a| Printer::new(&cat.types, a.atttypid).ok())
+                .collect(),
+            typmods: scan.columns().map(|a| a.atttypmod).collect(),
+            type_oids: scan.columns().map(|a| a.atttypid).collect(),
+            scan,
+            chunks,
+        }
+    }
+
+    /// The printed values of a whole tuple, or why it cannot be printed.
+    pub(crate) fn decode(&mut self, bytes: &[u8]) -> Result<Image, String> {
+        let t = HeapTuple::parse(bytes, BlockNo(0), 0).map_err(|e| e.to_string())?;
+        let chunks = self.chunks;
+        let values = self
+            .scan
+            .tuple_values(&t, &mut |ptr| wal_chunks(chunks, ptr))
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            out.push(self.print_value(i, v)?);
+        }
+        Ok(out)
+    }
+
+    /// The printed key columns of a tuple.
+    pub(crate) fn key(&mut self, bytes: &[u8], key_cols: &[usize]) -> Result<Image, String> {
+        let all = self.decode(bytes)?;
+        Ok(key_cols
+            .iter()
+            .map(|&k| all.get(k).cloned().flatten())
+            .collect())
+    }
+
+    fn print_value(&self, i: usize, v: &Value<'_>) -> Result<Option<String>, String> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Broken(why) => Err(format!("column {}: {why}", i.saturating_add(1))),
+            Value::Datum(d) => {
+                let mut s = String::new();
+                let typmod = self.typmods.get(i).copied().unwrap_or(-1);
+                let oid = self.type_oids.get(i).copied().unwrap_or(0);
+                // The resolved printer ignores the typmod; use it only when there is none.
+                let r = match self.printers.get(i).copied().flatten() {
+                    Some(p) if typmod < 0 => p.write(&self.cat.types, d, &mut s),
+                    _ => rowcodec::pg::output_into(&self.cat.types, oid, typmod, d, &mut s),
+                };
+                r.map(|()| Some(s))
+                    .map_err(|e| format!("column {}: {e}", i.saturating_add(1)))
+            }
+        }
+    }
 }
 
 /// The concatenated chunks of `ptr` recovered from WAL, if all are there.
@@ -735,52 +423,14 @@ fn wal_chunks(chunks: &HashMap<(u32, i32), Vec<u8>>, ptr: ToastPointer) -> Optio
     Some(out)
 }
 
-/// The printed values of a whole tuple, or why it cannot be printed.
-fn decode(ctx: &DecodeCtx<'_>, scan: &mut TableScan<'_>, bytes: &[u8]) -> Result<Image, String> {
-    let t = HeapTuple::parse(bytes, BlockNo(0), 0).map_err(|e| e.to_string())?;
-    let chunks = ctx.chunks;
-    let values = scan
-        .tuple_values(&t, &mut |ptr| wal_chunks(chunks, ptr))
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(values.len());
-    for (i, v) in values.iter().enumerate() {
-        out.push(print_value(ctx, i, v)?);
-    }
-    Ok(out)
-}
-
-fn print_value(ctx: &DecodeCtx<'_>, i: usize, v: &Value<'_>) -> Result<Option<String>, String> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Broken(why) => Err(format!("column {}: {why}", i.saturating_add(1))),
-        Value::Datum(d) => {
-            let mut s = String::new();
-            let typmod = ctx.typmods.get(i).copied().unwrap_or(-1);
-            let oid = ctx.type_oids.get(i).copied().unwrap_or(0);
-            // The resolved printer ignores the typmod; use it only when there is none.
-            let r = match ctx.printers.get(i).copied().flatten() {
-                Some(p) if typmod < 0 => p.write(&ctx.cat.types, d, &mut s),
-                _ => rowcodec::pg::output_into(&ctx.cat.types, oid, typmod, d, &mut s),
-            };
-            r.map(|()| Some(s))
-                .map_err(|e| format!("column {}: {e}", i.saturating_add(1)))
-        }
-    }
-}
-
-fn finish_row(
-    r: &PendingRow,
-    ctx: &DecodeCtx<'_>,
-    scan: &mut TableScan<'_>,
-    key_cols: &[usize],
-) -> PlanRow {
+fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> PlanRow {
     let mut problems = Vec::new();
     let mut image = |cap: &Option<Captured>, what: &str| -> (Option<Image>, Option<Source>) {
         let Some(cap) = cap else {
             return (None, None);
         };
         match &cap.bytes {
-            Some(b) => match decode(ctx, scan, b) {
+            Some(b) => match dec.decode(b) {
                 Ok(v) => (Some(v), cap.source),
                 Err(e) => {
                     problems.push(format!("{what} image: {e}"));
@@ -827,129 +477,4 @@ fn finish_row(
         new_source,
         status,
     }
-}
-
-/// Marks rows whose row or key a later committed transaction touched;
-/// returns how many later tuples' keys could not be read.
-#[allow(clippy::too_many_arguments)]
-fn later_work(
-    plan_rows: &mut [PlanRow],
-    rows: &Rows,
-    changes: &[Change],
-    main: RelKey,
-    log: &XactLog,
-    commit_of: &HashMap<u32, Lsn>,
-    slots: &Slots,
-    ctx: &DecodeCtx<'_>,
-    scan: &mut TableScan<'_>,
-    key_cols: &[usize],
-    clog: &mut Clog,
-) -> u64 {
-    // Plan rows are the non-cancelled pending rows, in order.
-    let live_idx: Vec<usize> = rows
-        .list
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.cancelled)
-        .map(|(i, _)| i)
-        .collect();
-    let to_plan: HashMap<usize, usize> =
-        live_idx.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let mut versions: HashMap<(u32, u16), usize> = rows
-        .versions
-        .iter()
-        .filter_map(|(at, i)| Some((*at, *to_plan.get(i)?)))
-        .collect();
-    let mut deleted_keys: HashMap<Image, Vec<usize>> = HashMap::new();
-    for (p, r) in plan_rows.iter().enumerate() {
-        if r.kind == RowKind::Reinsert && !r.key.is_empty() {
-            deleted_keys.entry(r.key.clone()).or_default().push(p);
-        }
-    }
-    let first_commit = commit_of.values().min().copied().unwrap_or(Lsn(u64::MAX));
-    let mut unread = 0u64;
-    let mut committed_cache: HashMap<u32, bool> = HashMap::new();
-    for c in changes
-        .iter()
-        .filter(|c| c.rel == main && c.lsn > first_commit)
-    {
-        let top = log.top_of(c.xid);
-        if commit_of.contains_key(&top) {
-            continue;
-        }
-        let ok = *committed_cache.entry(top).or_insert_with(|| {
-            log.committed(top)
-                .unwrap_or_else(|| clog.status(top) == XidStatus::Committed)
-        });
-        if !ok {
-            continue;
-        }
-        let mut mark = |p: usize, what: &'static str| {
-            if let Some(r) = plan_rows.get_mut(p)
-                && commit_of.get(&r.xid).is_some_and(|&cl| c.lsn > cl)
-                && !matches!(r.status, RowStatus::SkippedLaterWork { .. })
-            {
-                r.status = RowStatus::SkippedLaterWork {
-                    xid: top,
-                    lsn: c.lsn,
-                    what,
-                };
-            }
-        };
-        let target = match c.op {
-            Some(HeapOp::Delete) => c.offnums.first().map(|&o| (c.block, o)),
-            Some(HeapOp::Update | HeapOp::HotUpdate) => c.old_location,
-            _ => None,
-        };
-        if let Some(at) = target
-            && let Some(p) = versions.remove(&at)
-        {
-            mark(
-                p,
-                if c.op == Some(HeapOp::Delete) {
-                    "deleted the row this transaction wrote"
-                } else {
-                    "updated the row this transaction wrote"
-                },
-            );
-        }
-        if deleted_keys.is_empty() {
-            continue;
-        }
-        for p in &c.tuples {
-            let old = c
-                .old_location
-                .and_then(|(b, o)| slots.get(&(c.rel, b)).and_then(|s| s.get(&o)))
-                .and_then(|s| s.bytes.clone());
-            let Some(bytes) = build_tuple(p, c.xid, old.as_deref()) else {
-                unread = unread.saturating_add(1);
-                continue;
-            };
-            let Ok(img) = decode_key(ctx, scan, &bytes, key_cols) else {
-                unread = unread.saturating_add(1);
-                continue;
-            };
-            if let Some(ps) = deleted_keys.get(&img) {
-                for &q in ps {
-                    mark(q, "inserted a row with the same key");
-                }
-            }
-        }
-    }
-    unread
-}
-
-/// The printed key of a tuple (only the columns up to the last key column
-/// are deformed; TOAST resolved as for whole images).
-fn decode_key(
-    ctx: &DecodeCtx<'_>,
-    scan: &mut TableScan<'_>,
-    bytes: &[u8],
-    key_cols: &[usize],
-) -> Result<Image, String> {
-    let all = decode(ctx, scan, bytes)?;
-    Ok(key_cols
-        .iter()
-        .map(|&k| all.get(k).cloned().flatten())
-        .collect())
 }

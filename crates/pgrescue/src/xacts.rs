@@ -183,6 +183,7 @@ impl XactLog {
                 .map(|t| t.commit_lsn)
                 .min()
                 .unwrap_or(Lsn(u64::MAX)),
+            images_until: targets.iter().map(|t| t.commit_lsn).max().unwrap_or(Lsn(0)),
         }
     }
 }
