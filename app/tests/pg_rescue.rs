@@ -71,7 +71,10 @@ fn schema_and_load(lz4: bool) -> String {
            ARRAY[i, NULL, -i], timestamptz '2024-02-29 12:00:00+00' + i * interval '1 hour 1 second',
            decode(md5(i::text), 'hex'), md5(i::text)::uuid,
            CASE WHEN i % 4 = 0 THEN NULL ELSE 'nl' || i END, 'b' || (i % 100)
-         FROM generate_series(1, {ROWS}) i;"
+         FROM generate_series(1, {ROWS}) i;
+         CREATE TABLE nk (a int, b text, j json);
+         INSERT INTO nk SELECT i, CASE WHEN i % 11 = 0 THEN '' WHEN i % 13 = 0 THEN NULL ELSE 'b' || i END,
+           json_build_object('i', i) FROM generate_series(1, 300) i;"
     )
 }
 
@@ -85,6 +88,8 @@ SAVEPOINT s;
 WITH u AS (UPDATE t SET bp = 'zz', nl = NULL WHERE id % 10 = 7 RETURNING 1) SELECT 'updated', count(*) FROM u;
 RELEASE s;
 WITH u AS (UPDATE t SET big = 'small now' WHERE id % 50 = 1 RETURNING 1) SELECT 'updated', count(*) FROM u;
+WITH d AS (DELETE FROM nk WHERE a % 5 = 0 RETURNING 1) SELECT 'nk deleted', count(*) FROM d;
+UPDATE nk SET b = b || ' upd', j = '{\"x\": 1}' WHERE a % 7 = 0;
 SELECT 'xid', txid_current();
 COMMIT;";
 
@@ -108,10 +113,13 @@ DELETE FROM t WHERE id = 31;
 DELETE FROM expected WHERE id IN (3, 11, 31);
 INSERT INTO expected SELECT * FROM t WHERE id IN (3, 11, 31);";
 
+/// Both tables as COPY prints them (`t`, then the key-less `nk`).
 const COPY_T: &str = "SET DateStyle=ISO; SET TimeZone=UTC; SET extra_float_digits=1; \
-    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM t ORDER BY id) TO STDOUT;";
+    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM t ORDER BY id) TO STDOUT; \
+    COPY (SELECT * FROM nk ORDER BY a) TO STDOUT;";
 const COPY_EXPECTED: &str = "SET DateStyle=ISO; SET TimeZone=UTC; SET extra_float_digits=1; \
-    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM expected ORDER BY id) TO STDOUT;";
+    SET bytea_output=hex; SET IntervalStyle=postgres; COPY (SELECT * FROM expected ORDER BY id) TO STDOUT; \
+    COPY (SELECT * FROM expected_nk ORDER BY a) TO STDOUT;";
 
 fn field<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
     out.lines()
@@ -206,7 +214,8 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
                 .to_string(),
         );
     }
-    c.psql("CREATE TABLE expected AS TABLE t;").map_err(e)?;
+    c.psql("CREATE TABLE expected AS TABLE t; CREATE TABLE expected_nk AS TABLE nk;")
+        .map_err(e)?;
     let pre = c.psql(COPY_T).map_err(e)?;
     let m = c.psql(MISTAKE).map_err(e)?;
     let xid = field(&m, "xid")[0].to_string();
@@ -264,15 +273,26 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
 
     // Dry run: counts, sources.
     let rescue = |mode: &[&str]| {
-        let mut a = vec!["pg", "rescue", evs, "--table", "t", "--xid", &xid];
+        let mut a = vec!["pg", "rescue", evs, "--table", "t", "--table", "nk"];
         a.extend_from_slice(mode);
         datam(&a)
     };
-    let (ok, dry, err) = rescue(&["--dry-run"]);
+    // The three ways of naming the mistake: commit LSN range, xid, commit time.
+    let (commit_time, commit_lsn) = (cols[1], cols[3]);
+    let (ok, dry, err) = rescue(&[
+        "--lsn-from",
+        commit_lsn,
+        "--lsn-to",
+        commit_lsn,
+        "--dry-run",
+    ]);
     if !ok {
         return Err(format!("dry run failed: {err}"));
     }
-    if !dry.contains("skipped by later work 3, incomplete 0") {
+    let line_of = |table: &str| dry.lines().find(|l| l.contains(table)).unwrap_or("");
+    if !line_of("public.t:").contains("skipped by later work 3, incomplete 0")
+        || !line_of("public.nk:").contains("skipped by later work 0, incomplete 0")
+    {
         return Err(format!(
             "dry run counts: {}",
             dry.lines().take(3).collect::<Vec<_>>().join("\n")
@@ -280,7 +300,7 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     }
 
     let undo = work.path().join("undo.sql");
-    let (ok, _, err) = rescue(&["--out", undo.to_str().unwrap()]);
+    let (ok, _, err) = rescue(&["--xid", &xid, "--out", undo.to_str().unwrap()]);
     if !ok {
         return Err(format!("rescue --out failed: {err}"));
     }
@@ -331,7 +351,14 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         )?;
     }
     let url = c.conn_string("applied");
-    let (ok, out, err) = rescue(&["--apply", &url]);
+    let (ok, out, err) = rescue(&[
+        "--since",
+        commit_time,
+        "--until",
+        commit_time,
+        "--apply",
+        &url,
+    ]);
     if !ok {
         return Err(format!("--apply failed: {err}"));
     }
