@@ -19,28 +19,13 @@ DATAM=$TARGET/release/datam
 
 WORK=${KEEP:-$(mktemp -d /tmp/datam-walbench.XXXXXX)}
 DATA=$WORK/data
+. "$ROOT/benches/pgbench_cluster.sh"
 if [ ! -d "$DATA" ]; then
-  chown postgres "$WORK"
-  su postgres -c "$PGBIN/initdb -D $DATA -U postgres --auth=trust --wal-segsize=16" >/dev/null
-  cat >> "$DATA/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$WORK'
-max_wal_size = '100GB'
-min_wal_size = '1GB'
-wal_keep_size = '100GB'
-checkpoint_timeout = '1h'
-autovacuum = off
-CONF
-  su postgres -c "$PGBIN/pg_ctl -D $DATA -l $WORK/log -w start" >/dev/null
+  pgbench_cluster_start "$WORK"
   PSQL="$PGBIN/psql -X -q -At -h $WORK -U postgres -d postgres"
   START=$($PSQL -c "SELECT pg_current_wal_lsn()")
   su postgres -c "$PGBIN/pgbench -q -i -s 20 -h $WORK -U postgres postgres" >/dev/null 2>&1
-  while :; do
-    DONE=$($PSQL -c "SELECT (pg_current_wal_lsn() - '$START'::pg_lsn) / 1048576 >= $MB")
-    [ "$DONE" = t ] && break
-    su postgres -c "$PGBIN/pgbench -n -c 2 -T 10 -h $WORK -U postgres postgres" >/dev/null 2>&1
-    $PSQL -c "CHECKPOINT" # FPIs after each checkpoint, as in production
-  done
+  pgbench_until "$WORK" "$START" "$MB"
   su postgres -c "$PGBIN/pg_ctl -D $DATA -m fast -w stop" >/dev/null
 fi
 WAL=$DATA/pg_wal
