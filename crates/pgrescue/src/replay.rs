@@ -390,3 +390,49 @@ fn from_slot(slots: &Slots, rel: RelKey, block: u32, lp: u16, lsn: Lsn) -> Captu
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(tag: u8) -> Captured {
+        found(
+            vec![tag],
+            Source::CreatingRecord {
+                lsn: Lsn(u64::from(tag)),
+            },
+        )
+    }
+
+    #[test]
+    fn insert_then_delete_in_the_mistake_cancels_out() {
+        let mut r = Rows::default();
+        r.inserted((0, 1), 7, Lsn(1), cap(1));
+        r.deleted((0, 1), 7, Lsn(2), cap(2));
+        assert!(r.list[0].cancelled);
+        assert!(r.versions.is_empty());
+    }
+
+    #[test]
+    fn two_updates_are_one_revert_from_the_first_old_to_the_last_new() {
+        let mut r = Rows::default();
+        r.updated((0, 1), (0, 5), 7, Lsn(1), cap(1), cap(2));
+        r.updated((0, 5), (3, 2), 7, Lsn(2), cap(3), cap(4));
+        assert_eq!(r.list.len(), 1);
+        let row = &r.list[0];
+        assert_eq!(row.kind, RowKind::Revert);
+        assert_eq!(row.old.as_ref().unwrap().bytes, Some(vec![1]));
+        assert_eq!(row.new.as_ref().unwrap().bytes, Some(vec![4]));
+        assert_eq!(r.versions.get(&(3, 2)), Some(&0));
+    }
+
+    #[test]
+    fn update_then_delete_re_inserts_the_original() {
+        let mut r = Rows::default();
+        r.updated((0, 1), (0, 5), 7, Lsn(1), cap(1), cap(2));
+        r.deleted((0, 5), 7, Lsn(2), cap(2));
+        let row = &r.list[0];
+        assert_eq!((row.kind, row.new.is_none()), (RowKind::Reinsert, true));
+        assert_eq!(row.old.as_ref().unwrap().bytes, Some(vec![1]));
+    }
+}

@@ -187,3 +187,105 @@ impl XactLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::{RowCounts, XidTouch};
+
+    fn end(xid: u32, committed: bool, time_us: i64, lsn: u64, subxacts: Vec<u32>) -> XactEnd {
+        XactEnd {
+            lsn: Lsn(lsn),
+            end: Lsn(lsn + 32),
+            xid,
+            committed,
+            time_us,
+            subxacts,
+            prepared: false,
+        }
+    }
+
+    fn touch(deleted: u64) -> XidTouch {
+        let mut t = XidTouch {
+            first_lsn: Some(Lsn(100)),
+            last_lsn: Some(Lsn(200)),
+            ..XidTouch::default()
+        };
+        let rel = RelKey {
+            db_oid: 5,
+            rel_number: 16384,
+        };
+        t.per_rel.insert(
+            rel,
+            RowCounts {
+                deleted,
+                ..RowCounts::default()
+            },
+        );
+        t.blocks_unsorted.push((rel, 3));
+        t
+    }
+
+    /// Two segments: xid 10 (subxact 11 did half its work) commits, 12 aborts.
+    fn log() -> XactLog {
+        let mut a = XactSeg::default();
+        a.touches.insert(10, touch(2));
+        a.touches.insert(12, touch(9));
+        let mut b = XactSeg::default();
+        b.touches.insert(11, touch(3));
+        b.ends.push(end(10, true, 1_000, 1000, vec![11]));
+        b.ends.push(end(12, false, 2_000, 2000, vec![]));
+        XactLog::from_segments(vec![a, b])
+    }
+
+    #[test]
+    fn subtransactions_fold_into_their_top_and_aborts_are_left_out() {
+        let log = log();
+        let all = log.committed_summaries();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].xid, 10);
+        assert_eq!(all[0].per_rel.values().map(|c| c.deleted).sum::<u64>(), 5);
+        assert_eq!(log.select(Target::Xid(11))[0].xid, 10);
+        assert!(log.select(Target::Xid(12)).is_empty());
+        assert_eq!(log.committed(12), Some(false));
+        assert_eq!(log.committed(99), None);
+    }
+
+    #[test]
+    fn ranges_select_by_commit_lsn_and_time() {
+        let log = log();
+        let by_lsn = |from, to| {
+            log.select(Target::LsnRange {
+                from: Some(Lsn(from)),
+                to: Some(Lsn(to)),
+            })
+            .len()
+        };
+        assert_eq!((by_lsn(1000, 1000), by_lsn(1001, 5000)), (1, 0));
+        let by_time = |s, u| {
+            log.select(Target::TimeRange {
+                since_us: s,
+                until_us: u,
+            })
+            .len()
+        };
+        assert_eq!(
+            (by_time(Some(1_000), Some(1_000)), by_time(None, Some(999))),
+            (1, 0)
+        );
+    }
+
+    #[test]
+    fn the_filter_keeps_the_mistakes_blocks_and_bounds() {
+        let log = log();
+        let t = log.select(Target::Xid(10));
+        let rels: HashSet<RelKey> = [RelKey {
+            db_oid: 5,
+            rel_number: 16384,
+        }]
+        .into();
+        let f = log.change_filter(&t, &rels);
+        assert_eq!(f.blocks.len(), 1);
+        assert_eq!((f.later_from, f.images_until), (Lsn(1000), Lsn(1000)));
+    }
+}
