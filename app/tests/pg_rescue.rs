@@ -8,6 +8,9 @@
 //! computed before the mistake plus the later work; the evidence's hashes
 //! must not change.
 //!
+//! A second table has no key (rows addressed by all columns), a json
+//! column (no equality operator), an identity and a generated column.
+//!
 //! Scenarios: no VACUUM; VACUUM after the later work (dead tuples gone);
 //! data checksums + `wal_compression` (lz4 where the build has it, else
 //! pglz, said on stderr); and "FPI only": a checkpoint between the load and
@@ -72,8 +75,9 @@ fn schema_and_load(lz4: bool) -> String {
            decode(md5(i::text), 'hex'), md5(i::text)::uuid,
            CASE WHEN i % 4 = 0 THEN NULL ELSE 'nl' || i END, 'b' || (i % 100)
          FROM generate_series(1, {ROWS}) i;
-         CREATE TABLE nk (a int, b text, j json);
-         INSERT INTO nk SELECT i, CASE WHEN i % 11 = 0 THEN '' WHEN i % 13 = 0 THEN NULL ELSE 'b' || i END,
+         CREATE TABLE nk (a int, b text, j json, c int GENERATED ALWAYS AS IDENTITY,
+           g int GENERATED ALWAYS AS (a * 2) STORED);
+         INSERT INTO nk (a, b, j) SELECT i, CASE WHEN i % 11 = 0 THEN '' WHEN i % 13 = 0 THEN NULL ELSE 'b' || i END,
            json_build_object('i', i) FROM generate_series(1, 300) i;"
     )
 }

@@ -357,6 +357,8 @@ pub struct AttrRow {
     pub attcompression: u8,
     /// `attisdropped`
     pub attisdropped: bool,
+    /// `attgenerated`: `b's'` for a stored generated column, 0 otherwise.
+    pub attgenerated: u8,
     /// `atthasmissing`
     pub atthasmissing: bool,
     /// `attmissingval`'s single element, as a datum for `rowcodec::pg::output`
@@ -771,6 +773,7 @@ impl Catalog {
                 attstorage: r.u8("attstorage"),
                 attcompression: r.u8("attcompression"),
                 attisdropped: r.u8("attisdropped") != 0,
+                attgenerated: r.u8("attgenerated"),
                 atthasmissing,
                 missing_value,
             });

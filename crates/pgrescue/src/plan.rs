@@ -153,6 +153,8 @@ pub struct Column {
     pub type_oid: u32,
     /// `pg_type.typname`.
     pub type_name: String,
+    /// A stored generated column (never inserted or set).
+    pub generated: bool,
 }
 
 /// How rows are addressed.
@@ -264,6 +266,7 @@ pub fn plan_table(
                 .types
                 .type_info(a.atttypid)
                 .map_or_else(|| "?".to_string(), |t| t.name.clone()),
+            generated: a.attgenerated != 0,
         })
         .collect();
     let (key_cols, key_kind) = choose_key(cat, class, &scan)?;

@@ -126,7 +126,7 @@ fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -
                 .columns
                 .iter()
                 .zip(old.iter().zip(new))
-                .filter(|(_, (o, n))| o != n)
+                .filter(|(c, (o, n))| o != n && !c.generated)
                 .map(|(c, (o, _))| {
                     format!(
                         "{} = {}",
@@ -147,16 +147,15 @@ fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -
         }
         RowKind::Reinsert => {
             let old = r.old.as_ref()?;
-            let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
-            let vals: Vec<String> = t
-                .columns
-                .iter()
-                .zip(old)
+            let stored = || t.columns.iter().zip(old).filter(|(c, _)| !c.generated);
+            let cols: Vec<String> = stored().map(|(c, _)| quote_ident(&c.name)).collect();
+            let vals: Vec<String> = stored()
                 .map(|(c, v)| literal(types, c.type_oid, v.as_deref()))
                 .collect();
+            // OVERRIDING SYSTEM VALUE: identity columns get their old values back.
             let _ = write!(
                 s,
-                "INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {})",
+                "INSERT INTO {table} ({}) OVERRIDING SYSTEM VALUE SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {})",
                 cols.join(", "),
                 vals.join(", "),
                 key_predicate(t, types, old)
@@ -273,11 +272,19 @@ mod tests {
                     name: "id".into(),
                     type_oid: 23,
                     type_name: "int4".into(),
+                    generated: false,
                 },
                 Column {
                     name: "v".into(),
                     type_oid: 25,
                     type_name: "text".into(),
+                    generated: false,
+                },
+                Column {
+                    name: "g".into(),
+                    type_oid: 23,
+                    type_name: "int4".into(),
+                    generated: true,
                 },
             ],
             key_cols: vec![0],
@@ -304,19 +311,26 @@ mod tests {
 
     #[test]
     fn statements_are_ordered_and_guarded() {
-        let img = |id: &str, v: Option<&str>| vec![Some(id.to_string()), v.map(str::to_string)];
+        // (id, v, g): g is a stored generated column.
+        let img = |id: &str, v: Option<&str>, g: &str| {
+            vec![
+                Some(id.to_string()),
+                v.map(str::to_string),
+                Some(g.to_string()),
+            ]
+        };
         let t = table(vec![
-            row(RowKind::Reinsert, Some(img("1", Some("it's"))), None),
+            row(RowKind::Reinsert, Some(img("1", Some("it's"), "2")), None),
             row(
                 RowKind::Revert,
-                Some(img("2", Some("a"))),
-                Some(img("2", None)),
+                Some(img("2", Some("a"), "1")),
+                Some(img("2", None, "9")),
             ),
-            row(RowKind::Delete, None, Some(img("3", Some("")))),
+            row(RowKind::Delete, None, Some(img("3", Some(""), "0"))),
             row(
                 RowKind::Revert,
-                Some(img("4", Some("same"))),
-                Some(img("4", Some("same"))),
+                Some(img("4", Some("same"), "1")),
+                Some(img("4", Some("same"), "2")),
             ),
         ]);
         let cat = BuiltinCatalog::new();
@@ -325,11 +339,12 @@ mod tests {
         assert_eq!(
             sql,
             vec![
-                "DELETE FROM public.\"T\" WHERE id = '3'::int4 AND format('%s', id) = '3' AND (v IS NOT NULL AND format('%s', v) = '')",
-                "UPDATE public.\"T\" SET v = 'a'::text WHERE id = '2'::int4 AND format('%s', id) = '2' AND v IS NULL",
-                "INSERT INTO public.\"T\" (id, v) SELECT '1'::int4, 'it''s'::text WHERE NOT EXISTS (SELECT 1 FROM public.\"T\" WHERE id = '1'::int4)",
+                "DELETE FROM public.\"T\" WHERE id = '3'::int4 AND format('%s', id) = '3' AND (v IS NOT NULL AND format('%s', v) = '') AND format('%s', g) = '0'",
+                "UPDATE public.\"T\" SET v = 'a'::text WHERE id = '2'::int4 AND format('%s', id) = '2' AND v IS NULL AND format('%s', g) = '9'",
+                "INSERT INTO public.\"T\" (id, v) OVERRIDING SYSTEM VALUE SELECT '1'::int4, 'it''s'::text WHERE NOT EXISTS (SELECT 1 FROM public.\"T\" WHERE id = '1'::int4)",
             ]
         );
+        // The last revert differs only in the generated column: no statement.
         assert_eq!(
             st.iter().map(|s| s.row_idx).collect::<Vec<_>>(),
             vec![2, 1, 0]
