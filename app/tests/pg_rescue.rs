@@ -15,7 +15,10 @@
 //! data checksums + `wal_compression` (lz4 where the build has it, else
 //! pglz, said on stderr); and "FPI only": a checkpoint between the load and
 //! the mistake, VACUUM, and the segments holding the original INSERTs
-//! removed from the evidence, so old rows can only come from page images.
+//! removed from the evidence, so old rows can only come from page images;
+//! and the same with `full_page_writes = off`, where no source is left: every
+//! row must be reported incomplete with its reason and the script must change
+//! nothing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,6 +45,9 @@ enum Scenario {
     Vacuum,
     ChecksumsCompression,
     FpiOnly,
+    /// As `FpiOnly` with `full_page_writes = off`: no source is left for the
+    /// old images, which must be reported incomplete, never guessed.
+    NoSource,
 }
 
 /// Whether this server was built with lz4 (the npm builds of 13/14/16/17/18
@@ -183,6 +189,9 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     if sc == Scenario::ChecksumsCompression {
         opts = opts.initdb_arg("--data-checksums");
     }
+    if sc == Scenario::NoSource {
+        opts = opts.conf("full_page_writes = off");
+    }
     let mut c = Cluster::start(install, opts).map_err(e)?;
     let lz4 = has_lz4(&c);
     if sc == Scenario::ChecksumsCompression {
@@ -209,7 +218,7 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     }
     c.psql(&schema_and_load(lz4)).map_err(e)?;
     let mut first_kept = None;
-    if sc == Scenario::FpiOnly {
+    if matches!(sc, Scenario::FpiOnly | Scenario::NoSource) {
         c.psql("SELECT pg_switch_wal(); CHECKPOINT;").map_err(e)?;
         first_kept = Some(
             c.psql("SELECT pg_walfile_name(pg_current_wal_lsn());")
@@ -236,11 +245,15 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     c.psql(&later_work("t")).map_err(e)?;
     c.psql(&later_work("expected")).map_err(e)?;
     c.psql(LATER_ON_MISTAKEN_ROWS).map_err(e)?;
-    if matches!(sc, Scenario::Vacuum | Scenario::FpiOnly) {
-        c.psql("VACUUM t;").map_err(e)?;
+    if matches!(
+        sc,
+        Scenario::Vacuum | Scenario::FpiOnly | Scenario::NoSource
+    ) {
+        c.psql("VACUUM t, nk;").map_err(e)?;
     }
     let expected = c.psql(COPY_EXPECTED).map_err(e)?;
-    if expected == c.psql(COPY_T).map_err(e)? || expected == pre {
+    let mistaken = c.psql(COPY_T).map_err(e)?;
+    if expected == mistaken || expected == pre {
         return Err("the scenario changes nothing: the test could not fail".into());
     }
     c.stop(StopMode::Fast).map_err(e)?;
@@ -294,6 +307,11 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         return Err(format!("dry run failed: {err}"));
     }
     let line_of = |table: &str| dry.lines().find(|l| l.contains(table)).unwrap_or("");
+    if sc == Scenario::NoSource {
+        let undo = work.path().join("undo.sql");
+        let out = rescue(&["--xid", &xid, "--out", undo.to_str().unwrap()]);
+        return nothing_guessed(&mut c, &dry, &undo, &mistaken, out);
+    }
     if !line_of("public.t:").contains("skipped by later work 3, incomplete 0")
         || !line_of("public.nk:").contains("skipped by later work 0, incomplete 0")
     {
@@ -382,6 +400,48 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     Ok(())
 }
 
+/// No source for the old images: every row of the mistake is incomplete
+/// (or skipped), with the reason, and the undo script changes nothing.
+fn nothing_guessed(
+    c: &mut Cluster,
+    dry: &str,
+    undo: &Path,
+    mistaken: &str,
+    out: (bool, String, String),
+) -> Result<(), String> {
+    for table in ["public.t:", "public.nk:"] {
+        let line = dry.lines().find(|l| l.contains(table)).unwrap_or("");
+        let incomplete: u64 = line
+            .rsplit("incomplete ")
+            .next()
+            .and_then(|n| n.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        eprintln!("pg{}: {line}", c.major());
+        if !line.contains("re-insert 0, revert 0, delete 0") || incomplete < 50 {
+            return Err(format!("without any source: {line}"));
+        }
+    }
+    if !dry.contains("no dead tuple on the heap page, no page image and no record of it") {
+        return Err("incomplete rows do not say why".into());
+    }
+    if !out.0 {
+        return Err(format!("rescue --out failed: {}", out.2));
+    }
+    c.restart().map_err(e)?;
+    let sql = std::fs::read_to_string(undo).map_err(e)?;
+    let o = c.psql_raw("postgres", &sql).map_err(e)?;
+    if !o.status.success() {
+        return Err(format!("undo.sql: {}", String::from_utf8_lossy(&o.stderr)));
+    }
+    same(
+        "undo.sql without sources",
+        &c.psql(COPY_T).map_err(e)?,
+        mistaken,
+    )?;
+    c.stop(StopMode::Fast).map_err(e)
+}
+
 fn main() {
     let majors = [13, 15, 17];
     let mut trials = Vec::new();
@@ -393,6 +453,7 @@ fn main() {
             Scenario::ChecksumsCompression,
         ),
         ("pg_rescue_fpi_only", Scenario::FpiOnly),
+        ("pg_rescue_no_source_is_incomplete", Scenario::NoSource),
     ] {
         trials.extend(major_trials(name, &majors, move |i| rescue(i, sc)));
     }
