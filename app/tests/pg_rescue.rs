@@ -352,11 +352,17 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         return Err("report.json lists no evidence hashes".into());
     }
 
-    // Undo on the original cluster (the evidence is a copy); --apply on a
-    // copy of its database made before the undo runs.
+    // Undo on the original cluster (the evidence is a copy); --apply on
+    // copies of its database made before the undo runs.
     c.restart().map_err(e)?;
     c.psql("CREATE DATABASE applied TEMPLATE postgres;")
         .map_err(e)?;
+    if sc == Scenario::Plain {
+        c.psql("CREATE DATABASE other TEMPLATE postgres;")
+            .map_err(e)?;
+        c.psql_db("other", "ALTER TABLE t ADD COLUMN extra int;")
+            .map_err(e)?;
+    }
     let sql = std::fs::read_to_string(&undo).map_err(e)?;
     for round in 1..=2 {
         let o = c.psql_raw("postgres", &sql).map_err(e)?;
@@ -370,6 +376,20 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
             &format!("undo.sql round {round}"),
             &c.psql(COPY_T).map_err(e)?,
             &expected,
+        )?;
+    }
+    if sc == Scenario::Plain {
+        // A target whose table differs from the plan: refused before any
+        // change (t has a column too many there; nk is as planned).
+        let before = c.psql_db("other", COPY_T).map_err(e)?;
+        let (ok, _, err) = rescue(&["--xid", &xid, "--apply", &c.conn_string("other")]);
+        if ok || !err.contains("nothing was changed") {
+            return Err(format!("--apply on a different table: ok={ok} {err}"));
+        }
+        same(
+            "refused --apply",
+            &c.psql_db("other", COPY_T).map_err(e)?,
+            &before,
         )?;
     }
     let url = c.conn_string("applied");
