@@ -1,6 +1,8 @@
 //! Any bytes as a WAL segment: no panic, hang or unbounded allocation, and
 //! every record handed out passed its CRC, lies after the previous one, and
-//! its block images restore to a full page or fail with an error.
+//! its block images restore to a full page or fail with an error; commit
+//! records never claim more subtransactions than their bytes hold, and the
+//! rescue planner's pass-1 sink takes every record.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,12 +28,22 @@ impl Sink for Check {
             }
         }
         let _ = walparse::heap::heap_change(r);
+        if let Some(x) = walparse::xact::xact_end(r) {
+            assert!(x.subxacts.len().saturating_mul(4) <= r.main_data.len());
+        }
+        let _ = pgrescue_sink(r);
         let _ = walparse::desc::describe(walparse::PgMajor::V15, r);
         Ok(true)
     }
     fn diag(&mut self, _d: &Diag) -> Result<bool, Self::Error> {
         Ok(true)
     }
+}
+
+fn pgrescue_sink(r: &Record<'_>) -> bool {
+    let mut s = pgrescue::collect::XactSink::new(std::collections::HashSet::new());
+    let Ok(more) = s.record(r);
+    more
 }
 
 fuzz_target!(|data: &[u8]| {
