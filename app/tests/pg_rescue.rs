@@ -393,6 +393,9 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         )?;
     }
     let url = c.conn_string("applied");
+    let applied_dir = work.path().join("applied");
+    std::fs::create_dir(&applied_dir).map_err(e)?;
+    let applied_sql = applied_dir.join("undo.sql");
     let (ok, out, err) = rescue(&[
         "--since",
         commit_time,
@@ -400,12 +403,24 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         commit_time,
         "--apply",
         &url,
+        "--out",
+        applied_sql.to_str().unwrap(),
     ]);
     if !ok {
         return Err(format!("--apply failed: {err}"));
     }
     if !out.contains("re-inserted") {
         return Err(format!("--apply reports no rows: {out}"));
+    }
+    let applied_report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(applied_dir.join("report.json")).map_err(e)?)
+            .map_err(e)?;
+    let n_reinserted = applied_report["applied_rows"]["public.t re-inserted"].as_u64();
+    let planned = applied_report["tables"][0]["counts"]["reinsert"].as_u64();
+    if n_reinserted.is_none() || n_reinserted != planned {
+        return Err(format!(
+            "--apply re-inserted {n_reinserted:?} rows of t, the plan has {planned:?}"
+        ));
     }
     same(
         "--apply",

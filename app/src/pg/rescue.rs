@@ -57,7 +57,7 @@ pub struct XactsArgs {
 
 /// Arguments of `datam pg rescue`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "out", "apply"])))]
+#[command(group(clap::ArgGroup::new("mode").required(true).multiple(true).args(["dry_run", "out", "apply"])))]
 pub struct RescueArgs {
     /// The data directory (evidence; read-only). Its `pg_wal` is read.
     pub pgdata: PathBuf,
@@ -83,9 +83,10 @@ pub struct RescueArgs {
     #[arg(long, value_parser = parse_time_arg, conflicts_with_all = ["lsn_from", "lsn_to"])]
     pub until: Option<i64>,
     /// Print the impact and the source of every row; change nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["out", "apply"])]
     pub dry_run: bool,
-    /// Write the undo SQL here (and `report.json` in the same directory).
+    /// Write the undo SQL here (and `report.json` in the same directory;
+    /// with `--apply`, the report also holds the rows affected).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Run the undo on this server (`postgres://...` or `host=... dbname=...`)
@@ -611,19 +612,24 @@ pub fn run_rescue(args: &RescueArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     if let Some(path) = &args.out {
         let sql = undo_script(&header(&r), &r.plans, &r.cat.types, &timeouts);
         std::fs::write(path, sql).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    let mut affected = None;
+    if let Some(url) = &args.apply {
+        let a = super::apply::apply(url, &r.plans, &r.cat.types, &timeouts)?;
+        for (what, n) in &a {
+            writeln!(out, "{what}: {n} row(s)")?;
+        }
+        affected = Some(a);
+    }
+    if let Some(path) = &args.out {
         let report = path.with_file_name("report.json");
-        let json = serde_json::to_string_pretty(&report_json(&r, &args.pgdata, None))?;
+        let json = serde_json::to_string_pretty(&report_json(&r, &args.pgdata, affected.as_ref()))?;
         std::fs::write(&report, json)
             .with_context(|| format!("cannot write {}", report.display()))?;
-        writeln!(out, "wrote {} and {}", path.display(), report.display())?;
+        writeln!(out, "wrote {}", report.display())?;
         for t in &r.plans {
             writeln!(out, "{}", counts_line(t))?;
-        }
-    }
-    if let Some(url) = &args.apply {
-        let affected = super::apply::apply(url, &r.plans, &r.cat.types, &timeouts)?;
-        for (what, n) in &affected {
-            writeln!(out, "{what}: {n} row(s)")?;
         }
     }
     Ok(())
