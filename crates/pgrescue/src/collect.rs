@@ -92,6 +92,13 @@ pub struct XactSink {
 
 impl XactSink {
     /// A sink recording touched blocks of the relations in `interest`.
+    ///
+    /// ```
+    /// use pgrescue::collect::{RelKey, XactSink};
+    /// let rel = RelKey { db_oid: 5, rel_number: 16384 };
+    /// let sink = XactSink::new([rel].into());
+    /// assert!(sink.out.ends.is_empty());
+    /// ```
     pub fn new(interest: HashSet<RelKey>) -> Self {
         Self {
             interest,

@@ -59,6 +59,12 @@ pub fn set_local_statements(t: &Timeouts) -> Vec<String> {
 }
 
 /// `quote_ident`: double-quoted unless a plain lower-case identifier.
+///
+/// ```
+/// use pgrescue::sql::quote_ident;
+/// assert_eq!(quote_ident("orders"), "orders");
+/// assert_eq!(quote_ident("Order \"x\""), "\"Order \"\"x\"\"\"");
+/// ```
 pub fn quote_ident(s: &str) -> String {
     let plain = s
         .bytes()

@@ -60,6 +60,14 @@ pub struct XactLog {
 
 impl XactLog {
     /// Merges the pass-1 outputs of consecutive segments (in any order).
+    ///
+    /// ```
+    /// use pgrescue::collect::XactSeg;
+    /// use pgrescue::xacts::{Target, XactLog};
+    /// let log = XactLog::from_segments(vec![XactSeg::default()]);
+    /// assert!(log.select(Target::Xid(42)).is_empty());
+    /// assert_eq!(log.top_of(42), 42);
+    /// ```
     pub fn from_segments(segs: Vec<XactSeg>) -> Self {
         let mut log = XactLog::default();
         for seg in segs {

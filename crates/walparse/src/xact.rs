@@ -88,3 +88,58 @@ pub fn xact_end(rec: &Record<'_>) -> Option<XactEnd> {
         prepared,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use zerocopy::FromBytes;
+
+    use super::*;
+    use crate::raw::XLogRecord;
+
+    fn record(xl_info: u8, xid: u32, main_data: &[u8]) -> Record<'_> {
+        let mut h = [0u8; 24];
+        h[4..8].copy_from_slice(&xid.to_le_bytes());
+        h[16] = xl_info;
+        h[17] = RM_XACT_ID;
+        Record {
+            lsn: Lsn(0x100),
+            end: Lsn(0x180),
+            hdr: XLogRecord::read_from_bytes(&h).unwrap(),
+            blocks: Vec::new(),
+            origin: None,
+            toplevel_xid: None,
+            main_data,
+            bytes: &[],
+        }
+    }
+
+    #[rustfmt::skip]
+    const COMMIT_WITH_SUBXACTS: [u8; 32] = [
+        0x40, 0x42, 0x0f, 0, 0, 0, 0, 0, // xact_time: 1_000_000 µs
+        0x03, 0, 0, 0,                   // xinfo: HAS_DBINFO | HAS_SUBXACTS
+        5, 0, 0, 0, 0x7f, 0x06, 0, 0,    // dbinfo: dbid 5, tsid 1663
+        2, 0, 0, 0,                      // nsubxacts
+        8, 2, 0, 0, 9, 2, 0, 0,          // subxacts 520, 521
+    ];
+
+    #[test]
+    fn commit_with_dbinfo_and_subxacts() {
+        let r = record(0x80, 519, &COMMIT_WITH_SUBXACTS);
+        let x = xact_end(&r).unwrap();
+        assert_eq!((x.xid, x.committed, x.time_us), (519, true, 1_000_000));
+        assert_eq!(x.subxacts, vec![520, 521]);
+    }
+
+    #[test]
+    fn abort_without_info_and_short_or_foreign_records() {
+        let r = record(0x20, 7, &COMMIT_WITH_SUBXACTS[..8]);
+        let x = xact_end(&r).unwrap();
+        assert!(!x.committed && x.subxacts.is_empty());
+        // A subxact count larger than the bytes present is refused.
+        let mut lying = COMMIT_WITH_SUBXACTS;
+        lying[20] = 200;
+        assert!(xact_end(&record(0x80, 519, &lying)).is_none());
+        assert!(xact_end(&record(0x80, 519, &COMMIT_WITH_SUBXACTS[..6])).is_none());
+        assert!(xact_end(&record(0x50, 519, &COMMIT_WITH_SUBXACTS)).is_none()); // ASSIGNMENT
+    }
+}
