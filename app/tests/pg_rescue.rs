@@ -158,6 +158,68 @@ fn same(what: &str, got: &str, want: &str) -> Result<(), String> {
     ))
 }
 
+/// A psql session in a REPEATABLE READ transaction whose snapshot predates
+/// the mistake; killed when dropped (the fast stop has ended it already).
+struct SnapshotHolder {
+    child: std::process::Child,
+    /// Kept open: psql ends the session at end of input.
+    _stdin: std::process::ChildStdin,
+}
+
+impl SnapshotHolder {
+    fn start(c: &Cluster) -> Result<Self, String> {
+        use std::io::{BufRead, Write};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(c.bin("psql"))
+            .args(["-X", "-q", "-At", "-h"])
+            .arg(c.socket_dir())
+            .args([
+                "-p",
+                &c.port().to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(e)?;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        stdin
+            .write_all(
+                b"BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 'snapshot', count(*) FROM t;\n",
+            )
+            .map_err(e)?;
+        stdin.flush().map_err(e)?;
+        // Wait until the snapshot exists; keep stdin open (the session stays).
+        let mut line = String::new();
+        let out = child.stdout.take().ok_or("no stdout")?;
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(e)?;
+        if !line.starts_with("snapshot|") {
+            return Err(format!("snapshot session said {line:?}"));
+        }
+        Ok(Self {
+            child,
+            _stdin: stdin,
+        })
+    }
+}
+
+impl Drop for SnapshotHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn holder_kept_dead_tuples(sc: Scenario) -> bool {
+    matches!(sc, Scenario::Plain | Scenario::ChecksumsCompression)
+}
+
 /// Re-insert/revert rows of the report whose old image source starts with `prefix`.
 fn old_sources_starting(report: &serde_json::Value, prefix: &str) -> usize {
     report["tables"][0]["rows"].as_array().map_or(0, |rows| {
@@ -230,6 +292,14 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     c.psql("CREATE TABLE expected AS TABLE t; CREATE TABLE expected_nk AS TABLE nk;")
         .map_err(e)?;
     let pre = c.psql(COPY_T).map_err(e)?;
+    // Without VACUUM, any later read of a nearly full page prunes the dead
+    // tuples; a session holding an older snapshot (a long report, say) keeps
+    // them on their pages, so the heap source is used.
+    let holder = if holder_kept_dead_tuples(sc) {
+        Some(SnapshotHolder::start(&c)?)
+    } else {
+        None
+    };
     let m = c.psql(MISTAKE).map_err(e)?;
     let xid = field(&m, "xid")[0].to_string();
     let deleted: u64 = field(&m, "deleted")[0].parse().map_err(e)?;
@@ -257,6 +327,7 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         return Err("the scenario changes nothing: the test could not fail".into());
     }
     c.stop(StopMode::Fast).map_err(e)?;
+    drop(holder);
 
     let work = tempfile::tempdir().map_err(e)?;
     let ev = work.path().join("evidence");
@@ -330,6 +401,11 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
         serde_json::from_str(&std::fs::read_to_string(work.path().join("report.json")).map_err(e)?)
             .map_err(e)?;
     let sources = &report["tables"][0]["sources"];
+    if holder_kept_dead_tuples(sc) && old_sources_starting(&report, "heap") == 0 {
+        return Err(format!(
+            "no VACUUM, yet no old image from a dead tuple: {sources}"
+        ));
+    }
     if matches!(sc, Scenario::Vacuum | Scenario::FpiOnly) {
         // Dead tuples are gone: old images came from WAL.
         let from_heap = old_sources_starting(&report, "heap");
