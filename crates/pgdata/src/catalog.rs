@@ -667,6 +667,14 @@ impl Catalog {
         let loc = self.locator_of(INDEX_RELATION_ID)?;
         let mut clog = Clog::new(self.dir.root(), self.dir.block_size_bytes());
         let mut warnings = Vec::new();
+        // pg_index always holds the catalogs' own indexes: no blocks means
+        // its file is missing (a trimmed copy), not "no indexes".
+        if RelationFile::open(&self.dir, loc, Fork::Main)?.n_blocks() == 0 {
+            warnings.push(Warning {
+                what: self.dir.rel_dir(loc).display().to_string(),
+                message: format!("pg_index (relfilenode {}) has no blocks", loc.rel_number),
+            });
+        }
         let mut out = Vec::new();
         scan_catalog(&self.dir, &mut clog, loc, &schema, &mut warnings, |r| {
             if r.u32("indrelid") != oid {

@@ -269,7 +269,7 @@ pub fn plan_table(
             generated: a.attgenerated != 0,
         })
         .collect();
-    let (key_cols, key_kind) = choose_key(cat, class, &scan)?;
+    let (key_cols, key_kind) = choose_key(cat, class, &scan, &mut warnings)?;
 
     for c in changes
         .iter()
@@ -317,13 +317,22 @@ pub fn plan_table(
     })
 }
 
+/// The row key: the primary key, else a unique index, else all columns. When
+/// `pg_index` cannot be read, all columns are used and a warning says why.
 fn choose_key(
     cat: &Catalog,
     class: &ClassRow,
     scan: &TableScan<'_>,
+    warnings: &mut Vec<String>,
 ) -> Result<(Vec<usize>, KeyKind), Error> {
     let attnums: Vec<i16> = scan.columns().map(|a| a.attnum).collect();
-    let (indexes, _) = cat.indexes(class.oid)?;
+    let (indexes, index_warnings) = cat.indexes(class.oid)?;
+    for w in index_warnings {
+        warnings.push(format!(
+            "pg_index ({}): {}; rows are addressed by all columns unless a key was read",
+            w.what, w.message
+        ));
+    }
     for ix in indexes.iter().filter(|i| i.is_row_key()) {
         let cols: Option<Vec<usize>> = ix
             .key_attnums
