@@ -129,6 +129,12 @@ pub struct CarveCtx<'a> {
     pub enc: TextEncoding,
     /// For overflow chains.
     pub src: &'a dyn PageSource,
+    /// Serial-type codes of the first record column seen in intact cells of
+    /// this page, as `(index into tables, code)`: when a freeblock header
+    /// clobbered a cell's first serial type, a code the table's intact rows
+    /// use is the better guess between hypotheses the bytes cannot separate
+    /// (e.g. an id stored as int8 `0x4e` + text, or as int16 `0x4e28`).
+    pub col0_codes: &'a [(usize, u64)],
 }
 
 struct Hyp {
@@ -223,7 +229,9 @@ impl<'a> CarveCtx<'a> {
                     && c.end + 5 <= end
                     && let Some((_, n)) = self.best_at_depth(c.end, end, false, false)
                 {
-                    *s += 0.15;
+                    // A next cell whose own header is intact (payload length,
+                    // rowid and record header agree) pins this cell's end.
+                    *s += if n.rowid.is_some() { 0.35 } else { 0.15 };
                     let closes = n.end == end
                         || self
                             .stale_at(c.end, end)
@@ -376,13 +384,14 @@ impl<'a> CarveCtx<'a> {
             types.push(st);
             types.extend_from_slice(&known);
             if fits_table(t, &types) {
+                let seen = self.col0_codes.contains(&(ti, code));
                 hyps.push(Hyp {
                     table: ti,
                     hdr_len,
                     types,
                     rec,
                     rowid: None,
-                    score: 0.4,
+                    score: if seen { 0.6 } else { 0.4 },
                 });
             }
         }

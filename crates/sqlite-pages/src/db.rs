@@ -466,6 +466,7 @@ impl<'a> Db<'a> {
                 tables: &tabs,
                 enc: self.encoding.to_rowcodec(),
                 src: self,
+                col0_codes: &[],
             };
             let mut carved = Vec::new();
             for (off, size) in bp.freeblocks() {

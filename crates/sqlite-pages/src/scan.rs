@@ -138,6 +138,7 @@ pub fn table_rows_in_page(
                 page.len(),
                 false,
                 RowStatus::Freelist,
+                &[],
                 &mut carved,
             );
             for (r, _) in carved {
@@ -166,6 +167,8 @@ pub fn table_rows_in_page(
     }
     // Intact cells: decode records once.
     let mut intact = Vec::new();
+    // First serial-type codes of intact records (a prior for carving).
+    let mut col0: Vec<u64> = Vec::new();
     // Carving a page whose owner is known needs only the cells' spans and rowids.
     let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
     for off in bp.cell_ptrs() {
@@ -173,6 +176,9 @@ pub fn table_rows_in_page(
             continue;
         };
         if spans_only {
+            if let Some(code) = first_serial_code(cell.local) {
+                col0.push(code);
+            }
             intact.push((
                 cell.offset,
                 cell.rowid,
@@ -187,6 +193,9 @@ pub fn table_rows_in_page(
             continue;
         };
         let types = rec.types.clone();
+        if let Some(t) = types.first() {
+            col0.push(t.code());
+        }
         intact.push((
             cell.offset,
             cell.rowid,
@@ -248,6 +257,7 @@ pub fn table_rows_in_page(
                 off.saturating_add(size),
                 true,
                 carve_status_fb,
+                &col0,
                 &mut carved,
             );
         }
@@ -266,6 +276,7 @@ pub fn table_rows_in_page(
             ge,
             false,
             gap_status,
+            &col0,
             &mut carved,
         );
         let spans: Vec<(usize, usize, Option<i64>)> = intact
@@ -346,6 +357,7 @@ fn carve_into(
     end: usize,
     clobbered: bool,
     status: RowStatus,
+    col0: &[u64],
     out: &mut Vec<(RecoveredRow, usize)>,
 ) {
     if end <= start.saturating_add(4) {
@@ -365,12 +377,20 @@ fn carve_into(
     if tabs.is_empty() {
         return;
     }
+    // Intact cells only say something about the page's owner (index 0 here).
+    let mut codes: Vec<(usize, u64)> = match owner {
+        Some(_) => col0.iter().map(|&c| (0, c)).collect(),
+        None => Vec::new(),
+    };
+    codes.sort_unstable();
+    codes.dedup();
     let cc = CarveCtx {
         page,
         page_no,
         tables: &tabs,
         enc: ctx.enc,
         src: ctx.src,
+        col0_codes: &codes,
     };
     for c in cc.carve_region(start, end, clobbered) {
         out.push((
@@ -388,6 +408,16 @@ fn carve_into(
             c.end,
         ));
     }
+}
+
+/// The first serial-type code of the record at the start of `local` (a
+/// cell's local payload), read without decoding the rest.
+fn first_serial_code(local: &[u8]) -> Option<u64> {
+    let (hdr_len, n) = rowcodec::sqlite::varint::read(local)?;
+    if hdr_len <= n as u64 {
+        return None;
+    }
+    rowcodec::sqlite::varint::read(local.get(n..)?).map(|(c, _)| c)
 }
 
 /// An intact cell: offset, rowid, payload, serial types, cell length.
