@@ -82,24 +82,37 @@ pub fn to_schema_values(
     rowid: Option<i64>,
     enc: TextEncoding,
 ) -> Vec<OwnedValue> {
-    let mut out = vec![OwnedValue::Null; t.columns.len()];
+    let mut out = Vec::with_capacity(t.columns.len());
+    schema_values_into(t, vals, rowid, &mut out);
+    out.iter().map(|v| v.to_owned_value(enc)).collect()
+}
+
+/// [`to_schema_values`] without copying: borrowed values into `out`
+/// (cleared first), which the caller reuses from row to row.
+pub fn schema_values_into<'a>(
+    t: &Table,
+    vals: &[Option<Value<'a>>],
+    rowid: Option<i64>,
+    out: &mut Vec<Value<'a>>,
+) {
+    out.clear();
+    out.resize(t.columns.len(), Value::Null);
     for (i, v) in vals.iter().enumerate() {
         if let (Some(&c), Some(v)) = (t.record_order.get(i), v)
             && let Some(slot) = out.get_mut(c)
         {
             *slot = match (v, t.columns.get(c).map(|c| c.affinity)) {
                 // REAL columns store integral values as integers; SQLite reads them back as reals.
-                (Value::Int(i), Some(Affinity::Real)) => OwnedValue::Real(*i as f64),
-                _ => v.to_owned_value(enc),
+                (Value::Int(i), Some(Affinity::Real)) => Value::Real(*i as f64),
+                _ => *v,
             };
         }
     }
     if let (Some(a), Some(r)) = (t.rowid_alias, rowid)
         && let Some(slot) = out.get_mut(a)
     {
-        *slot = OwnedValue::Int(r);
+        *slot = Value::Int(r);
     }
-    out
 }
 
 fn text_ok(types: &[SerialType], body: &[u8], enc: TextEncoding) -> bool {

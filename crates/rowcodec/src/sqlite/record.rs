@@ -120,6 +120,17 @@ impl<'a> Record<'a> {
 
     /// Parses only the header; the body is whatever follows it (possibly short).
     pub fn parse_header(rec: &'a [u8]) -> Result<Self, RecordError> {
+        Self::parse_header_reusing(rec, Vec::new())
+    }
+
+    /// [`Record::parse_header`] that fills `types` (cleared first) instead
+    /// of allocating: hot loops hand the same vector back in each time
+    /// (`let r = Record::parse_header_reusing(b, mem::take(&mut buf))?; ... buf = r.types;`).
+    pub fn parse_header_reusing(
+        rec: &'a [u8],
+        mut types: Vec<SerialType>,
+    ) -> Result<Self, RecordError> {
+        types.clear();
         let (hl, n) = varint::read(rec).ok_or(RecordError::TruncatedVarint { offset: 0 })?;
         let bad = || RecordError::BadHeaderLen {
             header_len: hl,
@@ -129,7 +140,6 @@ impl<'a> Record<'a> {
         if header_len < n || header_len > rec.len() {
             return Err(bad());
         }
-        let mut types = Vec::new();
         let mut pos = n;
         while pos < header_len {
             let rest = rec.get(pos..header_len).unwrap_or_default();
@@ -174,6 +184,13 @@ impl<'a> Record<'a> {
     /// are returned as `None`.
     pub fn values(&self) -> Vec<Option<Value<'a>>> {
         let mut out = Vec::with_capacity(self.types.len());
+        self.values_into(&mut out);
+        out
+    }
+
+    /// [`Record::values`] appended to `out`, without allocating when `out`
+    /// has room.
+    pub fn values_into(&self, out: &mut Vec<Option<Value<'a>>>) {
         let mut off: usize = 0;
         for &t in &self.types {
             let len = usize::try_from(t.content_len()).unwrap_or(usize::MAX);
@@ -184,7 +201,6 @@ impl<'a> Record<'a> {
             off = off.saturating_add(len);
             out.push(v);
         }
-        out
     }
 }
 
@@ -245,6 +261,15 @@ fn be_signed(b: &[u8]) -> i64 {
         v = (v << 8) | i64::from(x);
     }
     v
+}
+
+/// Empties `v` and hands its allocation back for items of another type of
+/// the same layout (`Value<'a>` → `Value<'b>`), so a per-row buffer of
+/// borrowed values can live across rows whose bytes have different lifetimes
+/// (the in-place `collect` reuses the allocation).
+pub fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// An owned value, ready for export.
