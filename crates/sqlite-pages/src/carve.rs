@@ -275,7 +275,7 @@ impl<'a> CarveCtx<'a> {
         let Some(r) = self
             .page
             .get(rec..)
-            .and_then(|b| Record::parse_header(b).ok())
+            .and_then(|b| Record::parse_header_at_most(b, Vec::new(), t.columns.len()).ok())
         else {
             return;
         };
@@ -310,7 +310,7 @@ impl<'a> CarveCtx<'a> {
             let Some(r) = self
                 .page
                 .get(rec..)
-                .and_then(|b| Record::parse_header(b).ok())
+                .and_then(|b| Record::parse_header_at_most(b, Vec::new(), ncols).ok())
             else {
                 return;
             };

@@ -186,6 +186,9 @@ pub struct Db<'a> {
     /// Called with byte ranges of `bytes` the scan has gone past (see
     /// [`Db::open_releasing`]).
     release: &'a (dyn Fn(usize, usize) + Sync),
+    /// Per table: the FTS3/4 table whose `_content` it is, and the R*Tree
+    /// whose `_node` it is (looked up once, not per row).
+    shadows: Vec<(Option<usize>, Option<usize>)>,
 }
 
 fn keep_resident(_offset: usize, _len: usize) {}
@@ -321,10 +324,21 @@ impl<'a> Db<'a> {
             diags,
             broken: Vec::new(),
             release,
+            shadows: Vec::new(),
         };
         db.load_schema();
         db.classify();
         db.release_all();
+        db.shadows = db
+            .tables
+            .iter()
+            .map(|t| {
+                (
+                    db.virtual_for(&t.name, "_content", "fts"),
+                    db.virtual_for(&t.name, "_node", "rtree"),
+                )
+            })
+            .collect();
         db
     }
 
@@ -1127,17 +1141,13 @@ impl Db<'_> {
     /// A row of an FTS3/4 `<v>_content` table is also a row of `v` (the
     /// `n` content columns after the docid): `Some((v, n))`.
     fn fts_projection(&self, r: &RowRef<'_>) -> Option<(usize, usize)> {
-        let t = self.tables.get(r.table?)?;
-        let v = self.virtual_for(&t.name, "_content", "fts")?;
+        let v = self.shadows.get(r.table?)?.0?;
         let n = self.tables.get(v)?.columns.len();
         (r.values.len() > n).then_some((v, n))
     }
 
     fn stash_rtree_node(&self, r: &RowRef<'_>, nodes: &mut Vec<((usize, i64), Vec<u8>)>) {
-        let Some(t) = r.table.and_then(|t| self.tables.get(t)) else {
-            return;
-        };
-        let Some(v) = self.virtual_for(&t.name, "_node", "rtree") else {
+        let Some(v) = r.table.and_then(|t| self.shadows.get(t)?.1) else {
             return;
         };
         if let (Some(Value::Int(n)), Some(Value::Blob(b))) = (r.values.first(), r.values.get(1)) {

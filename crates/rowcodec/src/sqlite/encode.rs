@@ -61,7 +61,10 @@ pub fn write_int(i: i64, out: &mut Vec<u8>) {
 /// database is UTF-8 and the bytes are valid).
 pub fn text_utf8(b: &[u8], enc: TextEncoding) -> Cow<'_, str> {
     match enc {
-        TextEncoding::Utf8 => String::from_utf8_lossy(b),
+        TextEncoding::Utf8 => match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        },
         _ => Cow::Owned(enc.decode(b)),
     }
 }

@@ -128,16 +128,31 @@ impl<'a> Record<'a> {
     /// (`let r = Record::parse_header_reusing(b, mem::take(&mut buf))?; ... buf = r.types;`).
     pub fn parse_header_reusing(
         rec: &'a [u8],
+        types: Vec<SerialType>,
+    ) -> Result<Self, RecordError> {
+        Self::parse_header_at_most(rec, types, MAX_COLUMNS)
+    }
+
+    /// [`Record::parse_header_reusing`] that gives up (`BadHeaderLen`) as
+    /// soon as the header would hold more than `max_types` serial types: a
+    /// carver testing offsets against a table of n columns needs no more,
+    /// and garbage "headers" end early.
+    pub fn parse_header_at_most(
+        rec: &'a [u8],
         mut types: Vec<SerialType>,
+        max_types: usize,
     ) -> Result<Self, RecordError> {
         types.clear();
+        let max_types = max_types.min(MAX_COLUMNS);
         let (hl, n) = varint::read(rec).ok_or(RecordError::TruncatedVarint { offset: 0 })?;
         let bad = || RecordError::BadHeaderLen {
             header_len: hl,
             record_len: rec.len(),
         };
         let header_len = usize::try_from(hl).map_err(|_| bad())?;
-        if header_len < n || header_len > rec.len() {
+        // Each serial type takes 1 to 9 bytes.
+        let longest = max_types.saturating_mul(9).saturating_add(n);
+        if header_len < n || header_len > rec.len() || header_len > longest {
             return Err(bad());
         }
         let mut pos = n;
@@ -152,7 +167,7 @@ impl<'a> Record<'a> {
                     column: types.len(),
                 });
             }
-            if types.len() >= MAX_COLUMNS {
+            if types.len() >= max_types {
                 return Err(bad());
             }
             types.push(st);
@@ -354,6 +369,28 @@ mod tests {
                 available: 1
             })
         ));
+    }
+
+    #[test]
+    fn header_limit() {
+        let rec = [4, 1, 1, 1, 7, 8, 9];
+        assert_eq!(
+            Record::parse_header_at_most(&rec, Vec::new(), 3).map(|r| r.types.len()),
+            Ok(3)
+        );
+        assert!(matches!(
+            Record::parse_header_at_most(&rec, Vec::new(), 2),
+            Err(RecordError::BadHeaderLen { .. })
+        ));
+        // A header longer than 9 bytes per allowed type is rejected unread.
+        let long = [30u8; 40];
+        assert!(matches!(
+            Record::parse_header_at_most(&long, Vec::new(), 2),
+            Err(RecordError::BadHeaderLen { header_len: 30, .. })
+        ));
+        // The reused vector is cleared first.
+        let r = Record::parse_header_reusing(&rec, vec![SerialType::Real; 5]).unwrap();
+        assert_eq!(r.types, vec![SerialType::Int(1); 3]);
     }
 
     #[test]
