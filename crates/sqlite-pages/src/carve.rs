@@ -14,7 +14,10 @@
 //! serial type from the table's schema (column count and affinities) and the
 //! stale size field, and keeps the hypothesis whose record is consistent with
 //! the schema and ends where the free space does. Cells whose header is still
-//! intact (later cells of a merged freeblock) are parsed directly.
+//! intact (later cells of a merged freeblock) are parsed directly. Where two
+//! generations of residue overlap (the unallocated gap after a page was
+//! rebuilt), a carved cell whose tail holds the intact header of a later cell
+//! is dropped rather than reported with values that are not its own.
 
 use std::borrow::Cow;
 
@@ -180,6 +183,15 @@ impl<'a> CarveCtx<'a> {
             }
             match self.best_at(p, end, p == start && clobbered_start) {
                 Some(c) if c.end > p => {
+                    let closes =
+                        c.end == end || self.stale_at(p, end).is_some_and(|s| p + s == c.end);
+                    if !closes && let Some(q) = self.intact_cell_in_tail(&c, end) {
+                        // A cell written later over this one's tail (residue
+                        // of an older page layout): its last values are not
+                        // its own. Drop it; carve on from the newer cell.
+                        p = q;
+                        continue;
+                    }
                     p = c.end;
                     out.push(c);
                 }
@@ -187,6 +199,20 @@ impl<'a> CarveCtx<'a> {
             }
         }
         out
+    }
+
+    /// The start of a cell header that is intact (payload length, rowid and
+    /// record header agreeing and fitting a table) and begins in the last 8
+    /// bytes of `c`. Its body may itself be overwritten by a later cell.
+    fn intact_cell_in_tail(&self, c: &Carved, end: usize) -> Option<usize> {
+        let from = c.end.saturating_sub(8).max(c.offset + 5);
+        (from..c.end.min(end)).find(|&q| {
+            self.tables.iter().enumerate().any(|(ti, t)| {
+                let mut hyps = Vec::new();
+                self.intact_hyp(ti, t, q, &mut hyps);
+                !hyps.is_empty()
+            })
+        })
     }
 
     fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
