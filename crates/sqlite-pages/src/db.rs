@@ -922,7 +922,7 @@ impl Db<'_> {
         let total = self.n_pages.saturating_mul(2);
         let mut done = 0u32;
         let mut live: Vec<u64> = Vec::new();
-        let mut carved_seen: HashSet<(Option<usize>, u64)> = HashSet::new();
+        let mut carved_seen: HashSet<(Option<usize>, u64), FingerprintHasher> = HashSet::default();
         let mut rtree_nodes: HashMap<(usize, i64), Vec<u8>> = HashMap::new();
         for live_pass in [true, false] {
             if !live_pass {
@@ -1087,6 +1087,34 @@ impl RowFormat for CopyRows {
     type Batch = Vec<RecoveredRow>;
     fn add(&self, _db: &Db<'_>, row: &RowRef<'_>, batch: &mut Vec<RecoveredRow>) {
         batch.push(row.to_owned_row());
+    }
+}
+
+/// Hashes keys that already hold a [`fingerprint`]: no need for SipHash.
+#[derive(Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::BuildHasher for FingerprintHasher {
+    type Hasher = Self;
+    fn build_hasher(&self) -> Self {
+        Self(0)
+    }
+}
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
     }
 }
 

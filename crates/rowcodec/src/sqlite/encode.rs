@@ -54,7 +54,24 @@ pub fn write_real_literal(r: f64, out: &mut Vec<u8>) {
 
 /// Appends the decimal form of `i` to `out`.
 pub fn write_int(i: i64, out: &mut Vec<u8>) {
-    let _ = write!(out, "{i}");
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = buf.get_mut(at) {
+            // `n % 10` < 10: the cast cannot truncate.
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(buf.get(at..).unwrap_or_default());
 }
 
 /// The text of a value in the database encoding, as UTF-8 (borrowed when the
@@ -110,11 +127,16 @@ pub fn write_sql_literal(v: &Value<'_>, enc: TextEncoding, out: &mut Vec<u8>) {
                 out.extend_from_slice(b"' AS TEXT)");
             } else {
                 out.push(b'\'');
-                for part in t.as_bytes().split_inclusive(|&c| c == b'\'') {
-                    out.extend_from_slice(part);
-                    if part.last() == Some(&b'\'') {
-                        out.push(b'\'');
+                let b = t.as_bytes();
+                if b.contains(&b'\'') {
+                    for part in b.split_inclusive(|&c| c == b'\'') {
+                        out.extend_from_slice(part);
+                        if part.last() == Some(&b'\'') {
+                            out.push(b'\'');
+                        }
                     }
+                } else {
+                    out.extend_from_slice(b);
                 }
                 out.push(b'\'');
             }
@@ -362,6 +384,9 @@ mod tests {
             "'x'''"
         );
         assert_eq!(sql(Value::Real(2.0), TextEncoding::Utf8), "2.0");
+        for i in [0, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+            assert_eq!(sql(Value::Int(i), TextEncoding::Utf8), i.to_string());
+        }
         // Invalid UTF-8 is replaced, as the owned path did.
         assert_eq!(
             sql(Value::Text(&[b'a', 0xff]), TextEncoding::Utf8),
