@@ -234,9 +234,18 @@ impl BatchSink<Formatted> for Outputs<'_> {
         // Runs of kept rows are written with one call per stream.
         let mut run_start = [0usize; 3];
         let per_table_csv = self.csv_dir.is_some();
+        // Rows of a batch mostly share (table, status): count runs, not rows.
+        let mut run: Option<((Option<usize>, RowStatus), u64)> = None;
         for (m, end) in marks.iter().zip(&b.ends) {
             if m.keep {
-                *self.row_counts.entry((m.table, m.status)).or_insert(0) += 1;
+                match run.as_mut() {
+                    Some((k, n)) if *k == (m.table, m.status) => *n += 1,
+                    _ => {
+                        if let Some((k, n)) = run.replace(((m.table, m.status), 1)) {
+                            *self.row_counts.entry(k).or_insert(0) += n;
+                        }
+                    }
+                }
                 if per_table_csv && let Some(w) = self.csv_file(db, m.table, m.status)? {
                     w.write_all(b.csv.get(start[2]..end[2]).unwrap_or_default())?;
                 }
@@ -247,6 +256,9 @@ impl BatchSink<Formatted> for Outputs<'_> {
             start = *end;
         }
         self.write_run(&b, run_start, start)?;
+        if let Some((k, n)) = run {
+            *self.row_counts.entry(k).or_insert(0) += n;
+        }
         Ok(true)
     }
     fn progress(&mut self, done: u32, total: u32) {

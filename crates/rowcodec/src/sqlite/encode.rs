@@ -121,14 +121,18 @@ pub fn write_sql_literal(v: &Value<'_>, enc: TextEncoding, out: &mut Vec<u8>) {
         Value::Real(r) => write_real_literal(*r, out),
         Value::Text(b) => {
             let t = text_utf8(b, enc);
-            if t.contains('\0') {
+            // One pass for both special bytes (texts are short; no memchr).
+            let (nul, quote) = t
+                .bytes()
+                .fold((false, false), |(n, q), c| (n | (c == 0), q | (c == b'\'')));
+            if nul {
                 out.extend_from_slice(b"CAST(X'");
                 write_hex(t.as_bytes(), out);
                 out.extend_from_slice(b"' AS TEXT)");
             } else {
                 out.push(b'\'');
                 let b = t.as_bytes();
-                if b.contains(&b'\'') {
+                if quote {
                     for part in b.split_inclusive(|&c| c == b'\'') {
                         out.extend_from_slice(part);
                         if part.last() == Some(&b'\'') {
