@@ -480,23 +480,23 @@ impl<'a> CarveCtx<'a> {
         if !text_ok(&h.types, body, self.enc) {
             return None;
         }
-        let (conf, nn) = {
-            let rec = Record {
-                header_len: h.hdr_len,
-                types: h.types.clone(),
-                body,
-            };
-            let vals = rec.values();
-            let nn = vals
-                .iter()
-                .filter(|v| !matches!(v, Some(Value::Null) | None))
-                .count();
-            (0.5f32 - implausibility(&h.types, &vals), nn)
+        // The hypothesis' types move into the record and back (no copy).
+        let rec = Record {
+            header_len: h.hdr_len,
+            types: h.types,
+            body,
         };
+        let vals = rec.values();
+        let nn = vals
+            .iter()
+            .filter(|v| !matches!(v, Some(Value::Null) | None))
+            .count();
+        let mut conf = 0.5f32 - implausibility(&rec.types, &vals);
+        drop(vals);
+        let types = rec.types;
         if nn < t.columns.len().min(2) {
             return None;
         }
-        let mut conf = conf;
         if let Some(s) = stale {
             let fb_end = p + s;
             if cell_end == fb_end {
@@ -513,14 +513,14 @@ impl<'a> CarveCtx<'a> {
             conf += 0.2;
         }
         conf += 0.05 * nn.min(4) as f32;
-        if h.types.len() == t.columns.len() {
+        if types.len() == t.columns.len() {
             conf += 0.1;
         }
         let score = conf + h.score;
         Some((
             Lite {
                 table: h.table,
-                types: h.types,
+                types,
                 hdr_len: h.hdr_len,
                 rowid: h.rowid,
                 payload,

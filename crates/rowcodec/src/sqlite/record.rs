@@ -157,9 +157,14 @@ impl<'a> Record<'a> {
         }
         let mut pos = n;
         while pos < header_len {
-            let rest = rec.get(pos..header_len).unwrap_or_default();
-            let (code, k) =
-                varint::read(rest).ok_or(RecordError::TruncatedVarint { offset: pos })?;
+            let (code, k) = match rec.get(pos) {
+                // Most serial types fit in one byte.
+                Some(&b) if b < 0x80 => (u64::from(b), 1),
+                _ => {
+                    let rest = rec.get(pos..header_len).unwrap_or_default();
+                    varint::read(rest).ok_or(RecordError::TruncatedVarint { offset: pos })?
+                }
+            };
             let st = SerialType::from_code(code);
             if st.is_reserved() {
                 return Err(RecordError::ReservedSerialType {
