@@ -3,7 +3,7 @@
 # intact file (built here with the sqlite3 CLI: ROWS rows, every 7th deleted with
 # secure_delete OFF), in one run, and prints both times, the ratio and peak RSS.
 # Usage: benches/sqlite_salvage_vs_dump.sh [DATAM_BIN] [ROWS] [WORKDIR]
-#   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (~350 MB).
+#   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (257 MiB).
 set -euo pipefail
 DATAM=${1:-target/release/datam}
 ROWS=${2:-2000000}
