@@ -259,14 +259,12 @@ pub fn scan_page(
     }
     // A live page with no freeblock and an all-zero gap has nothing to carve
     // (most pages of a database): skip decoding its cells.
-    if !what.intact
-        && matches!(role, PageRole::Tree { .. })
-        && bp.first_freeblock == 0
-        && {
-            let (gs, ge) = bp.gap();
-            bp.bytes.get(gs..ge).is_none_or(|g| g.iter().all(|&b| b == 0))
-        }
-    {
+    if !what.intact && matches!(role, PageRole::Tree { .. }) && bp.first_freeblock == 0 && {
+        let (gs, ge) = bp.gap();
+        bp.bytes
+            .get(gs..ge)
+            .is_none_or(|g| g.iter().all(|&b| b == 0))
+    } {
         return;
     }
     // Intact cells: decode records once.
