@@ -16,19 +16,14 @@ use sqlite_pages::db::{BatchSink, Db, RowFormat, RowMark, SalvageOptions, Sink};
 use sqlite_pages::scan::{RecoveredRow, RowRef, RowStatus};
 
 fn build() -> (tempfile::TempDir, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("d.db");
-    testkit::sqlite::sqlite3(
-        &db,
+    testkit::sqlite::db_bytes(
         "PRAGMA secure_delete=OFF; PRAGMA page_size=1024;
          CREATE TABLE t(id INTEGER PRIMARY KEY, a INT, s TEXT, r REAL);
          WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000)
          INSERT INTO t SELECT i, i * 31, printf('row %08d text', i), i * 0.5 FROM c;
          DELETE FROM t WHERE id % 9 = 0;",
     )
-    .unwrap();
-    let bytes = std::fs::read(&db).unwrap();
-    (dir, bytes)
+    .unwrap()
 }
 
 /// Rows as (status, page, offset, values) through the borrowed path.
