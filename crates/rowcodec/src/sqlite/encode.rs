@@ -2,7 +2,6 @@
 //! (the inverse of [`super::Record::parse`], used by tests and generators).
 
 use std::borrow::Cow;
-use std::io::Write as _;
 
 use super::record::{OwnedValue, TextEncoding, Value};
 use super::serial::SerialType;
@@ -39,16 +38,9 @@ pub fn write_real_literal(r: f64, out: &mut Vec<u8>) {
     } else if r.is_infinite() {
         out.extend_from_slice(if r > 0.0 { b"9e999" } else { b"-9e999" });
     } else {
-        let start = out.len();
-        let _ = write!(out, "{r:?}");
-        if !out
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| matches!(c, b'.' | b'e' | b'E'))
-        {
-            out.extend_from_slice(b".0");
-        }
+        // Shortest digits that read back to the same double; always with a
+        // '.' or an exponent ("2.0", "1e300"), so SQLite reads a REAL.
+        out.extend_from_slice(ryu::Buffer::new().format_finite(r).as_bytes());
     }
 }
 
@@ -316,6 +308,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn real_literals_read_back_exactly(r in any::<f64>().prop_filter("finite", |f| f.is_finite())) {
+            let s = real_literal(r);
+            prop_assert!(s.contains(['.', 'e']), "{s} would read as an integer");
+            prop_assert_eq!(s.parse::<f64>().unwrap().to_bits(), r.to_bits());
+        }
+
         #[test]
         fn encode_decode_roundtrip(vals in proptest::collection::vec(value(), 0..80)) {
             let rec = encode_record(&vals);
