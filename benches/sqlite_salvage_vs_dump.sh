@@ -3,7 +3,7 @@
 # intact file (built here with the sqlite3 CLI: ROWS rows, every 7th deleted with
 # secure_delete OFF), in one run, and prints both times, the ratio and peak RSS.
 # Usage: benches/sqlite_salvage_vs_dump.sh [DATAM_BIN] [ROWS] [WORKDIR]
-#   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (~350 MB).
+#   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (257 MiB).
 set -euo pipefail
 DATAM=${1:-target/release/datam}
 ROWS=${2:-2000000}
@@ -43,7 +43,7 @@ rss() { cut -d' ' -f1 "$WORK/$1.rss"; }
 cpu() { awk '{print $2 + $3}' "$WORK/$1.rss"; }
 echo "sqlite3 .dump:               wall ${T_DUMP}s  cpu $(cpu dump)s  peak RSS $(rss dump) KiB  output $(( $(stat -c %s "$WORK/dump.out") / 1048576 )) MiB"
 echo "datam salvage --format sql:  wall ${T_DATAM}s  cpu $(cpu datam)s  peak RSS $(rss datam) KiB  output $(( $(stat -c %s "$WORK/datam.out") / 1048576 )) MiB"
-echo "(peak RSS includes the pages of the memory-mapped evidence file that were touched)"
+echo "(peak RSS counts mapped evidence pages while they are resident; datam releases pages behind its scan)"
 echo "carved rows in datam output: $(grep -c '__recovered' "$WORK/datam.out" || true)"
 echo "ratio datam/dump (wall): $(echo "scale=3; $T_DATAM / $T_DUMP" | bc)"
 echo "ratio datam/dump (cpu):  $(echo "scale=3; $(cpu datam) / $(cpu dump)" | bc)"

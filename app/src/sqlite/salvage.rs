@@ -1,9 +1,12 @@
 //! `datam sqlite salvage <DB>`: every live row, plus deleted rows and dropped
 //! tables carved from free space, to SQL / CSV / JSONL (issue 3).
 //!
-//! Flow: open the evidence read-only (mmap) → [`sqlite_pages::db::Db::open`]
-//! (header or inferred parameters, schema, freelist, tree walks) →
-//! [`Db::salvage`] pushes rows, page-parallel, into an [`Outputs`] sink.
+//! Flow: open the evidence read-only (mmap) →
+//! [`sqlite_pages::db::Db::open_releasing`] (header or inferred parameters,
+//! schema, freelist, tree walks; pages it has gone past are released from
+//! memory) → [`Db::salvage_with`]: workers format rows straight into byte
+//! buffers (`format::RowBytes`) and [`Outputs`] writes the batches in page
+//! order, so memory stays bounded and output streams.
 //!
 //! Page sources are pluggable: [`run`] calls [`salvage_main_file`] for the
 //! database itself; further sources (WAL frames, journal page images) can
@@ -21,10 +24,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use rowcodec::sqlite::encode::{csv_field, hex, json_value, sql_ident, sql_literal};
-use serde_json::{Map, Value, json};
-use sqlite_pages::db::{Db, SalvageOptions, Sink};
-use sqlite_pages::scan::{RecoveredRow, RowStatus};
+use rowcodec::sqlite::encode::{sql_ident, write_csv_str};
+use serde_json::{Value, json};
+use sqlite_pages::db::{BatchSink, Db, RowMark, SalvageOptions};
+use sqlite_pages::scan::RowStatus;
+
+mod format;
+use format::{Formatted, RowBytes, Streams, companion};
 
 /// Output format for stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,154 +69,66 @@ pub struct Args {
 pub struct Outputs<'w> {
     sql: Option<Box<dyn Write + 'w>>,
     jsonl: Option<Box<dyn Write + 'w>>,
-    csv_stream: Option<csv::Writer<Box<dyn Write + 'w>>>,
+    csv_stream: Option<Box<dyn Write + 'w>>,
     csv_dir: Option<PathBuf>,
-    csv_files: HashMap<(String, &'static str), csv::Writer<BufWriter<File>>>,
+    csv_files: HashMap<(Option<usize>, RowStatus), BufWriter<File>>,
     /// Rows per (table, status).
     pub counts: BTreeMap<(String, &'static str), u64>,
+    /// Rows of the main file per (table index, status), folded into `counts` by `finish`.
+    row_counts: HashMap<(Option<usize>, RowStatus), u64>,
     file_label: String,
     progress: Option<indicatif::ProgressBar>,
     sql_in_tx: bool,
 }
 
-fn table_name(db: &Db<'_>, r: &RecoveredRow) -> Option<String> {
-    r.table
-        .and_then(|t| db.tables.get(t))
-        .map(|t| t.name.clone())
-}
-
-fn companion(name: &str) -> String {
-    format!("{name}__recovered")
-}
-
 impl<'w> Outputs<'w> {
-    fn write_row(&mut self, db: &Db<'_>, r: &RecoveredRow) -> anyhow::Result<()> {
-        let tname = table_name(db, r);
-        let status = r.status.name();
-        *self
-            .counts
-            .entry((tname.clone().unwrap_or_default(), status))
-            .or_insert(0) += 1;
-        if let Some(w) = self.jsonl.as_mut() {
-            let mut o = Map::new();
-            o.insert(
-                "table".into(),
-                tname.clone().map_or(Value::Null, Value::String),
-            );
-            o.insert("rowid".into(), r.rowid.map_or(Value::Null, Value::from));
-            o.insert(
-                "values".into(),
-                Value::Array(r.values.iter().map(json_value).collect()),
-            );
-            o.insert("status".into(), Value::String(status.into()));
-            o.insert("page".into(), Value::from(r.page_no.0));
-            o.insert("offset".into(), Value::from(r.offset));
-            o.insert("file".into(), Value::String(self.file_label.clone()));
-            o.insert(
-                "confidence".into(),
-                json!((f64::from(r.confidence) * 100.0).round() / 100.0),
-            );
-            if r.rowid_inferred {
-                o.insert("rowid_inferred".into(), Value::Bool(true));
-            }
-            if let Some(raw) = &r.raw {
-                o.insert("raw_hex".into(), Value::String(hex(raw)));
-            }
-            serde_json::to_writer(&mut *w, &Value::Object(o))?;
-            w.write_all(b"\n")?;
+    fn streams(&self) -> Streams {
+        Streams {
+            sql: self.sql.is_some(),
+            jsonl: self.jsonl.is_some(),
+            csv: self.csv_stream.is_some() || self.csv_dir.is_some(),
+            csv_table_column: self.csv_stream.is_some(),
         }
-        if let Some(w) = self.sql.as_mut() {
-            let vals: Vec<String> = r.values.iter().map(sql_literal).collect();
-            match (&tname, r.status) {
-                (Some(t), RowStatus::Live) if !t.starts_with("sqlite_") => {
-                    writeln!(
-                        w,
-                        "INSERT OR IGNORE INTO {} VALUES({});",
-                        sql_ident(t),
-                        vals.join(",")
-                    )?;
+    }
+
+    /// The per-table CSV file of (table, status), created with its header on first use.
+    fn csv_file(
+        &mut self,
+        db: &Db<'_>,
+        table: Option<usize>,
+        status: RowStatus,
+    ) -> anyhow::Result<Option<&mut BufWriter<File>>> {
+        let Some(dir) = &self.csv_dir else {
+            return Ok(None);
+        };
+        let e = match self.csv_files.entry((table, status)) {
+            std::collections::hash_map::Entry::Occupied(e) => return Ok(Some(e.into_mut())),
+            std::collections::hash_map::Entry::Vacant(e) => e,
+        };
+        let t = table.and_then(|t| db.tables.get(t));
+        let safe: String = t
+            .map_or("unattributed", |t| t.name.as_str())
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
                 }
-                (Some(t), _) => {
-                    writeln!(
-                        w,
-                        "INSERT INTO {} VALUES({},'{}',{},{},{},{});",
-                        sql_ident(&companion(t)),
-                        vals.join(","),
-                        status,
-                        r.page_no.0,
-                        r.offset,
-                        r.rowid.map_or("NULL".into(), |x| x.to_string()),
-                        r.confidence
-                    )?;
-                }
-                (None, _) => {
-                    let raw = r
-                        .raw
-                        .as_deref()
-                        .map_or("NULL".to_string(), |b| format!("X'{}'", hex(b)));
-                    writeln!(
-                        w,
-                        "INSERT INTO datam_unattributed VALUES('{}',{},{},{},{});",
-                        status,
-                        r.page_no.0,
-                        r.offset,
-                        r.rowid.map_or("NULL".into(), |x| x.to_string()),
-                        raw
-                    )?;
-                }
-            }
+            })
+            .collect();
+        let path = dir.join(format!("{safe}.{}.csv", status.name()));
+        let mut w = BufWriter::new(
+            File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        let mut hdr = b"status,page,offset,rowid,confidence".to_vec();
+        for c in t.map(|t| t.columns.as_slice()).unwrap_or_default() {
+            hdr.push(b',');
+            write_csv_str(c.name.as_bytes(), &mut hdr);
         }
-        let mut fields = vec![
-            tname.clone().unwrap_or_default(),
-            status.to_string(),
-            r.page_no.0.to_string(),
-            r.offset.to_string(),
-            r.rowid.map_or(String::new(), |x| x.to_string()),
-            format!("{:.2}", r.confidence),
-        ];
-        fields.extend(r.values.iter().map(csv_field));
-        if let Some(w) = self.csv_stream.as_mut() {
-            w.write_record(&fields)?;
-        }
-        if let Some(dir) = &self.csv_dir {
-            let key = (tname.unwrap_or_else(|| "unattributed".into()), status);
-            if !self.csv_files.contains_key(&key) {
-                let safe: String = key
-                    .0
-                    .chars()
-                    .map(|c| {
-                        if c.is_alphanumeric() || c == '_' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                let path = dir.join(format!("{safe}.{status}.csv"));
-                let mut w = csv::WriterBuilder::new()
-                    .flexible(true)
-                    .from_writer(BufWriter::new(
-                        File::create(&path)
-                            .with_context(|| format!("creating {}", path.display()))?,
-                    ));
-                let mut hdr = vec![
-                    "status".to_string(),
-                    "page".into(),
-                    "offset".into(),
-                    "rowid".into(),
-                    "confidence".into(),
-                ];
-                if let Some(t) = r.table.and_then(|t| db.tables.get(t)) {
-                    hdr.extend(t.columns.iter().map(|c| c.name.clone()));
-                }
-                w.write_record(&hdr)?;
-                self.csv_files.insert(key.clone(), w);
-            }
-            if let Some(w) = self.csv_files.get_mut(&key) {
-                w.write_record(fields.get(1..).unwrap_or_default())?;
-            }
-        }
-        Ok(())
+        hdr.push(b'\n');
+        w.write_all(&hdr)?;
+        Ok(Some(e.insert(w)))
     }
 
     /// Row versions from the `-wal` / `-journal` (see `history::salvage_side`):
@@ -275,6 +193,13 @@ impl<'w> Outputs<'w> {
     }
 
     fn finish(&mut self, db: &Db<'_>) -> anyhow::Result<()> {
+        for ((t, status), n) in self.row_counts.drain() {
+            let name = t
+                .and_then(|t| db.tables.get(t))
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            *self.counts.entry((name, status.name())).or_insert(0) += n;
+        }
         if let Some(w) = self.sql.as_mut() {
             for m in &db.master {
                 if m.kind == "index" && !m.sql.is_empty() && !m.name.starts_with("sqlite_") {
@@ -302,10 +227,38 @@ impl<'w> Outputs<'w> {
     }
 }
 
-impl Sink for Outputs<'_> {
+impl BatchSink<Formatted> for Outputs<'_> {
     type Error = anyhow::Error;
-    fn row(&mut self, db: &Db<'_>, row: &RecoveredRow) -> anyhow::Result<bool> {
-        self.write_row(db, row)?;
+    fn batch(&mut self, db: &Db<'_>, b: Formatted, marks: &[RowMark]) -> anyhow::Result<bool> {
+        let mut start = [0usize; 3];
+        // Runs of kept rows are written with one call per stream.
+        let mut run_start = [0usize; 3];
+        let per_table_csv = self.csv_dir.is_some();
+        // Rows of a batch mostly share (table, status): count runs, not rows.
+        let mut run: Option<((Option<usize>, RowStatus), u64)> = None;
+        for (m, end) in marks.iter().zip(&b.ends) {
+            if m.keep {
+                match run.as_mut() {
+                    Some((k, n)) if *k == (m.table, m.status) => *n += 1,
+                    _ => {
+                        if let Some((k, n)) = run.replace(((m.table, m.status), 1)) {
+                            *self.row_counts.entry(k).or_insert(0) += n;
+                        }
+                    }
+                }
+                if per_table_csv && let Some(w) = self.csv_file(db, m.table, m.status)? {
+                    w.write_all(b.csv.get(start[2]..end[2]).unwrap_or_default())?;
+                }
+            } else {
+                self.write_run(&b, run_start, start)?;
+                run_start = *end;
+            }
+            start = *end;
+        }
+        self.write_run(&b, run_start, start)?;
+        if let Some((k, n)) = run {
+            *self.row_counts.entry(k).or_insert(0) += n;
+        }
         Ok(true)
     }
     fn progress(&mut self, done: u32, total: u32) {
@@ -316,13 +269,30 @@ impl Sink for Outputs<'_> {
     }
 }
 
+impl Outputs<'_> {
+    /// Writes the bytes of rows `[from, to)` of each shared stream.
+    fn write_run(&mut self, b: &Formatted, from: [usize; 3], to: [usize; 3]) -> anyhow::Result<()> {
+        if let Some(w) = self.sql.as_mut() {
+            w.write_all(b.sql.get(from[0]..to[0]).unwrap_or_default())?;
+        }
+        if let Some(w) = self.jsonl.as_mut() {
+            w.write_all(b.jsonl.get(from[1]..to[1]).unwrap_or_default())?;
+        }
+        if let Some(w) = self.csv_stream.as_mut() {
+            w.write_all(b.csv.get(from[2]..to[2]).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+}
+
 /// Salvages the main database file into `outs`.
 pub fn salvage_main_file(
     db: &Db<'_>,
     opts: &SalvageOptions,
     outs: &mut Outputs<'_>,
 ) -> anyhow::Result<()> {
-    db.salvage(opts, outs)
+    let fmt = RowBytes::new(db, outs.streams(), &outs.file_label);
+    db.salvage_with(opts, &fmt, outs)
 }
 
 fn report_json(db: &Db<'_>, outs: &Outputs<'_>, sha: &str, path: &Path, secs: f64) -> Value {
@@ -370,7 +340,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     // Side files: salvage the state SQLite would show (WAL applied, hot
     // journal rolled back, in memory) and add older row versions.
     let side = crate::sqlite::history::salvage_side(&args.db, &args.side, &args.tables)?;
-    let db = Db::open(side.image.as_deref().unwrap_or(ev.bytes()));
+    // Pages the scan has gone past leave memory (they are read again if needed).
+    let release = |offset: usize, len: usize| ev.release(offset, len);
+    let db = match side.image.as_deref() {
+        Some(image) => Db::open(image),
+        None => Db::open_releasing(ev.bytes(), &release),
+    };
     let opts = SalvageOptions {
         no_deleted: args.no_deleted,
         tables: args.tables.clone(),
@@ -393,6 +368,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         csv_dir: None,
         csv_files: HashMap::new(),
         counts: BTreeMap::new(),
+        row_counts: HashMap::new(),
         file_label: label,
         progress,
         sql_in_tx: false,
@@ -412,9 +388,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         match args.format {
             Format::Sql => outs.sql = Some(w),
             Format::Jsonl => outs.jsonl = Some(w),
-            Format::Csv => {
-                outs.csv_stream = Some(csv::WriterBuilder::new().flexible(true).from_writer(w))
-            }
+            Format::Csv => outs.csv_stream = Some(w),
         }
     }
     outs.sql_preamble(&db)?;

@@ -11,8 +11,8 @@
 //!   for tests that check the evidence was not changed.
 //!
 //! **Architecture Invariant:** this is the only crate in the workspace that
-//! contains `unsafe` code, and the only `unsafe` block is the memory map in
-//! [`Evidence::open`].
+//! contains `unsafe` code: the memory map in [`Evidence::open`] and the
+//! `madvise(MADV_DONTNEED)` of [`Evidence::release`].
 
 use std::fs::File;
 use std::io::Read;
@@ -105,6 +105,41 @@ impl Evidence {
         }
     }
 
+    /// Drops the mapped pages of `offset..offset + len` from this process'
+    /// resident set (advisory; errors are ignored). The bytes stay readable:
+    /// touching them again reads them back from the file. A scan over a big
+    /// file calls this behind itself so that its resident memory does not
+    /// grow with the file.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let p = dir.path().join("x.db");
+    /// # std::fs::write(&p, vec![7u8; 20_000]).unwrap();
+    /// let ev = evidence::Evidence::open(&p).unwrap();
+    /// ev.release(0, 16_384);
+    /// assert!(ev.bytes().iter().all(|&b| b == 7));
+    /// ```
+    pub fn release(&self, offset: usize, len: usize) {
+        let Bytes::Mapped(m) = &self.bytes else {
+            return;
+        };
+        let len = len.min(m.len().saturating_sub(offset));
+        if len == 0 {
+            return;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: the mapping is private and read-only (`map_copy_read_only`,
+        // PROT_READ), so no page of it was ever written and none holds
+        // private data. MADV_DONTNEED on such a mapping only unmaps the pages;
+        // the next access faults them back in from the file with the same
+        // bytes, so every outstanding `&[u8]` into the mapping keeps seeing
+        // the contents it saw before (the concurrent-truncation hazard is the
+        // one documented on `Evidence`). `offset..offset + len` lies inside the
+        // mapping (clamped above).
+        let _ =
+            unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
+    }
+
     /// The path the file was opened from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -115,9 +150,17 @@ impl Evidence {
         self.bytes().len() as u64
     }
 
-    /// SHA-256 of the file's bytes, lower-case hex.
+    /// SHA-256 of the file's bytes, lower-case hex. Hashed in 8 MiB steps,
+    /// each [released](Evidence::release) once hashed, so hashing a big file
+    /// does not make it all resident.
     pub fn sha256_hex(&self) -> String {
-        hex::encode(Sha256::digest(self.bytes()))
+        const STEP: usize = 8 << 20;
+        let mut h = Sha256::new();
+        for (i, chunk) in self.bytes().chunks(STEP).enumerate() {
+            h.update(chunk);
+            self.release(i.saturating_mul(STEP), chunk.len());
+        }
+        hex::encode(h.finalize())
     }
 }
 

@@ -19,18 +19,13 @@ impl Sink for Count {
 }
 
 fn build() -> (tempfile::TempDir, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("b.db");
-    testkit::sqlite::sqlite3(
-        &db,
+    testkit::sqlite::db_bytes(
         "PRAGMA secure_delete=OFF; CREATE TABLE t(id INTEGER PRIMARY KEY, a INT, s TEXT, r REAL);
          WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 50000)
          INSERT INTO t SELECT i, i * 31, printf('row %08d some text', i), i * 0.5 FROM c;
          DELETE FROM t WHERE id % 7 = 0;",
     )
-    .unwrap();
-    let bytes = std::fs::read(&db).unwrap();
-    (dir, bytes)
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -14,7 +14,10 @@
 //! serial type from the table's schema (column count and affinities) and the
 //! stale size field, and keeps the hypothesis whose record is consistent with
 //! the schema and ends where the free space does. Cells whose header is still
-//! intact (later cells of a merged freeblock) are parsed directly.
+//! intact (later cells of a merged freeblock) are parsed directly. Where two
+//! generations of residue overlap (the unallocated gap after a page was
+//! rebuilt), a carved cell whose tail holds the intact header of a later cell
+//! is dropped rather than reported with values that are not its own.
 
 use std::borrow::Cow;
 
@@ -82,24 +85,37 @@ pub fn to_schema_values(
     rowid: Option<i64>,
     enc: TextEncoding,
 ) -> Vec<OwnedValue> {
-    let mut out = vec![OwnedValue::Null; t.columns.len()];
+    let mut out = Vec::with_capacity(t.columns.len());
+    schema_values_into(t, vals, rowid, &mut out);
+    out.iter().map(|v| v.to_owned_value(enc)).collect()
+}
+
+/// [`to_schema_values`] without copying: borrowed values into `out`
+/// (cleared first), which the caller reuses from row to row.
+pub fn schema_values_into<'a>(
+    t: &Table,
+    vals: &[Option<Value<'a>>],
+    rowid: Option<i64>,
+    out: &mut Vec<Value<'a>>,
+) {
+    out.clear();
+    out.resize(t.columns.len(), Value::Null);
     for (i, v) in vals.iter().enumerate() {
         if let (Some(&c), Some(v)) = (t.record_order.get(i), v)
             && let Some(slot) = out.get_mut(c)
         {
             *slot = match (v, t.columns.get(c).map(|c| c.affinity)) {
                 // REAL columns store integral values as integers; SQLite reads them back as reals.
-                (Value::Int(i), Some(Affinity::Real)) => OwnedValue::Real(*i as f64),
-                _ => v.to_owned_value(enc),
+                (Value::Int(i), Some(Affinity::Real)) => Value::Real(*i as f64),
+                _ => *v,
             };
         }
     }
     if let (Some(a), Some(r)) = (t.rowid_alias, rowid)
         && let Some(slot) = out.get_mut(a)
     {
-        *slot = OwnedValue::Int(r);
+        *slot = Value::Int(r);
     }
-    out
 }
 
 fn text_ok(types: &[SerialType], body: &[u8], enc: TextEncoding) -> bool {
@@ -129,6 +145,12 @@ pub struct CarveCtx<'a> {
     pub enc: TextEncoding,
     /// For overflow chains.
     pub src: &'a dyn PageSource,
+    /// Serial-type codes of the first record column seen in intact cells of
+    /// this page, as `(index into tables, code)`: when a freeblock header
+    /// clobbered a cell's first serial type, a code the table's intact rows
+    /// use is the better guess between hypotheses the bytes cannot separate
+    /// (e.g. an id stored as int8 `0x4e` + text, or as int16 `0x4e28`).
+    pub col0_codes: &'a [(usize, u64)],
 }
 
 struct Hyp {
@@ -161,6 +183,15 @@ impl<'a> CarveCtx<'a> {
             }
             match self.best_at(p, end, p == start && clobbered_start) {
                 Some(c) if c.end > p => {
+                    let closes =
+                        c.end == end || self.stale_at(p, end).is_some_and(|s| p + s == c.end);
+                    if !closes && let Some(q) = self.intact_cell_in_tail(&c, end) {
+                        // A cell written later over this one's tail (residue
+                        // of an older page layout): its last values are not
+                        // its own. Drop it; carve on from the newer cell.
+                        p = q;
+                        continue;
+                    }
                     p = c.end;
                     out.push(c);
                 }
@@ -168,6 +199,20 @@ impl<'a> CarveCtx<'a> {
             }
         }
         out
+    }
+
+    /// The start of a cell header that is intact (payload length, rowid and
+    /// record header agreeing and fitting a table) and begins in the last 8
+    /// bytes of `c`. Its body may itself be overwritten by a later cell.
+    fn intact_cell_in_tail(&self, c: &Carved, end: usize) -> Option<usize> {
+        let from = c.end.saturating_sub(8).max(c.offset + 5);
+        (from..c.end.min(end)).find(|&q| {
+            self.tables.iter().enumerate().any(|(ti, t)| {
+                let mut hyps = Vec::new();
+                self.intact_hyp(ti, t, q, &mut hyps);
+                !hyps.is_empty()
+            })
+        })
     }
 
     fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
@@ -223,7 +268,9 @@ impl<'a> CarveCtx<'a> {
                     && c.end + 5 <= end
                     && let Some((_, n)) = self.best_at_depth(c.end, end, false, false)
                 {
-                    *s += 0.15;
+                    // A next cell whose own header is intact (payload length,
+                    // rowid and record header agree) pins this cell's end.
+                    *s += if n.rowid.is_some() { 0.35 } else { 0.15 };
                     let closes = n.end == end
                         || self
                             .stale_at(c.end, end)
@@ -254,7 +301,7 @@ impl<'a> CarveCtx<'a> {
         let Some(r) = self
             .page
             .get(rec..)
-            .and_then(|b| Record::parse_header(b).ok())
+            .and_then(|b| Record::parse_header_at_most(b, Vec::new(), t.columns.len()).ok())
         else {
             return;
         };
@@ -289,7 +336,7 @@ impl<'a> CarveCtx<'a> {
             let Some(r) = self
                 .page
                 .get(rec..)
-                .and_then(|b| Record::parse_header(b).ok())
+                .and_then(|b| Record::parse_header_at_most(b, Vec::new(), ncols).ok())
             else {
                 return;
             };
@@ -376,13 +423,14 @@ impl<'a> CarveCtx<'a> {
             types.push(st);
             types.extend_from_slice(&known);
             if fits_table(t, &types) {
+                let seen = self.col0_codes.contains(&(ti, code));
                 hyps.push(Hyp {
                     table: ti,
                     hdr_len,
                     types,
                     rec,
                     rowid: None,
-                    score: 0.4,
+                    score: if seen { 0.6 } else { 0.4 },
                 });
             }
         }
@@ -432,23 +480,23 @@ impl<'a> CarveCtx<'a> {
         if !text_ok(&h.types, body, self.enc) {
             return None;
         }
-        let (conf, nn) = {
-            let rec = Record {
-                header_len: h.hdr_len,
-                types: h.types.clone(),
-                body,
-            };
-            let vals = rec.values();
-            let nn = vals
-                .iter()
-                .filter(|v| !matches!(v, Some(Value::Null) | None))
-                .count();
-            (0.5f32 - implausibility(&h.types, &vals), nn)
+        // The hypothesis' types move into the record and back (no copy).
+        let rec = Record {
+            header_len: h.hdr_len,
+            types: h.types,
+            body,
         };
+        let vals = rec.values();
+        let nn = vals
+            .iter()
+            .filter(|v| !matches!(v, Some(Value::Null) | None))
+            .count();
+        let mut conf = 0.5f32 - implausibility(&rec.types, &vals);
+        drop(vals);
+        let types = rec.types;
         if nn < t.columns.len().min(2) {
             return None;
         }
-        let mut conf = conf;
         if let Some(s) = stale {
             let fb_end = p + s;
             if cell_end == fb_end {
@@ -465,14 +513,14 @@ impl<'a> CarveCtx<'a> {
             conf += 0.2;
         }
         conf += 0.05 * nn.min(4) as f32;
-        if h.types.len() == t.columns.len() {
+        if types.len() == t.columns.len() {
             conf += 0.1;
         }
         let score = conf + h.score;
         Some((
             Lite {
                 table: h.table,
-                types: h.types,
+                types,
                 hdr_len: h.hdr_len,
                 rowid: h.rowid,
                 payload,

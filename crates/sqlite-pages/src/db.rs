@@ -6,16 +6,15 @@
 //! carved rows that do not duplicate a live row's values.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rayon::prelude::*;
-use rowcodec::sqlite::{OwnedValue, Record, TextEncoding};
+use rowcodec::sqlite::{OwnedValue, Record, TextEncoding, Value};
 
 use crate::carve::CarveCtx;
 use crate::cell::{CellKind, PageSource, assemble_payload, parse_payload_cell};
 use crate::header::{DbHeader, HEADER_SIZE};
 use crate::page::{BtreeKind, BtreePage, PageClass, is_ptrmap_page, lock_byte_page};
-use crate::scan::{Extract, PageRole, RecoveredRow, RowStatus, ScanCtx, table_rows_in_page};
+use crate::scan::{Extract, PageRole, RecoveredRow, RowRef, RowStatus, ScanCtx, scan_page};
 use crate::schema::{Affinity, Column, MasterRow, Table, parse_create_table};
 use crate::{Error, PageNo};
 
@@ -100,6 +99,55 @@ pub trait Sink {
     fn progress(&mut self, _done: u32, _total: u32) {}
 }
 
+/// The per-row half of [`Db::salvage_with`], run on worker threads: adds
+/// rows to a batch (e.g. formats them into bytes).
+pub trait RowFormat: Sync {
+    /// What one group of pages produces.
+    type Batch: Default + Send;
+    /// Adds `row` to `batch`.
+    fn add(&self, db: &Db<'_>, row: &RowRef<'_>, batch: &mut Self::Batch);
+}
+
+/// The ordered half of [`Db::salvage_with`], on the calling thread: takes
+/// batches in page order.
+pub trait BatchSink<B> {
+    /// The sink's error.
+    type Error;
+    /// Takes one batch; `marks` has one entry per row added to it, in order,
+    /// and only rows whose mark says `keep` belong to the output. `Ok(false)`
+    /// stops the run.
+    fn batch(&mut self, db: &Db<'_>, batch: B, marks: &[RowMark]) -> Result<bool, Self::Error>;
+    /// Progress: pages done out of all pages (called between rounds).
+    fn progress(&mut self, _done: u32, _total: u32) {}
+}
+
+/// One row of a batch, as the ordered stage sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct RowMark {
+    /// The row's table.
+    pub table: Option<usize>,
+    /// The row's status.
+    pub status: RowStatus,
+    /// `false` for a carved row that repeats an earlier carved row.
+    pub keep: bool,
+    /// De-duplication key of a carved row: (table, fingerprint).
+    key: (Option<usize>, u64),
+    /// An FTS projection of the previous row: kept with it.
+    projection: bool,
+}
+
+impl RowMark {
+    fn kept(r: &RowRef<'_>) -> Self {
+        Self {
+            table: r.table,
+            status: r.status,
+            keep: true,
+            key: (r.table, 0),
+            projection: false,
+        }
+    }
+}
+
 /// Options of a salvage run.
 #[derive(Debug, Clone, Default)]
 pub struct SalvageOptions {
@@ -135,7 +183,15 @@ pub struct Db<'a> {
     pub diags: Vec<Diag>,
     /// Per table: its b-tree walk met damage.
     pub broken: Vec<bool>,
+    /// Called with byte ranges of `bytes` the scan has gone past (see
+    /// [`Db::open_releasing`]).
+    release: &'a (dyn Fn(usize, usize) + Sync),
+    /// Per table: the FTS3/4 table whose `_content` it is, and the R*Tree
+    /// whose `_node` it is (looked up once, not per row).
+    shadows: Vec<(Option<usize>, Option<usize>)>,
 }
+
+fn keep_resident(_offset: usize, _len: usize) {}
 
 impl PageSource for Db<'_> {
     fn page(&self, p: PageNo) -> Option<&[u8]> {
@@ -157,22 +213,6 @@ impl<'a> Db<'a> {
             .min(self.bytes.len());
         self.bytes.get(start..end)
     }
-}
-
-/// Hash of a row's values (for de-duplicating carved rows against live ones).
-pub fn values_hash(values: &[OwnedValue]) -> u64 {
-    let mut h = DefaultHasher::new();
-    values.len().hash(&mut h);
-    for v in values {
-        match v {
-            OwnedValue::Null => 0u8.hash(&mut h),
-            OwnedValue::Int(i) => (1u8, i).hash(&mut h),
-            OwnedValue::Real(r) => (2u8, r.to_bits()).hash(&mut h),
-            OwnedValue::Text(t) => (3u8, t).hash(&mut h),
-            OwnedValue::Blob(b) => (4u8, b).hash(&mut h),
-        }
-    }
-    h.finish()
 }
 
 fn master_table() -> Table {
@@ -226,6 +266,16 @@ fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
 impl<'a> Db<'a> {
     /// Opens `bytes` (the whole database file). Never fails.
     pub fn open(bytes: &'a [u8]) -> Self {
+        Self::open_releasing(bytes, &keep_resident)
+    }
+
+    /// [`Db::open`] for bytes that are a memory map: `release(offset, len)`
+    /// is called for byte ranges the work has gone past (tree walks,
+    /// classification, each round of the salvage), so the caller can drop
+    /// them from memory (`evidence::Evidence::release`) and resident memory
+    /// stays bounded whatever the file size. Released bytes must stay
+    /// readable (they are read again when a later step needs them).
+    pub fn open_releasing(bytes: &'a [u8], release: &'a (dyn Fn(usize, usize) + Sync)) -> Self {
         let mut diags = Vec::new();
         let header = match DbHeader::parse(bytes) {
             Ok(h) => Some(h),
@@ -273,10 +323,28 @@ impl<'a> Db<'a> {
             roles: vec![PageRole::Orphan { live_guess: false }; n_pages as usize],
             diags,
             broken: Vec::new(),
+            release,
+            shadows: Vec::new(),
         };
         db.load_schema();
         db.classify();
+        db.release_all();
+        db.shadows = db
+            .tables
+            .iter()
+            .map(|t| {
+                (
+                    db.virtual_for(&t.name, "_content", "fts"),
+                    db.virtual_for(&t.name, "_node", "rtree"),
+                )
+            })
+            .collect();
         db
+    }
+
+    /// Releases every page (see [`Db::open_releasing`]).
+    fn release_all(&self) {
+        (self.release)(0, self.bytes.len());
     }
 
     fn page_no_ok(&self, p: PageNo) -> bool {
@@ -293,7 +361,12 @@ impl<'a> Db<'a> {
         let mut pages = Vec::new();
         let mut errs = Vec::new();
         let mut stack = vec![root];
+        let mut visited = 0u32;
         while let Some(p) = stack.pop() {
+            visited = visited.wrapping_add(1);
+            if visited.is_multiple_of(4096) {
+                self.release_all();
+            }
             if !self.page_no_ok(p) {
                 errs.push(Error::PageOutOfRange {
                     page_no: p,
@@ -466,6 +539,7 @@ impl<'a> Db<'a> {
                 tables: &tabs,
                 enc: self.encoding.to_rowcodec(),
                 src: self,
+                col0_codes: &[],
             };
             let mut carved = Vec::new();
             for (off, size) in bp.freeblocks() {
@@ -591,36 +665,41 @@ impl<'a> Db<'a> {
         }
         let any_broken = broken.iter().any(|&b| b);
         // Classes by content.
-        let classes: Vec<PageClass> = (1..=self.n_pages)
-            .into_par_iter()
-            .map(|p| {
-                let pn = PageNo(p);
-                let i = (p - 1) as usize;
-                let known = self.classes.get(i).copied().unwrap_or(PageClass::Unknown);
-                if known != PageClass::Unknown {
-                    return known;
-                }
-                if pn == lb {
-                    return PageClass::LockByte;
-                }
-                if auto_vacuum && is_ptrmap_page(pn, usable, ps) {
-                    return PageClass::PointerMap;
-                }
-                let Some(b) = self.page(pn) else {
-                    return PageClass::Truncated;
-                };
-                if (b.len() as u64) < u64::from(usable) && p == self.n_pages {
-                    return PageClass::Truncated;
-                }
-                if b.iter().all(|&x| x == 0) {
-                    return PageClass::Zeroed;
-                }
-                match BtreePage::parse(pn, b, usable as usize) {
-                    Ok(bp) => PageClass::from_kind(bp.kind),
-                    Err(_) => PageClass::Unknown,
-                }
-            })
-            .collect();
+        let classify_one = |p: u32| {
+            let pn = PageNo(p);
+            let i = (p - 1) as usize;
+            let known = self.classes.get(i).copied().unwrap_or(PageClass::Unknown);
+            if known != PageClass::Unknown {
+                return known;
+            }
+            if pn == lb {
+                return PageClass::LockByte;
+            }
+            if auto_vacuum && is_ptrmap_page(pn, usable, ps) {
+                return PageClass::PointerMap;
+            }
+            let Some(b) = self.page(pn) else {
+                return PageClass::Truncated;
+            };
+            if (b.len() as u64) < u64::from(usable) && p == self.n_pages {
+                return PageClass::Truncated;
+            }
+            if b.iter().all(|&x| x == 0) {
+                return PageClass::Zeroed;
+            }
+            match BtreePage::parse(pn, b, usable as usize) {
+                Ok(bp) => PageClass::from_kind(bp.kind),
+                Err(_) => PageClass::Unknown,
+            }
+        };
+        let mut classes: Vec<PageClass> = Vec::with_capacity(self.n_pages as usize);
+        let mut start = 1u32;
+        while start <= self.n_pages {
+            let end = start.saturating_add(4095).min(self.n_pages);
+            classes.par_extend((start..=end).into_par_iter().map(classify_one));
+            self.release_all();
+            start = end.saturating_add(1);
+        }
         self.classes = classes;
         for (i, c) in self.classes.iter().enumerate() {
             let Some(r) = self.roles.get_mut(i) else {
@@ -712,10 +791,17 @@ impl Db<'_> {
             .is_some_and(|t| opts.tables.iter().any(|n| n.eq_ignore_ascii_case(&t.name)))
     }
 
-    fn rows_of_page(&self, p: PageNo, live_pass: bool, no_deleted: bool) -> Vec<RecoveredRow> {
-        let mut rows = Vec::new();
+    /// Rows of page `p` for one pass (`live_pass`: live rows; otherwise
+    /// carved, freelist and orphan rows), as borrowed views.
+    fn scan_rows(
+        &self,
+        p: PageNo,
+        live_pass: bool,
+        no_deleted: bool,
+        emit: &mut dyn FnMut(&RowRef<'_>),
+    ) {
         let Some(bytes) = self.page(p) else {
-            return rows;
+            return;
         };
         let role = self
             .roles
@@ -729,11 +815,11 @@ impl Db<'_> {
                     intact: true,
                     carved: false,
                 },
-                _ => return rows,
+                _ => return,
             }
         } else {
             if no_deleted {
-                return rows;
+                return;
             }
             let intact = matches!(role, PageRole::FreelistLeaf | PageRole::Orphan { .. });
             Extract {
@@ -742,7 +828,8 @@ impl Db<'_> {
             }
         };
         let is_orphan = matches!(role, PageRole::Orphan { .. });
-        table_rows_in_page(&ctx, p, bytes, role, what, &mut |mut r| {
+        scan_page(&ctx, p, bytes, role, what, &mut |r| {
+            let mut r = *r;
             if is_orphan && r.status == RowStatus::Live {
                 let broken = r
                     .table
@@ -754,67 +841,317 @@ impl Db<'_> {
                 }
             }
             if (r.status == RowStatus::Live) == live_pass {
-                rows.push(r);
+                emit(&r);
             }
         });
-        rows
     }
 
-    /// Runs the salvage: all live rows, then (unless `no_deleted`) carved and
-    /// freelist rows whose values differ from every live row. Pages are
-    /// processed in parallel in chunks; rows reach the sink in page order.
+    /// Runs the salvage into a row-at-a-time [`Sink`] (rows copied out); see
+    /// [`Db::salvage_with`] for the order and the de-duplication.
     pub fn salvage<S: Sink>(&self, opts: &SalvageOptions, sink: &mut S) -> Result<(), S::Error> {
-        const CHUNK: u32 = 256;
-        let mut live_hashes: HashSet<u64> = HashSet::new();
-        let mut carved_hashes: HashSet<(Option<usize>, u64)> = HashSet::new();
+        struct Adapter<'s, S>(&'s mut S);
+        impl<S: Sink> BatchSink<Vec<RecoveredRow>> for Adapter<'_, S> {
+            type Error = S::Error;
+            fn batch(
+                &mut self,
+                db: &Db<'_>,
+                rows: Vec<RecoveredRow>,
+                marks: &[RowMark],
+            ) -> Result<bool, S::Error> {
+                for (r, m) in rows.iter().zip(marks) {
+                    if m.keep && !self.0.row(db, r)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            fn progress(&mut self, done: u32, total: u32) {
+                self.0.progress(done, total);
+            }
+        }
+        self.salvage_with(opts, &CopyRows, &mut Adapter(sink))
+    }
+
+    /// Runs the salvage: all live rows, then (unless `no_deleted`) carved,
+    /// freelist and orphan rows whose values differ from every live row
+    /// (64-bit fingerprints of the live rows, 8 bytes per row) and from every
+    /// earlier carved row of the same table.
+    ///
+    /// Pages are scanned in parallel (rayon) on a producer thread, in rounds
+    /// of a few hundred pages; `fmt` turns rows into batches on the workers
+    /// and `sink` receives the batches on the calling thread in page order,
+    /// through a bounded channel, so memory stays bounded by a few rounds.
+    pub fn salvage_with<F: RowFormat, S: BatchSink<F::Batch>>(
+        &self,
+        opts: &SalvageOptions,
+        fmt: &F,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg<F::Batch>>(4);
+        std::thread::scope(|scope| {
+            let producer = std::thread::Builder::new()
+                .name("datam-salvage".into())
+                .spawn_scoped(scope, move || {
+                    self.produce(opts, fmt, &mut |m| tx.send(m).is_ok());
+                });
+            match producer {
+                // Dropping `rx` on an early stop makes the producer's sends fail.
+                Ok(_) => drain(self, rx, sink),
+                Err(_) => {
+                    // No thread: produce everything here, then drain.
+                    let mut msgs = Vec::new();
+                    self.produce(opts, fmt, &mut |m| {
+                        msgs.push(m);
+                        true
+                    });
+                    drain(self, msgs, sink)
+                }
+            }
+        })
+    }
+
+    /// Producer side of [`Db::salvage_with`].
+    fn produce<F: RowFormat>(
+        &self,
+        opts: &SalvageOptions,
+        fmt: &F,
+        send: &mut dyn FnMut(Msg<F::Batch>) -> bool,
+    ) {
+        const ROUND: u32 = 512;
+        const GROUP: usize = 16;
         let total = self.n_pages.saturating_mul(2);
         let mut done = 0u32;
+        let mut live: Vec<u64> = Vec::new();
+        let mut carved_seen: HashSet<(Option<usize>, u64), FingerprintHasher> = HashSet::default();
         let mut rtree_nodes: HashMap<(usize, i64), Vec<u8>> = HashMap::new();
         for live_pass in [true, false] {
             if !live_pass {
-                for r in self.rtree_rows(&rtree_nodes) {
-                    live_hashes.insert(values_hash(&r.values));
-                    if self.table_wanted(opts, r.table) && !sink.row(self, &r)? {
-                        return Ok(());
-                    }
+                let rtree = self.rtree_rows(&rtree_nodes);
+                let mut w = Work::<F::Batch>::default();
+                for r in &rtree {
+                    r.with_ref(|r| {
+                        live.push(fingerprint(r.values));
+                        if self.table_wanted(opts, r.table) {
+                            fmt.add(self, r, &mut w.batch);
+                            w.marks.push(RowMark::kept(r));
+                        }
+                    });
+                }
+                live.par_sort_unstable();
+                live.dedup();
+                if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks)) {
+                    return;
                 }
             }
             let mut start = 1u32;
             while start <= self.n_pages {
-                let end = start.saturating_add(CHUNK - 1).min(self.n_pages);
-                let chunk: Vec<Vec<RecoveredRow>> = (start..=end)
-                    .into_par_iter()
-                    .map(|p| self.rows_of_page(PageNo(p), live_pass, opts.no_deleted))
+                let end = start.saturating_add(ROUND - 1).min(self.n_pages);
+                let pages: Vec<u32> = (start..=end).collect();
+                let works: Vec<Work<F::Batch>> = pages
+                    .par_chunks(GROUP)
+                    .map(|group| {
+                        let mut w = Work::default();
+                        for &p in group {
+                            self.scan_rows(PageNo(p), live_pass, opts.no_deleted, &mut |r| {
+                                self.take_row(opts, fmt, r, live_pass, &live, &mut w);
+                            });
+                        }
+                        w
+                    })
                     .collect();
-                for rows in chunk {
-                    for r in rows {
-                        let h = values_hash(&r.values);
-                        if live_pass {
-                            live_hashes.insert(h);
-                        } else if live_hashes.contains(&h) || !carved_hashes.insert((r.table, h)) {
-                            continue;
+                for mut w in works {
+                    if live_pass {
+                        live.append(&mut w.fingerprints);
+                        for (k, blob) in w.rtree.drain(..) {
+                            rtree_nodes.insert(k, blob);
                         }
-                        if live_pass {
-                            self.stash_rtree_node(&r, &mut rtree_nodes);
-                        }
-                        let fts = self.fts_projection(&r);
-                        for row in std::iter::once(r).chain(fts) {
-                            if !self.table_wanted(opts, row.table) {
-                                continue;
-                            }
-                            if !sink.row(self, &row)? {
-                                return Ok(());
+                    } else {
+                        let mut parent_kept = true;
+                        for m in &mut w.marks {
+                            m.keep = if m.projection {
+                                parent_kept
+                            } else {
+                                carved_seen.insert(m.key)
+                            };
+                            if !m.projection {
+                                parent_kept = m.keep;
                             }
                         }
                     }
+                    if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks)) {
+                        return;
+                    }
                 }
+                let behind = (end as usize).saturating_mul(self.page_size as usize);
+                (self.release)(0, behind.min(self.bytes.len()));
                 done = done.saturating_add(end - start + 1);
-                sink.progress(done, total);
+                if !send(Msg::Progress(done, total)) {
+                    return;
+                }
                 start = end.saturating_add(1);
             }
         }
-        Ok(())
     }
+
+    /// Worker side: one row of a pass into the work item.
+    fn take_row<F: RowFormat>(
+        &self,
+        opts: &SalvageOptions,
+        fmt: &F,
+        r: &RowRef<'_>,
+        live_pass: bool,
+        live: &[u64],
+        w: &mut Work<F::Batch>,
+    ) {
+        let fp = fingerprint(r.values);
+        if live_pass {
+            w.fingerprints.push(fp);
+            self.stash_rtree_node(r, &mut w.rtree);
+        } else if live.binary_search(&fp).is_ok() {
+            return;
+        }
+        let fts = self.fts_projection(r);
+        let mut add = |row: &RowRef<'_>, projection: bool| {
+            if self.table_wanted(opts, row.table) {
+                fmt.add(self, row, &mut w.batch);
+                w.marks.push(RowMark {
+                    projection,
+                    key: (r.table, fp),
+                    ..RowMark::kept(row)
+                });
+            }
+        };
+        add(r, false);
+        if let Some((v, n)) = fts {
+            let values = r.values.get(1..1 + n).unwrap_or_default();
+            add(
+                &RowRef {
+                    table: Some(v),
+                    values,
+                    raw: None,
+                    ..*r
+                },
+                true,
+            );
+        }
+    }
+}
+
+/// What the producer of [`Db::salvage_with`] sends.
+enum Msg<B> {
+    Batch(B, Vec<RowMark>),
+    Progress(u32, u32),
+}
+
+fn drain<B, S: BatchSink<B>>(
+    db: &Db<'_>,
+    msgs: impl IntoIterator<Item = Msg<B>>,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    for m in msgs {
+        match m {
+            Msg::Batch(b, marks) => {
+                if !sink.batch(db, b, &marks)? {
+                    return Ok(());
+                }
+            }
+            Msg::Progress(done, total) => sink.progress(done, total),
+        }
+    }
+    Ok(())
+}
+
+/// One group of pages' output in [`Db::salvage_with`].
+struct Work<B> {
+    batch: B,
+    marks: Vec<RowMark>,
+    fingerprints: Vec<u64>,
+    rtree: Vec<((usize, i64), Vec<u8>)>,
+}
+
+impl<B: Default> Default for Work<B> {
+    fn default() -> Self {
+        Self {
+            batch: B::default(),
+            marks: Vec::new(),
+            fingerprints: Vec::new(),
+            rtree: Vec::new(),
+        }
+    }
+}
+
+/// The row-at-a-time [`Sink`]'s formatter: copies rows out.
+struct CopyRows;
+
+impl RowFormat for CopyRows {
+    type Batch = Vec<RecoveredRow>;
+    fn add(&self, _db: &Db<'_>, row: &RowRef<'_>, batch: &mut Vec<RecoveredRow>) {
+        batch.push(row.to_owned_row());
+    }
+}
+
+/// Hashes keys that already hold a [`fingerprint`]: no need for SipHash.
+#[derive(Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::BuildHasher for FingerprintHasher {
+    type Hasher = Self;
+    fn build_hasher(&self) -> Self {
+        Self(0)
+    }
+}
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A 64-bit fingerprint of a row's values (type tags, lengths and bytes,
+/// mixed by folded 128-bit multiplication), for telling carved rows that
+/// repeat a live row.
+pub fn fingerprint(values: &[Value<'_>]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    fn mix(h: u64, w: u64) -> u64 {
+        let m = u128::from(h ^ w).wrapping_mul(u128::from(K ^ 0x2d35_8dcc_aa6c_78a5));
+        let [lo, hi] = [m, m >> 64].map(|x| u64::try_from(x & u128::from(u64::MAX)).unwrap_or(0));
+        lo ^ hi
+    }
+    let mut h = mix(K, values.len() as u64);
+    for v in values {
+        h = match v {
+            Value::Null => mix(h, 1),
+            Value::Int(i) => mix(mix(h, 2), *i as u64),
+            Value::Real(r) => mix(mix(h, 3), r.to_bits()),
+            Value::Text(b) | Value::Blob(b) => {
+                let tag = if matches!(v, Value::Text(_)) { 4 } else { 5 };
+                let mut h = mix(mix(h, tag), b.len() as u64);
+                let mut chunks = b.chunks_exact(8);
+                for c in &mut chunks {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(c);
+                    h = mix(h, u64::from_le_bytes(w));
+                }
+                let mut w = [0u8; 8];
+                for (d, s) in w.iter_mut().zip(chunks.remainder()) {
+                    *d = *s;
+                }
+                mix(h, u64::from_le_bytes(w))
+            }
+        };
+    }
+    h
 }
 
 impl Db<'_> {
@@ -829,35 +1166,20 @@ impl Db<'_> {
         })
     }
 
-    /// A row of an FTS3/4 `<v>_content` table is also a row of `v`
-    /// (the content columns after the docid).
-    fn fts_projection(&self, r: &RecoveredRow) -> Option<RecoveredRow> {
-        let t = self.tables.get(r.table?)?;
-        let v = self.virtual_for(&t.name, "_content", "fts")?;
+    /// A row of an FTS3/4 `<v>_content` table is also a row of `v` (the
+    /// `n` content columns after the docid): `Some((v, n))`.
+    fn fts_projection(&self, r: &RowRef<'_>) -> Option<(usize, usize)> {
+        let v = self.shadows.get(r.table?)?.0?;
         let n = self.tables.get(v)?.columns.len();
-        let vals: Vec<OwnedValue> = r.values.iter().skip(1).take(n).cloned().collect();
-        if vals.len() != n {
-            return None;
-        }
-        Some(RecoveredRow {
-            table: Some(v),
-            values: vals,
-            raw: None,
-            ..r.clone()
-        })
+        (r.values.len() > n).then_some((v, n))
     }
 
-    fn stash_rtree_node(&self, r: &RecoveredRow, nodes: &mut HashMap<(usize, i64), Vec<u8>>) {
-        let Some(t) = r.table.and_then(|t| self.tables.get(t)) else {
+    fn stash_rtree_node(&self, r: &RowRef<'_>, nodes: &mut Vec<((usize, i64), Vec<u8>)>) {
+        let Some(v) = r.table.and_then(|t| self.shadows.get(t)?.1) else {
             return;
         };
-        let Some(v) = self.virtual_for(&t.name, "_node", "rtree") else {
-            return;
-        };
-        if let (Some(OwnedValue::Int(n)), Some(OwnedValue::Blob(b))) =
-            (r.values.first(), r.values.get(1))
-        {
-            nodes.insert((v, *n), b.clone());
+        if let (Some(Value::Int(n)), Some(Value::Blob(b))) = (r.values.first(), r.values.get(1)) {
+            nodes.push(((v, *n), b.to_vec()));
         }
     }
 

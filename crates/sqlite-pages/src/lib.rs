@@ -11,8 +11,14 @@
 //!   over a [`cell::PageSource`].
 //! - [`schema`]: `sqlite_master` rows and CREATE TABLE parsing.
 //! - [`carve::CarveCtx`]: deleted-cell carving with header reconstruction.
-//! - [`scan::table_rows_in_page`]: **the reusable per-page row extractor**.
-//! - [`db::Db`]: a whole file; [`db::Db::salvage`] drives a [`db::Sink`].
+//! - [`scan::table_rows_in_page`]: **the reusable per-page row extractor**
+//!   (owned rows); [`scan::scan_page`] hands out [`scan::RowRef`]s that
+//!   borrow the page, with no copy per live row.
+//! - [`db::Db`]: a whole file; [`db::Db::salvage_with`] scans pages in
+//!   parallel, formats rows on the workers ([`db::RowFormat`]) and hands
+//!   batches in page order to a [`db::BatchSink`]; [`db::Db::salvage`] is
+//!   the row-at-a-time form over a [`db::Sink`]. [`db::Db::open_releasing`]
+//!   lets a caller drop mapped pages the work has gone past.
 //! - `wal`, `journal`: `-wal` and `-journal` files.
 //!
 //! # Per-page extraction (for WAL frames and journal page images)

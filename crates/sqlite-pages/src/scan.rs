@@ -6,10 +6,10 @@
 //! [`PageSource`] for overflow chains), and pushes [`RecoveredRow`]s to a
 //! callback. It never fails: damage just yields fewer rows.
 
-use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding};
+use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, recycle};
 
 use crate::PageNo;
-use crate::carve::{CarveCtx, shape_score, to_schema_values};
+use crate::carve::{CarveCtx, schema_values_into, shape_score, to_schema_values};
 use crate::cell::{CellKind, PageSource, assemble_payload, parse_payload_cell};
 use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
@@ -67,6 +67,72 @@ pub struct RecoveredRow {
     pub rowid_inferred: bool,
 }
 
+/// A recovered row whose values borrow the page (or its reassembled
+/// payload): what [`scan_page`] hands out, with no copy per row.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'r> {
+    /// As [`RecoveredRow::table`].
+    pub table: Option<usize>,
+    /// The rowid, when known.
+    pub rowid: Option<i64>,
+    /// Values in schema order (or record order when `table` is `None`).
+    pub values: &'r [Value<'r>],
+    /// Encoding of the text values' bytes.
+    pub enc: TextEncoding,
+    /// Provenance.
+    pub status: RowStatus,
+    /// Page number.
+    pub page_no: PageNo,
+    /// Offset of the cell within the page.
+    pub offset: usize,
+    /// 1.0 for intact cells; lower for carved ones.
+    pub confidence: f32,
+    /// The raw record bytes, for rows that match no schema.
+    pub raw: Option<&'r [u8]>,
+    /// As [`RecoveredRow::rowid_inferred`].
+    pub rowid_inferred: bool,
+}
+
+impl RowRef<'_> {
+    /// Copies the row out.
+    pub fn to_owned_row(&self) -> RecoveredRow {
+        RecoveredRow {
+            table: self.table,
+            rowid: self.rowid,
+            values: self
+                .values
+                .iter()
+                .map(|v| v.to_owned_value(self.enc))
+                .collect(),
+            status: self.status,
+            page_no: self.page_no,
+            offset: self.offset,
+            confidence: self.confidence,
+            raw: self.raw.map(<[u8]>::to_vec),
+            rowid_inferred: self.rowid_inferred,
+        }
+    }
+}
+
+impl RecoveredRow {
+    /// Calls `f` with a borrowed view of this row (text as UTF-8).
+    pub fn with_ref<R>(&self, f: impl FnOnce(&RowRef<'_>) -> R) -> R {
+        let values: Vec<Value<'_>> = self.values.iter().map(OwnedValue::as_value).collect();
+        f(&RowRef {
+            table: self.table,
+            rowid: self.rowid,
+            values: &values,
+            enc: TextEncoding::Utf8,
+            status: self.status,
+            page_no: self.page_no,
+            offset: self.offset,
+            confidence: self.confidence,
+            raw: self.raw.as_deref(),
+            rowid_inferred: self.rowid_inferred,
+        })
+    }
+}
+
 /// What the caller knows about the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageRole {
@@ -113,7 +179,7 @@ pub struct ScanCtx<'a> {
     pub src: &'a dyn PageSource,
 }
 
-/// Extracts rows from one page. See the module docs.
+/// Extracts rows from one page as owned rows. See the module docs.
 pub fn table_rows_in_page(
     ctx: &ScanCtx<'_>,
     page_no: PageNo,
@@ -122,7 +188,33 @@ pub fn table_rows_in_page(
     what: Extract,
     out: &mut dyn FnMut(RecoveredRow),
 ) {
+    scan_page(ctx, page_no, page, role, what, &mut |r| {
+        out(r.to_owned_row())
+    });
+}
+
+/// Extracts rows from one page as borrowed views (no copy per live row);
+/// the rows of [`table_rows_in_page`], in the same order.
+pub fn scan_page(
+    ctx: &ScanCtx<'_>,
+    page_no: PageNo,
+    page: &[u8],
+    role: PageRole,
+    what: Extract,
+    emit: &mut dyn FnMut(&RowRef<'_>),
+) {
     let page = page.get(..ctx.usable.min(page.len())).unwrap_or(page);
+    // The hot path (every live leaf of an intact tree): stream the cells.
+    if what.intact
+        && !what.carved
+        && let PageRole::Tree { table } = role
+        && let Ok(bp) = BtreePage::parse_lenient(page_no, page, ctx.usable)
+        && bp.kind == BtreeKind::LeafTable
+    {
+        live_cells(ctx, &bp, table, emit);
+        return;
+    }
+    let out = &mut |r: RecoveredRow| r.with_ref(|r| emit(r));
     if let PageRole::FreelistTrunk { n_leaves } = role {
         if what.carved {
             let mut carved = Vec::new();
@@ -138,6 +230,7 @@ pub fn table_rows_in_page(
                 page.len(),
                 false,
                 RowStatus::Freelist,
+                &[],
                 &mut carved,
             );
             for (r, _) in carved {
@@ -164,8 +257,20 @@ pub fn table_rows_in_page(
         }
         _ => return,
     }
+    // A live page with no freeblock and an all-zero gap has nothing to carve
+    // (most pages of a database): skip decoding its cells.
+    if !what.intact && matches!(role, PageRole::Tree { .. }) && bp.first_freeblock == 0 && {
+        let (gs, ge) = bp.gap();
+        bp.bytes
+            .get(gs..ge)
+            .is_none_or(|g| g.iter().all(|&b| b == 0))
+    } {
+        return;
+    }
     // Intact cells: decode records once.
     let mut intact = Vec::new();
+    // First serial-type codes of intact records (a prior for carving).
+    let mut col0: Vec<u64> = Vec::new();
     // Carving a page whose owner is known needs only the cells' spans and rowids.
     let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
     for off in bp.cell_ptrs() {
@@ -173,6 +278,9 @@ pub fn table_rows_in_page(
             continue;
         };
         if spans_only {
+            if let Some(code) = first_serial_code(cell.local) {
+                col0.push(code);
+            }
             intact.push((
                 cell.offset,
                 cell.rowid,
@@ -187,6 +295,9 @@ pub fn table_rows_in_page(
             continue;
         };
         let types = rec.types.clone();
+        if let Some(t) = types.first() {
+            col0.push(t.code());
+        }
         intact.push((
             cell.offset,
             cell.rowid,
@@ -248,6 +359,7 @@ pub fn table_rows_in_page(
                 off.saturating_add(size),
                 true,
                 carve_status_fb,
+                &col0,
                 &mut carved,
             );
         }
@@ -266,6 +378,7 @@ pub fn table_rows_in_page(
             ge,
             false,
             gap_status,
+            &col0,
             &mut carved,
         );
         let spans: Vec<(usize, usize, Option<i64>)> = intact
@@ -276,6 +389,53 @@ pub fn table_rows_in_page(
         for (r, _) in carved {
             out(r);
         }
+    }
+}
+
+/// Every cell of a table leaf reached from `table`'s root, as live rows,
+/// decoded into buffers reused from cell to cell.
+fn live_cells(
+    ctx: &ScanCtx<'_>,
+    bp: &BtreePage<'_>,
+    table: usize,
+    emit: &mut dyn FnMut(&RowRef<'_>),
+) {
+    let t = ctx.tables.get(table);
+    let mut types: Vec<SerialType> = Vec::new();
+    let mut vals_buf: Vec<Option<Value<'static>>> = Vec::new();
+    let mut row_buf: Vec<Value<'static>> = Vec::new();
+    for off in bp.cell_ptrs() {
+        let Ok(cell) = parse_payload_cell(bp.page_no, bp.bytes, off, CellKind::TableLeaf) else {
+            continue;
+        };
+        let (payload, _err) = assemble_payload(ctx.src, bp.page_no, &cell);
+        let rec = match Record::parse_header_reusing(&payload, std::mem::take(&mut types)) {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        let mut vals = recycle(std::mem::take(&mut vals_buf));
+        rec.values_into(&mut vals);
+        let mut row = recycle(std::mem::take(&mut row_buf));
+        let fits = t.filter(|t| rec.types.len() <= t.columns.len());
+        match fits {
+            Some(t) => schema_values_into(t, &vals, cell.rowid, &mut row),
+            None => row.extend(vals.iter().map(|v| v.unwrap_or(Value::Null))),
+        }
+        emit(&RowRef {
+            table: fits.map(|_| table),
+            rowid: cell.rowid,
+            values: &row,
+            enc: ctx.enc,
+            status: RowStatus::Live,
+            page_no: bp.page_no,
+            offset: off,
+            confidence: 1.0,
+            raw: fits.is_none().then_some(payload.as_ref()),
+            rowid_inferred: false,
+        });
+        types = rec.types;
+        vals_buf = recycle(vals);
+        row_buf = recycle(row);
     }
 }
 
@@ -346,6 +506,7 @@ fn carve_into(
     end: usize,
     clobbered: bool,
     status: RowStatus,
+    col0: &[u64],
     out: &mut Vec<(RecoveredRow, usize)>,
 ) {
     if end <= start.saturating_add(4) {
@@ -365,12 +526,20 @@ fn carve_into(
     if tabs.is_empty() {
         return;
     }
+    // Intact cells only say something about the page's owner (index 0 here).
+    let mut codes: Vec<(usize, u64)> = match owner {
+        Some(_) => col0.iter().map(|&c| (0, c)).collect(),
+        None => Vec::new(),
+    };
+    codes.sort_unstable();
+    codes.dedup();
     let cc = CarveCtx {
         page,
         page_no,
         tables: &tabs,
         enc: ctx.enc,
         src: ctx.src,
+        col0_codes: &codes,
     };
     for c in cc.carve_region(start, end, clobbered) {
         out.push((
@@ -388,6 +557,16 @@ fn carve_into(
             c.end,
         ));
     }
+}
+
+/// The first serial-type code of the record at the start of `local` (a
+/// cell's local payload), read without decoding the rest.
+fn first_serial_code(local: &[u8]) -> Option<u64> {
+    let (hdr_len, n) = rowcodec::sqlite::varint::read(local)?;
+    if hdr_len <= n as u64 {
+        return None;
+    }
+    rowcodec::sqlite::varint::read(local.get(n..)?).map(|(c, _)| c)
 }
 
 /// An intact cell: offset, rowid, payload, serial types, cell length.

@@ -36,6 +36,16 @@ pub fn sqlite3(db: &Path, script: &str) -> io::Result<String> {
     String::from_utf8(out.stdout).map_err(io::Error::other)
 }
 
+/// Builds a database with `script` in a new temporary directory and returns
+/// the directory (kept alive by the caller) and the file's bytes.
+pub fn db_bytes(script: &str) -> io::Result<(tempfile::TempDir, Vec<u8>)> {
+    let dir = tempfile::Builder::new().prefix("datam-sqlite").tempdir()?;
+    let db = dir.path().join("t.db");
+    sqlite3(&db, script)?;
+    let bytes = std::fs::read(&db)?;
+    Ok((dir, bytes))
+}
+
 /// Runs `corpora/sqlite-history/gen.py CASE` (the real SQLite library through
 /// Python's `sqlite3` module) into a new temporary directory, which then holds
 /// `evidence.db`, its `-wal`/`-journal` and `truth.json`.

@@ -16,5 +16,5 @@ pub mod record;
 pub mod serial;
 pub mod varint;
 
-pub use record::{OwnedValue, Record, RecordError, TextEncoding, Value};
+pub use record::{OwnedValue, Record, RecordError, TextEncoding, Value, recycle};
 pub use serial::SerialType;

@@ -120,21 +120,51 @@ impl<'a> Record<'a> {
 
     /// Parses only the header; the body is whatever follows it (possibly short).
     pub fn parse_header(rec: &'a [u8]) -> Result<Self, RecordError> {
+        Self::parse_header_reusing(rec, Vec::new())
+    }
+
+    /// [`Record::parse_header`] that fills `types` (cleared first) instead
+    /// of allocating: hot loops hand the same vector back in each time
+    /// (`let r = Record::parse_header_reusing(b, mem::take(&mut buf))?; ... buf = r.types;`).
+    pub fn parse_header_reusing(
+        rec: &'a [u8],
+        types: Vec<SerialType>,
+    ) -> Result<Self, RecordError> {
+        Self::parse_header_at_most(rec, types, MAX_COLUMNS)
+    }
+
+    /// [`Record::parse_header_reusing`] that gives up (`BadHeaderLen`) as
+    /// soon as the header would hold more than `max_types` serial types: a
+    /// carver testing offsets against a table of n columns needs no more,
+    /// and garbage "headers" end early.
+    pub fn parse_header_at_most(
+        rec: &'a [u8],
+        mut types: Vec<SerialType>,
+        max_types: usize,
+    ) -> Result<Self, RecordError> {
+        types.clear();
+        let max_types = max_types.min(MAX_COLUMNS);
         let (hl, n) = varint::read(rec).ok_or(RecordError::TruncatedVarint { offset: 0 })?;
         let bad = || RecordError::BadHeaderLen {
             header_len: hl,
             record_len: rec.len(),
         };
         let header_len = usize::try_from(hl).map_err(|_| bad())?;
-        if header_len < n || header_len > rec.len() {
+        // Each serial type takes 1 to 9 bytes.
+        let longest = max_types.saturating_mul(9).saturating_add(n);
+        if header_len < n || header_len > rec.len() || header_len > longest {
             return Err(bad());
         }
-        let mut types = Vec::new();
         let mut pos = n;
         while pos < header_len {
-            let rest = rec.get(pos..header_len).unwrap_or_default();
-            let (code, k) =
-                varint::read(rest).ok_or(RecordError::TruncatedVarint { offset: pos })?;
+            let (code, k) = match rec.get(pos) {
+                // Most serial types fit in one byte.
+                Some(&b) if b < 0x80 => (u64::from(b), 1),
+                _ => {
+                    let rest = rec.get(pos..header_len).unwrap_or_default();
+                    varint::read(rest).ok_or(RecordError::TruncatedVarint { offset: pos })?
+                }
+            };
             let st = SerialType::from_code(code);
             if st.is_reserved() {
                 return Err(RecordError::ReservedSerialType {
@@ -142,7 +172,7 @@ impl<'a> Record<'a> {
                     column: types.len(),
                 });
             }
-            if types.len() >= MAX_COLUMNS {
+            if types.len() >= max_types {
                 return Err(bad());
             }
             types.push(st);
@@ -174,6 +204,13 @@ impl<'a> Record<'a> {
     /// are returned as `None`.
     pub fn values(&self) -> Vec<Option<Value<'a>>> {
         let mut out = Vec::with_capacity(self.types.len());
+        self.values_into(&mut out);
+        out
+    }
+
+    /// [`Record::values`] appended to `out`, without allocating when `out`
+    /// has room.
+    pub fn values_into(&self, out: &mut Vec<Option<Value<'a>>>) {
         let mut off: usize = 0;
         for &t in &self.types {
             let len = usize::try_from(t.content_len()).unwrap_or(usize::MAX);
@@ -184,7 +221,6 @@ impl<'a> Record<'a> {
             off = off.saturating_add(len);
             out.push(v);
         }
-        out
     }
 }
 
@@ -245,6 +281,15 @@ fn be_signed(b: &[u8]) -> i64 {
         v = (v << 8) | i64::from(x);
     }
     v
+}
+
+/// Empties `v` and hands its allocation back for items of another type of
+/// the same layout (`Value<'a>` → `Value<'b>`), so a per-row buffer of
+/// borrowed values can live across rows whose bytes have different lifetimes
+/// (the in-place `collect` reuses the allocation).
+pub fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// An owned value, ready for export.
@@ -329,6 +374,28 @@ mod tests {
                 available: 1
             })
         ));
+    }
+
+    #[test]
+    fn header_limit() {
+        let rec = [4, 1, 1, 1, 7, 8, 9];
+        assert_eq!(
+            Record::parse_header_at_most(&rec, Vec::new(), 3).map(|r| r.types.len()),
+            Ok(3)
+        );
+        assert!(matches!(
+            Record::parse_header_at_most(&rec, Vec::new(), 2),
+            Err(RecordError::BadHeaderLen { .. })
+        ));
+        // A header longer than 9 bytes per allowed type is rejected unread.
+        let long = [30u8; 40];
+        assert!(matches!(
+            Record::parse_header_at_most(&long, Vec::new(), 2),
+            Err(RecordError::BadHeaderLen { header_len: 30, .. })
+        ));
+        // The reused vector is cleared first.
+        let r = Record::parse_header_reusing(&rec, vec![SerialType::Real; 5]).unwrap();
+        assert_eq!(r.types, vec![SerialType::Int(1); 3]);
     }
 
     #[test]
