@@ -221,6 +221,16 @@ fn parse_line(
     })
 }
 
+/// The timeline of a history file name (`0000000N.history`, 8 hex digits);
+/// `None` if `name` is not one.
+pub fn parse_history_file_name(name: &str) -> Option<TimeLineId> {
+    let hex = name.strip_suffix(".history")?;
+    if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok().map(TimeLineId)
+}
+
 /// Whether `bytes` look like a history file: text whose first non-comment
 /// line is `<tli> <X/X> ...` and which has no bad line. For `datam inspect`.
 pub fn looks_like_history(bytes: &[u8]) -> bool {
@@ -303,6 +313,17 @@ mod tests {
         assert!(!looks_like_history(text));
         assert!(!looks_like_history(b"hello\n"));
         assert!(!looks_like_history(b""));
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            parse_history_file_name("0000000A.history"),
+            Some(TimeLineId(10))
+        );
+        assert_eq!(parse_history_file_name("A.history"), None);
+        assert_eq!(parse_history_file_name("0000000G.history"), None);
+        assert_eq!(parse_history_file_name("00000002.partial"), None);
     }
 
     #[test]
