@@ -41,7 +41,8 @@ pub enum StatsMode {
 /// Arguments of `datam pg wal`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A data directory, a WAL directory, or WAL segment files.
+    /// A data directory, a WAL directory, or WAL segment files (and
+    /// timeline history files, `0000000N.history`).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// First record LSN to show (e.g. 0/16B3740).
@@ -50,7 +51,8 @@ pub struct Args {
     /// Stop before records starting at or after this LSN.
     #[arg(long)]
     pub end: Option<Lsn>,
-    /// Timeline to read (default: the highest present).
+    /// Timeline to read (default: the highest present). Its history file
+    /// decides which timeline each segment is read from.
     #[arg(long)]
     pub timeline: Option<u32>,
     /// Only records of this transaction id.
@@ -779,8 +781,9 @@ fn run_tap<S: Sink<Error = std::convert::Infallible>>(
 }
 
 /// Runs one sink per WAL segment of `inputs` (a data directory, a WAL
-/// directory or segment files; highest timeline), decoding segments in
-/// parallel batches as `datam pg wal` does, and hands each sink to `each`
+/// directory or segment files; highest timeline, following its history
+/// file), choosing and decoding segments in parallel batches as
+/// `datam pg wal` does, and hands each sink to `each`
 /// in segment order. Damage is reported on stderr. Returns the stream's
 /// format parameters.
 pub(crate) fn for_each_segment<S, M, F>(
