@@ -218,9 +218,9 @@ fn filters_equal_pg_waldump_filters() {
     let (first, last) = seg_range(&wal);
     let (f, l) = (first.as_str(), last.as_str());
     let keys = |args: &[&str]| -> Vec<Key> {
-        let mut a = vec![d, "--format", "jsonl"];
+        let mut a = vec![d];
         a.extend_from_slice(args);
-        jsonl_keys(&datam(&a)).into_iter().map(|(k, _)| k).collect()
+        datam_keys(&a)
     };
     // --relation goes through the catalog; corpora/pg15/expected/relations.txt
     // records that `people` is 1663/5/16391.
@@ -311,6 +311,16 @@ fn text_lines_equal_pg_waldump_for_core_rmgrs() {
     }
 }
 
+/// `datam pg wal ARGS --format jsonl` as keys.
+fn datam_keys(args: &[&str]) -> Vec<Key> {
+    let mut argv = args.to_vec();
+    argv.extend(["--format", "jsonl"]);
+    jsonl_keys(&datam(&argv))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// Copies the segment and history files of `from` into `to`.
 fn copy_wal_files(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
@@ -391,10 +401,7 @@ fn timeline_switch_follows_history_file() {
         switch.to_string()
     );
 
-    let ours: Vec<Key> = jsonl_keys(&datam(&[dir, "--format", "jsonl"]))
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let ours = datam_keys(&[dir]);
     let first = ours[0].0.clone();
     let sw = switch.to_string();
     let mut reference = waldump(&["-p", dir, "-t", "1", "-s", &first, "-e", &sw]);
@@ -406,12 +413,17 @@ fn timeline_switch_follows_history_file() {
         reference.len()
     );
     assert_eq!(ours, reference);
+    // The same with the files named one by one, the history file among them.
+    let mut files: Vec<String> = std::fs::read_dir(ev.path())
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    let argv: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_eq!(datam_keys(&argv), ours);
 
     // The abandoned branch: timeline 1 read on past the switch point.
-    let old: Vec<Key> = jsonl_keys(&datam(&[dir, "--format", "jsonl", "--timeline", "1"]))
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let old = datam_keys(&[dir, "--timeline", "1"]);
     let old_ref = waldump(&["-p", dir, "-t", "1", "-s", &first]);
     assert!(old_ref.len() > n_tl1 + 100);
     assert_eq!(old, old_ref);
@@ -429,10 +441,7 @@ fn timeline_switch_follows_history_file() {
             Some(b) => std::fs::write(d.path().join("00000002.history"), b).unwrap(),
             None => std::fs::remove_file(d.path().join("00000002.history")).unwrap(),
         }
-        jsonl_keys(&datam(&[d.path().to_str().unwrap(), "--format", "jsonl"]))
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect::<Vec<Key>>()
+        datam_keys(&[d.path().to_str().unwrap()])
     };
     let missing = heuristic(None);
     assert_eq!(missing[..n_tl1], ours[..n_tl1]);
