@@ -157,6 +157,8 @@ pub fn inspect_bytes(path: &Path, bytes: &[u8]) -> Report {
         pg::inspect_control_file(bytes, &mut r);
     } else if pg::looks_like_relation_file(bytes) {
         pg::inspect_relation_file(path, bytes, &mut r);
+    } else if walparse::timeline::looks_like_history(bytes) {
+        pg::inspect_timeline_history(path, bytes, &mut r);
     } else if sqlite::looks_like_headerless_database(bytes) {
         sqlite::inspect_database(bytes, &mut r);
     } else if bytes.is_empty() {
@@ -206,6 +208,19 @@ mod tests {
             .iter()
             .map(|b| inspect_bytes(Path::new("x"), b).kind)
             .collect()
+    }
+
+    #[test]
+    fn timeline_history_is_recognised() {
+        let r = inspect_bytes(
+            Path::new("00000003.history"),
+            b"1\t0/3000060\tno recovery target specified\n2\t0/5000000\tx\n",
+        );
+        assert_eq!(r.kind, Some("pg-timeline-history"));
+        assert_eq!(r.facts["timeline"], 3);
+        assert_eq!(r.facts["ancestors"][1]["begin"], "0/03000060");
+        assert_eq!(r.facts["ancestors"][1]["switch_point"], "0/05000000");
+        assert!(r.errors.is_empty());
     }
 
     #[test]

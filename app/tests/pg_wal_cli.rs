@@ -218,9 +218,9 @@ fn filters_equal_pg_waldump_filters() {
     let (first, last) = seg_range(&wal);
     let (f, l) = (first.as_str(), last.as_str());
     let keys = |args: &[&str]| -> Vec<Key> {
-        let mut a = vec![d, "--format", "jsonl"];
+        let mut a = vec![d];
         a.extend_from_slice(args);
-        jsonl_keys(&datam(&a)).into_iter().map(|(k, _)| k).collect()
+        datam_keys(&a)
     };
     // --relation goes through the catalog; corpora/pg15/expected/relations.txt
     // records that `people` is 1663/5/16391.
@@ -309,4 +309,142 @@ fn text_lines_equal_pg_waldump_for_core_rmgrs() {
         assert!(!b.is_empty(), "{rmgr}");
         assert_eq!(a, b, "{rmgr}");
     }
+}
+
+/// `datam pg wal ARGS --format jsonl` as keys.
+fn datam_keys(args: &[&str]) -> Vec<Key> {
+    let mut argv = args.to_vec();
+    argv.extend(["--format", "jsonl"]);
+    jsonl_keys(&datam(&argv))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Copies the segment and history files of `from` into `to`.
+fn copy_wal_files(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name.len() == 24 || name.ends_with(".history") {
+            std::fs::copy(&p, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A real failover: a standby made from the primary is promoted (timeline
+/// 2), then both keep writing, the old primary further than the new one.
+/// Both archive their WAL (`../archive` next to the data directory); with
+/// both archives in one evidence directory, the default (highest timeline)
+/// follows `00000002.history`: timeline 1 up to the switch point, timeline 2
+/// after, as pg_waldump reads each range (it does not follow history files
+/// itself); `--timeline 1` reads the abandoned branch to its end.
+#[test]
+fn timeline_switch_follows_history_file() {
+    use testkit::pg::StopMode;
+    let install = testkit::pg::find_install(15).expect("system PostgreSQL 15");
+    let mut primary = testkit::pg::Cluster::start(
+        &install,
+        testkit::pg::ClusterOptions::default()
+            .initdb_arg("--wal-segsize=1")
+            .conf("archive_mode = on")
+            .conf("archive_command = 'mkdir -p ../archive && cp %p ../archive/%f'"),
+    )
+    .unwrap();
+    primary
+        .psql("CREATE TABLE t (id int, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;")
+        .unwrap();
+    primary.stop(StopMode::Fast).unwrap();
+    let mut standby = primary.copy_stopped().unwrap();
+    standby.touch("standby.signal").unwrap();
+    standby.restart().unwrap();
+    let replayed = standby.psql("SELECT pg_last_wal_replay_lsn();").unwrap();
+    assert_eq!(standby.psql("SELECT pg_promote();").unwrap().trim(), "t");
+    standby
+        .psql("INSERT INTO t SELECT g, 'new ' || g FROM generate_series(1, 3000) g; SELECT pg_switch_wal(); INSERT INTO t VALUES (-2, 'tl2'); SELECT pg_switch_wal();")
+        .unwrap();
+    primary.restart().unwrap();
+    for i in 0..6 {
+        primary
+            .psql(&format!("INSERT INTO t SELECT g, 'old {i} ' || g FROM generate_series(1, 3000) g; SELECT pg_switch_wal();"))
+            .unwrap();
+    }
+    // A fast shutdown archives every completed segment first.
+    standby.stop(StopMode::Fast).unwrap();
+    primary.stop(StopMode::Fast).unwrap();
+
+    let ev = tempfile::tempdir().unwrap();
+    for c in [&primary, &standby] {
+        copy_wal_files(&c.data_dir().join("../archive"), ev.path());
+    }
+    let before = testkit::hash_tree(ev.path()).unwrap();
+    let dir = ev.path().to_str().unwrap();
+    // The history file gives the switch point the standby reported.
+    let hist = std::fs::read(ev.path().join("00000002.history")).unwrap();
+    let (h, problems) = walparse::timeline::TimelineHistory::parse(walparse::TimeLineId(2), &hist);
+    assert!(problems.is_empty(), "{problems:?}");
+    let switch = h.switch_point(walparse::TimeLineId(1)).unwrap();
+    assert_eq!(switch, replayed.trim().parse().unwrap());
+    let inspected = {
+        let mut out = Vec::new();
+        let p = ev.path().join("00000002.history");
+        datam::run(
+            ["datam", "inspect", p.to_str().unwrap(), "--format", "json"],
+            &mut out,
+        )
+        .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    assert_eq!(inspected["kind"], "pg-timeline-history", "{inspected}");
+    assert_eq!(
+        inspected["facts"]["ancestors"][0]["switch_point"],
+        switch.to_string()
+    );
+
+    let ours = datam_keys(&[dir]);
+    let first = ours[0].0.clone();
+    let sw = switch.to_string();
+    let mut reference = waldump(&["-p", dir, "-t", "1", "-s", &first, "-e", &sw]);
+    let n_tl1 = reference.len();
+    reference.extend(waldump(&["-p", dir, "-t", "2", "-s", &sw]));
+    assert!(
+        n_tl1 > 100 && reference.len() > n_tl1 + 100,
+        "{n_tl1} {}",
+        reference.len()
+    );
+    assert_eq!(ours, reference);
+    // The same with the files named one by one, the history file among them.
+    let mut files: Vec<String> = std::fs::read_dir(ev.path())
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    let argv: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_eq!(datam_keys(&argv), ours);
+
+    // The abandoned branch: timeline 1 read on past the switch point.
+    let old = datam_keys(&[dir, "--timeline", "1"]);
+    let old_ref = waldump(&["-p", dir, "-t", "1", "-s", &first]);
+    assert!(old_ref.len() > n_tl1 + 100);
+    assert_eq!(old, old_ref);
+    assert_eq!(old[..n_tl1], ours[..n_tl1]);
+    assert_ne!(old[n_tl1..], ours[n_tl1..]);
+    assert_eq!(before, testkit::hash_tree(ev.path()).unwrap());
+
+    // Without the history file, or with a malformed one, the per-segment
+    // heuristic (highest timeline present) mixes in timeline 1's segments
+    // past the switch point.
+    let heuristic = |hist: Option<&[u8]>| {
+        let d = tempfile::tempdir().unwrap();
+        copy_wal_files(ev.path(), d.path());
+        match hist {
+            Some(b) => std::fs::write(d.path().join("00000002.history"), b).unwrap(),
+            None => std::fs::remove_file(d.path().join("00000002.history")).unwrap(),
+        }
+        datam_keys(&[d.path().to_str().unwrap()])
+    };
+    let missing = heuristic(None);
+    assert_eq!(missing[..n_tl1], ours[..n_tl1]);
+    assert!(missing.len() > ours.len());
+    assert_eq!(heuristic(Some(b"1\tnot an lsn\n")), missing);
 }

@@ -6,7 +6,10 @@ use std::path::Path;
 use pgdata::page::{Page, pg_checksum_page};
 use pgdata::{BlockNo, ControlFile};
 use serde_json::{Value, json};
-use walparse::{Lsn, PgMajor, parse_segment_file_name, segment_file_name, summarize_segment};
+use walparse::timeline::{TimelineHistory, parse_history_file_name};
+use walparse::{
+    Lsn, PgMajor, TimeLineId, parse_segment_file_name, segment_file_name, summarize_segment,
+};
 
 use super::Report;
 
@@ -176,6 +179,33 @@ pub(super) fn inspect_control_file(bytes: &[u8], r: &mut Report) {
     match ControlFile::parse(bytes) {
         Ok(c) => push_control(&c, r),
         Err(e) => r.error(e),
+    }
+}
+
+/// A timeline history file (`N.history`): its timeline (from the file name)
+/// and each ancestor's range up to its switch point.
+pub(super) fn inspect_timeline_history(path: &Path, bytes: &[u8], r: &mut Report) {
+    r.kind = Some("pg-timeline-history");
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(parse_history_file_name);
+    if let Some(t) = named {
+        r.fact("timeline", t.0);
+    }
+    let (h, problems) = TimelineHistory::parse(named.unwrap_or(TimeLineId(u32::MAX)), bytes);
+    let ancestors: Vec<Value> = h
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            e.end.map(|end| {
+                json!({"timeline": e.tli.0, "begin": e.begin.to_string(), "switch_point": end.to_string()})
+            })
+        })
+        .collect();
+    r.fact("ancestors", ancestors);
+    for p in problems {
+        r.error(p);
     }
 }
 

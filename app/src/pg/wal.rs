@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use rayon::prelude::*;
 use walparse::{
     Diag, Lsn, PgMajor, ReadOptions, Reader, Record, SegNo, Segment, Sink, TimeLineId, WalCtx,
-    WalSource, parse_page,
+    WalSource, parse_page, timeline::TimelineHistory,
 };
 
 /// Output format.
@@ -41,7 +41,8 @@ pub enum StatsMode {
 /// Arguments of `datam pg wal`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A data directory, a WAL directory, or WAL segment files.
+    /// A data directory, a WAL directory, or WAL segment files (and
+    /// timeline history files, `0000000N.history`).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// First record LSN to show (e.g. 0/16B3740).
@@ -50,7 +51,8 @@ pub struct Args {
     /// Stop before records starting at or after this LSN.
     #[arg(long)]
     pub end: Option<Lsn>,
-    /// Timeline to read (default: the highest present).
+    /// Timeline to read (default: the highest present). Its history file
+    /// decides which timeline each segment is read from.
     #[arg(long)]
     pub timeline: Option<u32>,
     /// Only records of this transaction id.
@@ -325,8 +327,25 @@ struct InFile {
     id: Option<(TimeLineId, SegNo)>,
 }
 
-fn list_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// Whether `name` is a WAL segment file name (24 hex digits).
+fn is_segment_name(name: &str) -> bool {
+    name.len() == 24 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The input files: segment files, and history files by timeline. A
+/// directory (a data directory's `pg_wal`/`pg_xlog`, else the directory
+/// itself) contributes its files named like segments or history files.
+struct InputPaths {
+    segments: Vec<PathBuf>,
+    histories: BTreeMap<TimeLineId, PathBuf>,
+}
+
+fn list_inputs(inputs: &[PathBuf]) -> anyhow::Result<InputPaths> {
+    let mut found = InputPaths {
+        segments: Vec::new(),
+        histories: BTreeMap::new(),
+    };
+    let name_of = |f: &std::path::Path| f.file_name().and_then(|n| n.to_str()).map(str::to_owned);
     for p in inputs {
         if p.is_dir() {
             let dir = if p.join("pg_wal").is_dir() {
@@ -339,26 +358,45 @@ fn list_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .with_context(|| format!("cannot list {}", dir.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && f.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                            n.len() == 24 && n.bytes().all(|b| b.is_ascii_hexdigit())
-                        })
-                })
+                .filter(|f| f.is_file())
                 .collect();
             v.sort();
-            files.extend(v);
+            for f in v {
+                match name_of(&f) {
+                    Some(n) if is_segment_name(&n) => found.segments.push(f),
+                    Some(n) => {
+                        if let Some(t) = walparse::timeline::parse_history_file_name(&n) {
+                            found.histories.entry(t).or_insert(f);
+                        }
+                    }
+                    None => {}
+                }
+            }
+        } else if let Some(t) = name_of(p)
+            .as_deref()
+            .and_then(walparse::timeline::parse_history_file_name)
+        {
+            found.histories.insert(t, p.clone());
         } else {
-            files.push(p.clone());
+            found.segments.push(p.clone());
         }
     }
-    Ok(files)
+    Ok(found)
 }
 
-fn open_inputs(inputs: &[PathBuf]) -> anyhow::Result<(WalCtx, Vec<InFile>)> {
+/// Opened inputs: the stream's format, its segment files and the history
+/// files by timeline.
+struct Inputs {
+    ctx: WalCtx,
+    files: Vec<InFile>,
+    histories: BTreeMap<TimeLineId, PathBuf>,
+}
+
+fn open_inputs(inputs: &[PathBuf]) -> anyhow::Result<Inputs> {
     let mut ctx = None;
     let mut out = Vec::new();
-    for path in list_inputs(inputs)? {
+    let paths = list_inputs(inputs)?;
+    for path in paths.segments {
         let ev = evidence::Evidence::open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         match walparse::WalCtx::from_long_header(ev.bytes(), walparse::FileOffset(0)) {
@@ -390,7 +428,11 @@ fn open_inputs(inputs: &[PathBuf]) -> anyhow::Result<(WalCtx, Vec<InFile>)> {
         out.push(InFile { path, id });
     }
     let ctx = ctx.context("no WAL segment with a valid long page header among the inputs")?;
-    Ok((ctx, out))
+    Ok(Inputs {
+        ctx,
+        files: out,
+        histories: paths.histories,
+    })
 }
 
 type Chosen<'f> = BTreeMap<SegNo, (TimeLineId, &'f InFile)>;
@@ -428,7 +470,8 @@ fn ran_out_of_window(diags: &[Diag]) -> bool {
 
 /// Runs `datam pg wal`.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
-    let (ctx, files) = open_inputs(&args.inputs)?;
+    let inputs = open_inputs(&args.inputs)?;
+    let ctx = inputs.ctx;
     let rmid = match &args.rmgr {
         Some(n) => Some(
             walparse::rmgr::rmgr_by_name(n)
@@ -447,7 +490,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
             None => None,
         },
     };
-    let chosen = choose_segments(&files, args.timeline)?;
+    let chosen = choose_segments(&inputs, args.timeline)?;
     let seg_bytes = u64::from(ctx.seg_size_bytes);
     let mut order: Vec<SegNo> = chosen.keys().copied().collect();
     if let Some(s) = args.start {
@@ -529,22 +572,51 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Chooses one file per segment number on the wanted timeline (default:
-/// the highest present), preferring the highest timeline at or below it.
-fn choose_segments(files: &[InFile], timeline: Option<u32>) -> anyhow::Result<Chosen<'_>> {
-    let tli = timeline
-        .or_else(|| files.iter().filter_map(|f| f.id).map(|(t, _)| t.0).max())
-        .unwrap_or(1);
-    let mut chosen: Chosen<'_> = BTreeMap::new();
-    for f in files {
-        let Some((t, s)) = f.id else {
-            eprintln!(
-                "datam: warning: {}: not a WAL segment, skipped",
-                f.path.display()
-            );
-            continue;
-        };
-        if t.0 > tli {
+/// Chooses one file per segment number for the wanted timeline (default:
+/// the highest present). With the timeline's history (timeline 1 has no
+/// ancestors; others need their history file among the inputs), each
+/// segment comes from the timeline that owns its last byte, so the segment
+/// holding a switch point comes from the newer timeline and an ancestor's
+/// segments past its switch point are left out. Without a usable history,
+/// the highest timeline at or below the wanted one wins per segment.
+fn choose_segments(inputs: &Inputs, timeline: Option<u32>) -> anyhow::Result<Chosen<'_>> {
+    let ided: Vec<(TimeLineId, SegNo, &InFile)> = inputs
+        .files
+        .iter()
+        .filter_map(|f| match f.id {
+            Some((t, s)) => Some((t, s, f)),
+            None => {
+                eprintln!(
+                    "datam: warning: {}: not a WAL segment, skipped",
+                    f.path.display()
+                );
+                None
+            }
+        })
+        .collect();
+    let tli = TimeLineId(
+        timeline
+            .or_else(|| ided.iter().map(|(t, _, _)| t.0).max())
+            .unwrap_or(1),
+    );
+    let chosen = match history_of(tli, &inputs.histories) {
+        Some(h) => by_history(&ided, &h, inputs.ctx.seg_size_bytes),
+        None => by_highest(&ided, tli),
+    };
+    if chosen.is_empty() {
+        bail!(
+            "no WAL segment of timeline {} or earlier among the inputs",
+            tli.0
+        );
+    }
+    Ok(chosen)
+}
+
+/// Today's heuristic: per segment, the highest timeline at or below `tli`.
+fn by_highest<'f>(ided: &[(TimeLineId, SegNo, &'f InFile)], tli: TimeLineId) -> Chosen<'f> {
+    let mut chosen: Chosen<'f> = BTreeMap::new();
+    for &(t, s, f) in ided {
+        if t > tli {
             continue;
         }
         match chosen.get(&s) {
@@ -554,10 +626,98 @@ fn choose_segments(files: &[InFile], timeline: Option<u32>) -> anyhow::Result<Ch
             }
         }
     }
-    if chosen.is_empty() {
-        bail!("no WAL segment of timeline {tli} or earlier among the inputs");
+    chosen
+}
+
+/// Per segment, the file of the timeline that owns the segment's last byte
+/// in `h`. Notes (once per ancestor) the files left out because they lie
+/// past that ancestor's switch point.
+fn by_history<'f>(
+    ided: &[(TimeLineId, SegNo, &'f InFile)],
+    h: &TimelineHistory,
+    seg_size_bytes: u32,
+) -> Chosen<'f> {
+    let seg = u64::from(seg_size_bytes);
+    let last_byte = |s: SegNo| Lsn(s.0.saturating_add(1).saturating_mul(seg).saturating_sub(1));
+    let mut chosen: Chosen<'f> = BTreeMap::new();
+    let mut past_switch: BTreeMap<TimeLineId, usize> = BTreeMap::new();
+    for &(t, s, f) in ided {
+        if h.tli_of(last_byte(s)) == t {
+            chosen.entry(s).or_insert((t, f));
+        } else if h.switch_point(t).is_some_and(|end| last_byte(s) >= end) {
+            *past_switch.entry(t).or_default() += 1;
+        }
     }
-    Ok(chosen)
+    for (t, n) in past_switch {
+        if let Some(end) = h.switch_point(t) {
+            eprintln!(
+                "datam: note: timeline {} left the history of timeline {} at {end}; \
+                 {n} segment file(s) of timeline {} from there on are not read \
+                 (read them with --timeline {})",
+                t.0,
+                h.tli().0,
+                t.0,
+                t.0
+            );
+        }
+    }
+    chosen
+}
+
+/// The history of `tli`: trivial for timeline 1, else parsed from its
+/// history file. `None` (with a warning) when the file is missing, cannot be
+/// read or has bad lines: the caller then falls back to [`by_highest`].
+fn history_of(
+    tli: TimeLineId,
+    histories: &BTreeMap<TimeLineId, PathBuf>,
+) -> Option<TimelineHistory> {
+    if tli.0 <= 1 {
+        return Some(TimelineHistory::root(tli));
+    }
+    let fallback = "choosing per segment the highest timeline at or below it, \
+                    which may mix in an older timeline's segments past its switch point";
+    let Some(path) = histories.get(&tli) else {
+        eprintln!(
+            "datam: warning: no history file {:08X}.history among the inputs; {fallback}",
+            tli.0
+        );
+        return None;
+    };
+    let bytes = match read_small(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("datam: warning: {}: {e:#}; {fallback}", path.display());
+            return None;
+        }
+    };
+    let (h, problems) = TimelineHistory::parse(tli, &bytes);
+    if problems.is_empty() {
+        return Some(h);
+    }
+    for p in &problems {
+        eprintln!("datam: warning: {}: {p}", path.display());
+    }
+    eprintln!(
+        "datam: warning: {}: malformed history file, not used; {fallback}",
+        path.display()
+    );
+    None
+}
+
+/// Reads a history file, refusing one larger than 1 MiB (real ones hold a
+/// line per ancestor timeline).
+fn read_small(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    const LIMIT: u64 = 1 << 20;
+    let f = std::fs::File::open(path).context("cannot open")?;
+    let mut bytes = Vec::new();
+    f.take(LIMIT.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .context("cannot read")?;
+    if bytes.len() as u64 > LIMIT {
+        bail!("larger than {LIMIT} bytes, not a history file");
+    }
+    Ok(bytes)
 }
 
 /// Segments per parallel batch, segments mapped beyond a batch (records may
@@ -621,8 +781,9 @@ fn run_tap<S: Sink<Error = std::convert::Infallible>>(
 }
 
 /// Runs one sink per WAL segment of `inputs` (a data directory, a WAL
-/// directory or segment files; highest timeline), decoding segments in
-/// parallel batches as `datam pg wal` does, and hands each sink to `each`
+/// directory or segment files; highest timeline, following its history
+/// file), choosing and decoding segments in parallel batches as
+/// `datam pg wal` does, and hands each sink to `each`
 /// in segment order. Damage is reported on stderr. Returns the stream's
 /// format parameters.
 pub(crate) fn for_each_segment<S, M, F>(
@@ -635,8 +796,9 @@ where
     M: Fn() -> S + Sync,
     F: FnMut(SegNo, S),
 {
-    let (ctx, files) = open_inputs(inputs)?;
-    let chosen = choose_segments(&files, None)?;
+    let inputs = open_inputs(inputs)?;
+    let ctx = inputs.ctx;
+    let chosen = choose_segments(&inputs, None)?;
     let order: Vec<SegNo> = chosen.keys().copied().collect();
     let seg_bytes = u64::from(ctx.seg_size_bytes);
     let (batch, lookahead, max_record_segs) = window_sizes(seg_bytes);

@@ -354,6 +354,49 @@ impl Cluster {
         }
     }
 
+    /// A stopped copy of this (stopped) cluster: its data directory copied
+    /// into a new temporary directory with its own socket directory, so both
+    /// can run side by side (e.g. a standby made from a primary: write
+    /// `standby.signal` into [`Cluster::data_dir`], then [`Cluster::restart`]).
+    pub fn copy_stopped(&self) -> io::Result<Cluster> {
+        if self.running {
+            return Err(io::Error::other("copy_stopped: stop the cluster first"));
+        }
+        let dir = tempfile::Builder::new().prefix("datam-pg").tempdir()?;
+        let data = dir.path().join("data");
+        let sock = dir.path().join("sock");
+        std::fs::create_dir(&sock)?;
+        self.copy_data_dir_to(&data)?;
+        if is_root() {
+            chown_postgres(dir.path())?;
+        }
+        append(
+            &data.join("postgresql.conf"),
+            &format!(
+                "\n# datam testkit copy\nunix_socket_directories = '{}'\n",
+                sock.display()
+            ),
+        )?;
+        Ok(Cluster {
+            install: self.install.clone(),
+            dir,
+            data,
+            sock,
+            running: false,
+        })
+    }
+
+    /// Creates an empty file in the data directory (e.g. `standby.signal`),
+    /// owned by the server user.
+    pub fn touch(&self, name: &str) -> io::Result<()> {
+        let p = self.data.join(name);
+        std::fs::File::create(&p)?;
+        if is_root() {
+            chown_postgres(&p)?;
+        }
+        Ok(())
+    }
+
     /// The server log so far.
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()

@@ -24,6 +24,9 @@
 //! - [`rmgr`]: rmgr and record-type names per major; [`desc`]: pg_waldump-like
 //!   descriptions; [`heap`]: tuple bytes carried by heap records;
 //!   [`xact`]: commit/abort records (time, subtransactions).
+//! - [`timeline::TimelineHistory`]: a timeline history file (`N.history`)
+//!   parsed into per-timeline LSN ranges; `tli_of(lsn)` says which timeline's
+//!   segment files hold an LSN.
 //! - [`Lsn`], [`SegNo`], [`TimeLineId`], [`FileOffset`]: position newtypes.
 //!
 //! **Architecture Invariant:** walparse never performs I/O and never panics on
@@ -39,6 +42,7 @@ pub mod heap;
 pub mod raw;
 pub mod read;
 pub mod rmgr;
+pub mod timeline;
 pub mod types;
 pub mod xact;
 
