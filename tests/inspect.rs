@@ -295,7 +295,7 @@ fn pg_corpus_vs_pg_controldata(install: &PgInstall) -> R {
     check(ok, || format!("inspect failed: {r}"))?;
     let ev = tempfile::tempdir().map_err(e)?;
     let copy = ev.path().join("data");
-    copy_tree(&corpus, &copy)?;
+    testkit::copy_tree(&corpus, &copy).map_err(e)?;
     let out = Command::new(testkit::pg::client_bin(install, "pg_controldata"))
         .arg(&copy)
         .env("LC_ALL", "C")
@@ -362,21 +362,6 @@ fn pg_corpus_vs_pg_controldata(install: &PgInstall) -> R {
         pc["next_xid"].as_str().map(str::to_string),
         Some(field("Latest checkpoint's NextXID")?),
     )?;
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> R {
-    std::fs::create_dir_all(to).map_err(e)?;
-    for entry in std::fs::read_dir(from).map_err(e)? {
-        let entry = entry.map_err(e)?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type().map_err(e)?.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
-        } else {
-            std::fs::copy(entry.path(), &dest).map_err(e)?;
-        }
-    }
-    // pg_controldata wants a data directory it could own; as root that is fine.
     Ok(())
 }
 

@@ -402,20 +402,24 @@ fn inspect_data_dir(path: &Path, r: &mut Report) {
         Ok(v) => r.fact("pg_version", v),
         Err(e) => r.error(format!("PG_VERSION: {e}")),
     }
-    match pgdata::datadir::read_control(path) {
-        Ok(c) => {
-            r.fact("pg_control", control_facts(&c));
-            if !c.crc_valid() {
-                r.error(format!(
-                    "global/pg_control CRC mismatch: stored {:08x}, computed {:08x}",
-                    c.crc_stored, c.crc_computed
-                ));
+    // One read of pg_control for its facts and its hash.
+    let control_path = path.join("global").join("pg_control");
+    match evidence::Evidence::open(&control_path) {
+        Ok(ev) => {
+            match ControlFile::parse(ev.bytes()) {
+                Ok(c) => {
+                    r.fact("pg_control", control_facts(&c));
+                    if !c.crc_valid() {
+                        r.error(format!(
+                            "global/pg_control CRC mismatch: stored {:08x}, computed {:08x}",
+                            c.crc_stored, c.crc_computed
+                        ));
+                    }
+                }
+                Err(e) => r.error(format!("global/pg_control: {e}")),
             }
+            r.fact("pg_control_sha256", ev.sha256_hex());
         }
-        Err(e) => r.error(format!("global/pg_control: {e}")),
-    }
-    match evidence::sha256_file(path.join("global").join("pg_control")) {
-        Ok(h) => r.fact("pg_control_sha256", h),
         Err(e) => r.error(format!("global/pg_control: {e}")),
     }
     match pgdata::DataDir::open(path) {

@@ -8,7 +8,7 @@ use sqlite_pages::header::{DbHeader, MAGIC};
 use sqlite_pages::journal::{
     JOURNAL_MAGIC, Journal, JournalCtx, JournalHeader, RecordCount, RecordStatus,
 };
-use sqlite_pages::wal::{Wal, WalHeader};
+use sqlite_pages::wal::{WAL_MAGIC_BE, WAL_MAGIC_LE, Wal, WalHeader};
 
 use super::Report;
 
@@ -27,10 +27,9 @@ pub(super) fn looks_like_headerless_database(bytes: &[u8]) -> bool {
 
 /// Either WAL magic at offset 0.
 pub(super) fn looks_like_wal(bytes: &[u8]) -> bool {
-    matches!(
-        bytes.get(..4),
-        Some([0x37, 0x7f, 0x06, 0x82]) | Some([0x37, 0x7f, 0x06, 0x83])
-    )
+    bytes
+        .first_chunk::<4>()
+        .is_some_and(|m| matches!(u32::from_be_bytes(*m), WAL_MAGIC_LE | WAL_MAGIC_BE))
 }
 
 /// The journal magic at offset 0 (a hot or not-yet-finalised journal; a

@@ -69,6 +69,21 @@ pub fn run_bin(bin: impl AsRef<Path>, args: &[&str]) -> io::Result<(bool, String
     ))
 }
 
+/// Copies the directory `from` to `to` (which must not exist) with `cp -a`,
+/// keeping modes and owners (a data directory stays usable by its server).
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    let out = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(command_error("cp -a", &out))
+    }
+}
+
 /// The workspace root (the directory holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -342,16 +342,7 @@ impl Cluster {
     /// Copies the data directory to `dest` (which must not exist). Stop the
     /// cluster first for a consistent copy.
     pub fn copy_data_dir_to(&self, dest: &Path) -> io::Result<()> {
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg(&self.data)
-            .arg(dest)
-            .output()?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(crate::command_error("cp -a", &out))
-        }
+        crate::copy_tree(&self.data, dest)
     }
 
     /// A stopped copy of this (stopped) cluster: its data directory copied
