@@ -22,6 +22,22 @@ use std::process::{Command, Output, Stdio};
 /// The system's PostgreSQL 15 server binaries (Debian's postgresql-15).
 pub const SYSTEM_PG15_BIN: &str = "/usr/lib/postgresql/15/bin";
 
+/// Environment variable naming another PostgreSQL 15 bin directory (e.g. a
+/// newer minor release unpacked next to the system's) that replaces
+/// [`SYSTEM_PG15_BIN`] everywhere: in [`find_install`]`(15)`, as the
+/// fallback client programs and in [`pg15_bin`].
+pub const PG15_BIN_ENV: &str = "DATAM_PG15_BIN";
+
+/// The PostgreSQL 15 bin directory the tests use: `$DATAM_PG15_BIN` if set,
+/// else the system's ([`SYSTEM_PG15_BIN`]). Tests that run a PostgreSQL 15
+/// client program directly (pg_waldump, pg_controldata) take it from here.
+pub fn pg15_bin() -> PathBuf {
+    match std::env::var_os(PG15_BIN_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(SYSTEM_PG15_BIN),
+    }
+}
+
 /// The majors DataM supports.
 pub const ALL_MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];
 
@@ -55,13 +71,17 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Finds the server binaries for `major`: the system's for 15, the install
-/// cache's for the others (and for 15 if the system has none).
+/// cache's for the others (and for 15 if the system has none). With
+/// `$DATAM_PG15_BIN` set, 15 is that directory only (no silent fallback to
+/// another 15, so a run meant for one minor release never tests another).
 pub fn find_install(major: u32) -> Option<PgInstall> {
-    let mut candidates = Vec::new();
-    if major == 15 {
-        candidates.push(PathBuf::from(SYSTEM_PG15_BIN));
-    }
-    candidates.push(cache_dir().join(major.to_string()).join("native/bin"));
+    let cached = cache_dir().join(major.to_string()).join("native/bin");
+    let overridden = std::env::var_os(PG15_BIN_ENV).is_some_and(|p| !p.is_empty());
+    let candidates = match major {
+        15 if overridden => vec![pg15_bin()],
+        15 => vec![PathBuf::from(SYSTEM_PG15_BIN), cached],
+        _ => vec![cached],
+    };
     candidates
         .into_iter()
         .find(|d| d.join("postgres").is_file() && d.join("initdb").is_file())
@@ -69,13 +89,13 @@ pub fn find_install(major: u32) -> Option<PgInstall> {
 }
 
 /// A client program (psql, pg_waldump, pg_controldata): the install's own if
-/// it has one, else the system PostgreSQL 15's.
+/// it has one, else PostgreSQL 15's ([`pg15_bin`]).
 pub fn client_bin(install: &PgInstall, name: &str) -> PathBuf {
     let own = install.bin(name);
     if own.is_file() {
         own
     } else {
-        Path::new(SYSTEM_PG15_BIN).join(name)
+        pg15_bin().join(name)
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn waldump_records(seg: &Path) -> Vec<(String, String, u32, u32, u32)> {
-    let out = Command::new("/usr/lib/postgresql/15/bin/pg_waldump")
+    let out = Command::new(testkit::pg::pg15_bin().join("pg_waldump"))
         .arg(seg)
         .output()
         .expect("pg_waldump runs");
