@@ -26,3 +26,27 @@ fi
 
 # The other majors DataM supports (13–18); 15 is the system's.
 scripts/install-pg.sh 13 14 16 17 18
+
+# The engines the tests will use, as testkit finds them, so that a failure
+# report names their versions. $DATAM_PG15_BIN replaces the system's
+# PostgreSQL 15 (e.g. another minor release unpacked elsewhere).
+if [ "$(id -u)" = 0 ]; then default_cache=/var/cache/datam/pg; else default_cache="$HOME/.cache/datam/pg"; fi
+cache="${DATAM_PG_CACHE:-$default_cache}"
+echo "setup: engines the tests use:"
+for major in 13 14 15 16 17 18; do
+  bin="$cache/$major/native/bin"
+  if [ "$major" = 15 ]; then
+    if [ -n "${DATAM_PG15_BIN:-}" ]; then bin=$DATAM_PG15_BIN
+    elif [ -x /usr/lib/postgresql/15/bin/postgres ]; then bin=/usr/lib/postgresql/15/bin; fi
+  fi
+  if [ -x "$bin/postgres" ]; then
+    echo "  PostgreSQL $major: $("$bin/postgres" --version) ($bin)"
+  else
+    echo "  PostgreSQL $major: MISSING ($bin)" >&2; exit 1
+  fi
+done
+pg15=${DATAM_PG15_BIN:-/usr/lib/postgresql/15/bin}
+echo "  pg_waldump (PG 15 client): $("$pg15/pg_waldump" --version)"
+sqlite=${DATAM_SQLITE3:-sqlite3}
+echo "  sqlite3 shell: $("$sqlite" --version) ($(command -v "$sqlite"))"
+echo "  SQLite library of python3 (corpora/sqlite-history/gen.py): $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"

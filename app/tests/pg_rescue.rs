@@ -233,12 +233,28 @@ fn old_sources_starting(report: &serde_json::Value, prefix: &str) -> usize {
     })
 }
 
+/// Removes the segments before `first_kept` and every segment file that does
+/// not hold the WAL its name says (a recycled file still holding older
+/// records under a future name, or a pre-allocated empty one). Whether a
+/// checkpoint removes or recycles an old segment depends on its estimate of
+/// future WAL use, so without the second rule the evidence might still hold
+/// the original INSERTs.
 fn remove_segments_before(pg_wal: &Path, first_kept: &str) -> Result<usize, String> {
     let mut n = 0;
     for ent in std::fs::read_dir(pg_wal).map_err(e)? {
         let p = ent.map_err(e)?.path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.len() == 24 && name.as_str() < first_kept {
+        if name.len() != 24 {
+            continue;
+        }
+        let own = walparse::summarize_segment(&std::fs::read(&p).map_err(e)?)
+            .ok()
+            .and_then(|s| {
+                let (_, segno) = walparse::parse_segment_file_name(&name, s.ctx.seg_size_bytes)?;
+                Some(segno == s.segno)
+            })
+            .unwrap_or(false);
+        if name.as_str() < first_kept || !own {
             std::fs::remove_file(&p).map_err(e)?;
             n += 1;
         }
@@ -333,7 +349,7 @@ fn rescue(install: &PgInstall, sc: Scenario) -> Result<(), String> {
     let ev = work.path().join("evidence");
     c.copy_data_dir_to(&ev).map_err(e)?;
     if let Some(first) = &first_kept {
-        // The checkpoint may have removed or recycled them already.
+        // The checkpoint has removed or recycled some of them already.
         let n = remove_segments_before(&ev.join("pg_wal"), first)?;
         eprintln!(
             "pg{}: removed {n} segment(s) before {first} from the evidence",

@@ -185,7 +185,16 @@ impl Cluster {
     /// lines to `postgresql.conf`, and starts the server.
     ///
     /// Default settings: Unix socket only, `autovacuum = off` (tests want dead
-    /// tuples to stay), `fsync = off`, small `shared_buffers`.
+    /// tuples to stay), `fsync = off`, small `shared_buffers`, and no
+    /// background process acting on its own timetable: `checkpoint_timeout =
+    /// 1d` (checkpoints happen only when a test asks, at shutdown or after
+    /// `max_wal_size`), `bgwriter_lru_maxpages = 0` (the background writer
+    /// never writes, and so never pins, a page under a test's `VACUUM`, which
+    /// would leave that page's dead tuples in place). Which files, tuples and
+    /// WAL records exist then follows from the test's statements alone, except
+    /// the background writer's running-transactions WAL records (every 15 s
+    /// while WAL is written): compare WAL with what the server reports, never
+    /// by counting records.
     pub fn start(install: &PgInstall, opts: ClusterOptions) -> io::Result<Cluster> {
         let dir = tempfile::Builder::new().prefix("datam-pg").tempdir()?;
         let data = dir.path().join("data");
@@ -210,7 +219,7 @@ impl Cluster {
         let mut conf = format!(
             "\n# datam testkit\nlisten_addresses = ''\nport = {PORT}\nunix_socket_directories = '{}'\n\
              autovacuum = off\nfsync = off\nshared_buffers = 16MB\nmax_connections = 20\n\
-             max_wal_size = 1GB\n",
+             max_wal_size = 1GB\ncheckpoint_timeout = 1d\nbgwriter_lru_maxpages = 0\n",
             sock.display()
         );
         for line in &opts.conf {
