@@ -17,6 +17,18 @@ fn main() {
         if num != install.major.to_string() || !text.starts_with("PostgreSQL ") {
             return Err(format!("major {} answered {v:?}", install.major));
         }
+        // Names the minor release in the log; $DATAM_PG15_BIN is the 15 used.
+        eprintln!(
+            "pg{}: {text} ({})",
+            install.major,
+            install.bin_dir.display()
+        );
+        if install.major == 15 && install.bin_dir != testkit::pg::pg15_bin() {
+            return Err(format!(
+                "15 is not pg15_bin(): {}",
+                install.bin_dir.display()
+            ));
+        }
         let lvl = c.psql("SHOW wal_level;").map_err(|e| e.to_string())?;
         if lvl.trim() != "logical" {
             return Err(format!("conf line not applied: wal_level = {lvl:?}"));
