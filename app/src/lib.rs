@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 pub mod inspect;
 pub mod pg;
+pub mod report;
 pub mod sqlite;
 
 /// DataM: forensic recovery for PostgreSQL and SQLite. Evidence is only ever read.
@@ -100,7 +101,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DATAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // Diagnostics reach the user through the job's reporter; their
+        // tracing copy is for DATAM_LOG=... and --log-format json.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,datam_core::job=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

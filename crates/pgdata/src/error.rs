@@ -27,6 +27,12 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A directory without `PG_VERSION`.
+    #[error("{path}: not a PostgreSQL data directory: no PG_VERSION")]
+    NotADataDir {
+        /// The directory.
+        path: PathBuf,
+    },
     /// `PG_VERSION` does not hold a major version number.
     #[error("PG_VERSION holds {found:?}, not a major version number")]
     BadPgVersion {
