@@ -1,5 +1,6 @@
 //! Error messages a person reads once: an OS error is named once with its
 //! path, and a directory that is not a data directory says so.
+#![allow(clippy::unwrap_used)]
 
 use std::process::Command;
 
