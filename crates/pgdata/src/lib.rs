@@ -33,4 +33,4 @@ pub mod xact;
 
 pub use control::{ControlFile, DbState, Lsn, parse_pg_version};
 pub use datadir::{DataDir, Fork, RelLocator};
-pub use error::{BlockNo, Error, Result};
+pub use error::{BlockNo, DecompressProblem, Error, Result, ToastProblem};
