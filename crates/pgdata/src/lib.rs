@@ -25,6 +25,7 @@ pub mod multixact;
 pub mod page;
 pub mod relation;
 pub mod relmap;
+pub mod slru;
 pub mod table;
 pub mod tuple;
 pub mod varlena;

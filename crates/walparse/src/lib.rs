@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bytes;
 pub mod ctx;
 pub mod desc;
 pub mod error;
