@@ -11,6 +11,7 @@
 //! real 13–18 servers). Only committed, undeleted catalog tuples are used.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use rowcodec::pg::{CompositeAttr, TypeCatalog, TypeInfo};
 
@@ -24,6 +25,11 @@ use crate::tuple::{AttrLayout, HeapTuple};
 use crate::varlena;
 use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
+
+mod layout;
+
+pub use layout::TOAST_LAYOUT;
+use layout::*;
 
 /// OID of `pg_database`.
 pub const DATABASE_RELATION_ID: u32 = 1262;
@@ -45,72 +51,6 @@ pub const INDEX_RELATION_ID: u32 = 2610;
 pub const RANGE_RELATION_ID: u32 = 3541;
 /// `FirstNormalObjectId`: OIDs of user-created objects start here.
 pub const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
-
-struct Schema {
-    names: Vec<&'static str>,
-    layouts: Vec<AttrLayout>,
-}
-
-impl Schema {
-    fn parse(spec: &'static str) -> Self {
-        let mut names = Vec::new();
-        let mut layouts = Vec::new();
-        for col in spec.split_whitespace() {
-            let mut it = col.split(':');
-            let (Some(n), Some(len), Some(al)) = (it.next(), it.next(), it.next()) else {
-                continue;
-            };
-            names.push(n);
-            layouts.push(AttrLayout::new(
-                len.parse().unwrap_or(-1),
-                al.bytes().next().unwrap_or(b'c'),
-            ));
-        }
-        Self { names, layouts }
-    }
-    fn idx(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| *n == name)
-    }
-}
-
-const PG_CLASS_13: &str = "oid:4:i relname:64:c relnamespace:4:i reltype:4:i reloftype:4:i relowner:4:i relam:4:i relfilenode:4:i reltablespace:4:i relpages:4:i reltuples:4:i relallvisible:4:i reltoastrelid:4:i relhasindex:1:c relisshared:1:c relpersistence:1:c relkind:1:c relnatts:2:s";
-const PG_CLASS_18: &str = "oid:4:i relname:64:c relnamespace:4:i reltype:4:i reloftype:4:i relowner:4:i relam:4:i relfilenode:4:i reltablespace:4:i relpages:4:i reltuples:4:i relallvisible:4:i relallfrozen:4:i reltoastrelid:4:i relhasindex:1:c relisshared:1:c relpersistence:1:c relkind:1:c relnatts:2:s";
-const PG_ATTRIBUTE_13: &str = "attrelid:4:i attname:64:c atttypid:4:i attstattarget:4:i attlen:2:s attnum:2:s attndims:4:i attcacheoff:4:i atttypmod:4:i attbyval:1:c attstorage:1:c attalign:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:4:i attcollation:4:i attacl:-1:i attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
-const PG_ATTRIBUTE_14: &str = "attrelid:4:i attname:64:c atttypid:4:i attstattarget:4:i attlen:2:s attnum:2:s attndims:4:i attcacheoff:4:i atttypmod:4:i attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:4:i attcollation:4:i attacl:-1:i attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
-const PG_ATTRIBUTE_16: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s attcacheoff:4:i atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attstattarget:2:s attcollation:4:i attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
-const PG_ATTRIBUTE_17: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s attcacheoff:4:i atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attcollation:4:i attstattarget:2:s attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
-const PG_ATTRIBUTE_18: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attcollation:4:i attstattarget:2:s attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
-const PG_TYPE_13: &str = "oid:4:i typname:64:c typnamespace:4:i typowner:4:i typlen:2:s typbyval:1:c typtype:1:c typcategory:1:c typispreferred:1:c typisdefined:1:c typdelim:1:c typrelid:4:i typelem:4:i typarray:4:i typinput:4:i typoutput:4:i typreceive:4:i typsend:4:i typmodin:4:i typmodout:4:i typanalyze:4:i typalign:1:c typstorage:1:c typnotnull:1:c typbasetype:4:i";
-const PG_TYPE_14: &str = "oid:4:i typname:64:c typnamespace:4:i typowner:4:i typlen:2:s typbyval:1:c typtype:1:c typcategory:1:c typispreferred:1:c typisdefined:1:c typdelim:1:c typrelid:4:i typsubscript:4:i typelem:4:i typarray:4:i typinput:4:i typoutput:4:i typreceive:4:i typsend:4:i typmodin:4:i typmodout:4:i typanalyze:4:i typalign:1:c typstorage:1:c typnotnull:1:c typbasetype:4:i";
-const PG_DATABASE_13: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datcollate:64:c datctype:64:c datistemplate:1:c datallowconn:1:c datconnlimit:4:i datlastsysoid:4:i datfrozenxid:4:i datminmxid:4:i dattablespace:4:i";
-const PG_DATABASE_15: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datlocprovider:1:c datistemplate:1:c datallowconn:1:c datconnlimit:4:i datfrozenxid:4:i datminmxid:4:i dattablespace:4:i";
-const PG_DATABASE_17: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datlocprovider:1:c datistemplate:1:c datallowconn:1:c dathasloginevt:1:c datconnlimit:4:i datfrozenxid:4:i datminmxid:4:i dattablespace:4:i";
-const PG_NAMESPACE: &str = "oid:4:i nspname:64:c";
-const PG_PROC: &str = "oid:4:i proname:64:c";
-const PG_RANGE_13: &str = "rngtypid:4:i rngsubtype:4:i";
-const PG_RANGE_14: &str = "rngtypid:4:i rngsubtype:4:i rngmultitypid:4:i";
-// pg_index up to indkey (the int2vector is never null); 15 added
-// indnullsnotdistinct after indisunique. indexprs/indpred are read from the
-// null bitmap only (a partial or expression index cannot address rows).
-const PG_INDEX_13: &str = "indexrelid:4:i indrelid:4:i indnatts:2:s indnkeyatts:2:s indisunique:1:c indisprimary:1:c indisexclusion:1:c indimmediate:1:c indisclustered:1:c indisvalid:1:c indcheckxmin:1:c indisready:1:c indislive:1:c indisreplident:1:c indkey:-1:i indcollation:-1:i indclass:-1:i indoption:-1:i indexprs:-1:i indpred:-1:i";
-const PG_INDEX_15: &str = "indexrelid:4:i indrelid:4:i indnatts:2:s indnkeyatts:2:s indisunique:1:c indnullsnotdistinct:1:c indisprimary:1:c indisexclusion:1:c indimmediate:1:c indisclustered:1:c indisvalid:1:c indcheckxmin:1:c indisready:1:c indislive:1:c indisreplident:1:c indkey:-1:i indcollation:-1:i indclass:-1:i indoption:-1:i indexprs:-1:i indpred:-1:i";
-const PG_ENUM: &str = "oid:4:i enumtypid:4:i enumsortorder:4:i enumlabel:64:c";
-
-/// TOAST table columns: chunk_id oid, chunk_seq int4, chunk_data bytea.
-pub const TOAST_LAYOUT: [AttrLayout; 3] = [
-    AttrLayout::new(4, b'i'),
-    AttrLayout::new(4, b'i'),
-    AttrLayout::new(-1, b'i'),
-];
-
-fn pick(major: u32, by: &[(u32, &'static str)]) -> Result<Schema> {
-    by.iter()
-        .rev()
-        .find(|(m, _)| major >= *m)
-        .map(|(_, s)| Schema::parse(s))
-        .filter(|_| crate::datadir::SUPPORTED_MAJORS.contains(&major))
-        .ok_or(Error::UnsupportedVersion { major })
-}
 
 /// One deformed catalog row.
 struct Row<'s, 'a> {
@@ -223,9 +163,21 @@ fn scan_catalog(
                 continue;
             }
         };
-        for id in page.item_ids() {
-            let Ok(bytes) = page.item_bytes(id) else {
-                continue;
+        // Unused, dead and redirect line pointers hold no tuple; a normal
+        // one whose bytes fall outside the page is damage.
+        for id in page
+            .item_ids()
+            .filter(|id| id.flags == crate::page::LpFlags::Normal)
+        {
+            let bytes = match page.item_bytes(id) {
+                Ok(b) => b,
+                Err(e) => {
+                    warnings.push(Warning {
+                        what: what(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
             };
             let tuple = match HeapTuple::parse(bytes, BlockNo(b), id.lp) {
                 Ok(t) => t,
@@ -268,7 +220,10 @@ pub fn databases(dir: &DataDir, warnings: &mut Vec<Warning>) -> Result<Vec<Datab
     let map = read_relmap(dir, 0, GLOBALTABLESPACE_OID)?;
     let rel_number = map
         .filenode(DATABASE_RELATION_ID)
-        .ok_or_else(|| Error::Catalog("global/pg_filenode.map has no pg_database".into()))?;
+        .ok_or_else(|| Error::NotInRelMap {
+            map: PathBuf::from("global/pg_filenode.map"),
+            oid: DATABASE_RELATION_ID,
+        })?;
     let schema = pick(
         dir.major(),
         &[
@@ -596,10 +551,17 @@ impl Catalog {
     }
 
     fn mapped_locator(&self, oid: u32) -> Result<RelLocator> {
-        let rel_number = self
-            .map
-            .filenode(oid)
-            .ok_or_else(|| Error::Catalog(format!("pg_filenode.map has no relation {oid}")))?;
+        let rel_number = self.map.filenode(oid).ok_or_else(|| Error::NotInRelMap {
+            map: self
+                .dir
+                .rel_dir(RelLocator {
+                    spc_oid: self.db_spc(),
+                    db_oid: self.db.oid,
+                    rel_number: 0,
+                })
+                .join("pg_filenode.map"),
+            oid,
+        })?;
         Ok(RelLocator {
             spc_oid: self.db_spc(),
             db_oid: self.db.oid,
@@ -622,9 +584,7 @@ impl Catalog {
 
     /// Where the files of relation `oid` live.
     pub fn locator_of(&self, oid: u32) -> Result<RelLocator> {
-        let c = self
-            .class(oid)
-            .ok_or_else(|| Error::Catalog(format!("pg_class has no relation {oid}")))?;
+        let c = self.class(oid).ok_or(Error::NotInPgClass { oid })?;
         self.locator(c)
     }
 
@@ -635,8 +595,9 @@ impl Catalog {
             let rel_number = if c.relfilenode != 0 {
                 c.relfilenode
             } else {
-                map.filenode(c.oid).ok_or_else(|| {
-                    Error::Catalog(format!("global/pg_filenode.map has no relation {}", c.oid))
+                map.filenode(c.oid).ok_or_else(|| Error::NotInRelMap {
+                    map: PathBuf::from("global/pg_filenode.map"),
+                    oid: c.oid,
                 })?
             };
             return Ok(RelLocator {
