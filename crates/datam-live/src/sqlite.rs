@@ -291,14 +291,6 @@ fn select_list(m: &TableMeta) -> String {
         .join(", ")
 }
 
-fn key_cols(m: &TableMeta) -> Vec<usize> {
-    if m.key.is_empty() {
-        (0..m.columns.len()).collect()
-    } else {
-        m.key.clone()
-    }
-}
-
 impl Engine for SqliteSession {
     fn meta(&mut self, table: &str) -> Result<TableMeta> {
         self.meta_of(table)
