@@ -9,6 +9,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use datam_live::{CommitOptions, Session, Target};
 
 mod edit;
+mod export;
 mod rows;
 
 /// `datam live` subcommands.
@@ -22,6 +23,8 @@ pub enum Cmd {
     Edit(edit::Args),
     /// Revert a committed plan from the journal (refusing rows changed since).
     Undo(edit::UndoArgs),
+    /// Export a table: parallel binary/CSV COPY over one shared snapshot (PostgreSQL), or JSON lines.
+    Export(export::Args),
 }
 
 /// The connection arguments every subcommand takes.
@@ -69,5 +72,6 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
         Cmd::Rows(a) => rows::run(&a, out),
         Cmd::Edit(a) => edit::run(&a, out),
         Cmd::Undo(a) => edit::undo(&a, out),
+        Cmd::Export(a) => export::run(&a, out),
     }
 }

@@ -253,6 +253,12 @@ pub enum Error {
         /// What was wrong.
         what: &'static str,
     },
+    /// An operation only PostgreSQL offers.
+    #[error("{what} needs a PostgreSQL server")]
+    PostgresOnly {
+        /// The operation.
+        what: &'static str,
+    },
     /// The job was cancelled.
     #[error("cancelled")]
     Cancelled(#[from] datam_core::job::Cancelled),

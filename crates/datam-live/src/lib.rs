@@ -183,6 +183,21 @@ impl Session {
         self.with_engine(|e| plan::commit(e, plan, journal, opts))
     }
 
+    /// Exports a table with parallel `COPY` on one snapshot
+    /// (PostgreSQL; see [`pg::export`]).
+    pub fn export(
+        &mut self,
+        req: &pg::export::ExportRequest,
+        ctx: &JobCtx,
+    ) -> Result<pg::export::ExportSummary> {
+        match self {
+            Self::Pg(s) => s.export(req, ctx),
+            Self::Sqlite(_) => Err(Error::PostgresOnly {
+                what: "binary/CSV COPY export",
+            }),
+        }
+    }
+
     /// The plan that reverts journaled plan `id` (commit it with
     /// [`Session::commit`]).
     pub fn undo_plan(&mut self, journal: &Journal, id: &str) -> Result<Plan> {

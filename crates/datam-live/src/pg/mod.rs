@@ -2,8 +2,10 @@
 //! runtime), the catalog queries, rows in binary format, guarded edits and
 //! the parallel export.
 
+pub mod copy_binary;
 mod decode;
 mod edit;
+pub mod export;
 pub(crate) use edit::PgEngine;
 
 mod rows;
@@ -197,7 +199,7 @@ impl PgSession {
                 columns,
                 key,
             };
-            Ok(PgMeta { meta, pg, has_xmin: row.get(3) })
+            Ok(PgMeta { meta, pg, oid, has_xmin: row.get(3) })
         })
     }
 }
@@ -207,6 +209,7 @@ impl PgSession {
 pub(crate) struct PgMeta {
     pub meta: TableMeta,
     pub pg: Vec<PgColumn>,
+    pub oid: i64,
     /// Views and foreign tables have no `xmin`.
     pub has_xmin: bool,
 }
