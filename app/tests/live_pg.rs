@@ -413,6 +413,69 @@ fn rows_match_copy(install: &PgInstall) -> Result<(), String> {
     Ok(())
 }
 
+/// Many rows over many pages, with NULLs and TOASTed (compressed and
+/// external) values.
+const EXPORT_SETUP: &str = r#"
+CREATE TABLE big (LIKE t INCLUDING ALL);
+ALTER TABLE big ADD COLUMN long text;
+INSERT INTO big SELECT i, 'n' || (i % 1000), i * 0.01, (i % 300)::int2, i / 7.0, i % 3 = 0,
+  date '2000-01-01' + (i % 9000), NULL, jsonb_build_object('i', i), decode(md5(i::text), 'hex'),
+  md5(i::text)::uuid, ARRAY[i], NULL, NULL, NULL,
+  CASE WHEN i % 500 = 0 THEN repeat(md5(i::text), 200) WHEN i % 777 = 0
+    THEN (SELECT string_agg(md5((i * 1000 + k)::text), '') FROM generate_series(1, 100) k) END
+  FROM generate_series(1, 30000) i;
+DELETE FROM big WHERE id % 11 = 0;
+CREATE TABLE load1 (LIKE big);
+CREATE TABLE load4 (LIKE big);
+"#;
+
+fn export_binary_loads_back(install: &PgInstall) -> Result<(), String> {
+    let c = start(install)?;
+    c.psql(EXPORT_SETUP).map_err(e)?;
+    let url = c.conn_string("postgres");
+    let dir = tempfile::tempdir().map_err(e)?;
+    let original = copy(&c, "big");
+    for (jobs, table) in [("1", "load1"), ("4", "load4")] {
+        let out = dir.path().join(format!("big{jobs}.bin"));
+        let out_s = out.display().to_string();
+        let (ok, stdout, err) = datam(
+            dir.path(),
+            &[
+                "live", "export", &url, "--table", "big", "--out", &out_s, "--jobs", jobs,
+            ],
+        );
+        assert!(ok, "{err}");
+        assert!(stdout.contains("exported 27273 rows"), "{stdout}");
+        if jobs == "4" && c.major() >= 14 {
+            assert!(stdout.contains("with 4 connection(s)"), "{stdout}");
+        }
+        // psql reads the file (the server user may not see the test's
+        // temporary directory).
+        c.psql(&format!("\\copy {table} FROM '{out_s}' (FORMAT binary)"))
+            .map_err(e)?;
+        assert_eq!(copy(&c, table), original, "--jobs {jobs}");
+    }
+    let csv = dir.path().join("big.csv");
+    let csv_s = csv.display().to_string();
+    let (ok, _, err) = datam(
+        dir.path(),
+        &[
+            "live", "export", &url, "--table", "big", "--out", &csv_s, "--format", "csv", "--jobs",
+            "3",
+        ],
+    );
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&csv).map_err(e)?;
+    assert!(
+        text.starts_with("id,name,price,qty,ratio,ok,day,at,doc,raw,uid,tags,span,addr,j,long\n")
+    );
+    c.psql("TRUNCATE load1").map_err(e)?;
+    c.psql(&format!("\\copy load1 FROM '{csv_s}' (FORMAT csv, HEADER)"))
+        .map_err(e)?;
+    assert_eq!(copy(&c, "load1"), original, "csv");
+    Ok(())
+}
+
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
@@ -430,5 +493,10 @@ fn main() {
     trials.extend(major_trials("live_rows_match_copy", &[15, 17], |i| {
         rows_match_copy(i)
     }));
+    trials.extend(major_trials(
+        "live_export_binary_loads_back",
+        &[13, 15, 17],
+        export_binary_loads_back,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
