@@ -39,7 +39,8 @@ psql() { "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p 5432 -U postgres
 echo "loading pgbench -i -s $scale ..."
 "$(dirname "$bin")/bin/pgbench" -i -q -n -s "$scale" -h "$work" -p 5432 -U postgres postgres >/dev/null 2>&1 \
   || pgbench -i -q -n -s "$scale" -h "$work" -p 5432 -U postgres postgres >/dev/null
-psql -c "VACUUM FREEZE pgbench_accounts; CHECKPOINT" >/dev/null
+psql -c "VACUUM FREEZE pgbench_accounts" >/dev/null
+psql -c "CHECKPOINT" >/dev/null
 heap=$(psql -c "SELECT pg_relation_size('pgbench_accounts')")
 nrows=$(psql -c "SELECT count(*) FROM pgbench_accounts")
 echo "table pgbench_accounts: $heap bytes of heap, $nrows rows; $(nproc) cores"
