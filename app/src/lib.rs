@@ -8,6 +8,8 @@
 //! - [`sqlite`]: `datam sqlite salvage|history` — SQLite recovery.
 //! - [`pg`]: `datam pg wal|tables|dump|xacts|rescue` — PostgreSQL WAL and
 //!   data-directory readers, and the undo of a mistaken transaction.
+//! - [`live`]: `datam live tables|rows|edit|undo|export` — a running server
+//!   or a working SQLite file (never evidence).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -17,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod inspect;
+pub mod live;
 pub mod pg;
 pub mod report;
 pub mod sqlite;
@@ -54,6 +57,9 @@ pub enum Command {
     /// PostgreSQL WAL and data-directory commands.
     #[command(subcommand)]
     Pg(pg::Cmd),
+    /// Live databases: a running PostgreSQL server or a working SQLite file (never evidence).
+    #[command(subcommand)]
+    Live(live::Cmd),
 }
 
 /// Runs one command line (including the program name in `args[0]`), writing
@@ -72,6 +78,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(&a, out),
         Command::Sqlite(c) => sqlite::run(c, out),
         Command::Pg(c) => pg::run(c, out),
+        Command::Live(c) => live::run(c, out),
     }
 }
 
