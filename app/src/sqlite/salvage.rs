@@ -141,6 +141,8 @@ impl<'w> Outputs<'w> {
                 Some("wal-uncommitted") => "wal-uncommitted",
                 Some("journal") => "journal",
                 Some("db-old") => "db-old",
+                Some("wal-deleted") => "wal-deleted",
+                Some("journal-deleted") => "journal-deleted",
                 _ => "db-uncommitted",
             };
             *self.counts.entry((table.to_string(), status)).or_insert(0) += 1;
@@ -339,7 +341,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         .with_context(|| format!("opening {}", args.db.display()))?;
     // Side files: salvage the state SQLite would show (WAL applied, hot
     // journal rolled back, in memory) and add older row versions.
-    let side = crate::sqlite::history::salvage_side(&args.db, &args.side, &args.tables)?;
+    let side = datam_core::sqlite::history::salvage_side(
+        &args.db,
+        &args.side.to_request(),
+        &args.tables,
+        &crate::sqlite::report::job_ctx(None),
+    );
     // Pages the scan has gone past leave memory (they are read again if needed).
     let release = |offset: usize, len: usize| ev.release(offset, len);
     let db = match side.image.as_deref() {

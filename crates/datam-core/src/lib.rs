@@ -12,7 +12,10 @@
 //!   token + reporter), [`job::Progress`] events (bytes/pages done of total,
 //!   per [`job::Phase`]), [`job::Diagnostic`]s, and [`job::Sink`], the push
 //!   interface for a job's items (`Ok(false)` stops the job, `Err` aborts it).
+//! - [`sqlite`] — SQLite jobs: [`sqlite::history::history`] and the side
+//!   files of a salvage ([`sqlite::history::salvage_side`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod job;
+pub mod sqlite;

@@ -215,7 +215,7 @@ impl<'a> Db<'a> {
     }
 }
 
-fn master_table() -> Table {
+pub(crate) fn master_table() -> Table {
     let col = |n: &str, a| Column {
         name: n.into(),
         decl_type: String::new(),
@@ -237,11 +237,12 @@ fn master_table() -> Table {
         record_order: vec![0, 1, 2, 3, 4],
         sql: String::new(),
         dropped: false,
+        primary_key: Vec::new(),
         module: None,
     }
 }
 
-fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
+pub(crate) fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
     let text = |i: usize| match vals.get(i) {
         Some(OwnedValue::Text(s)) => Some(s.clone()),
         _ => None,
