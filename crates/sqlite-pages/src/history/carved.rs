@@ -119,8 +119,9 @@ fn side_pages<'a>(cx: &Ctx<'a>) -> Vec<(u32, PageSrc, &'a [u8], Stage, Status)> 
 }
 
 /// Deleted rows carved from every WAL frame and journal record, attributed
-/// to the table that owns the page number in some state; kept when no
-/// version of any row of that table has the same values. Keyed by row.
+/// to the table that owns the page number in some state; kept when no live
+/// version of a row of that table has the same values, once per content.
+/// Keyed by row.
 pub(crate) fn carve_side_pages(
     cx: &Ctx<'_>,
     stages: &[(Stage, View<'_>)],
@@ -133,11 +134,12 @@ pub(crate) fn carve_side_pages(
         return out;
     };
     let list: Vec<Table> = w.all_tables.values().cloned().collect();
+    // Only what SQLite shows hides a carved copy: older versions stay (their
+    // bytes surviving in a later page image is itself evidence).
     let mut known: HashSet<(String, String)> = HashSet::new();
-    for line in w.tl.by_key.values() {
-        let Some(t) = &line.table else { continue };
-        for vals in line.versions.iter().filter_map(|v| v.values.as_ref()) {
-            known.insert((t.name.clone(), signature(t, vals)));
+    for ((name, _), r) in &w.live_rows {
+        if let Some(t) = w.all_tables.get(name) {
+            known.insert((name.clone(), signature(t, &r.values)));
         }
     }
     for (pgno, src, page, stage, status) in side_pages(cx) {
