@@ -451,7 +451,7 @@ impl<'a> Db<'a> {
         let header_enc = self.header.as_ref().and_then(|h| h.text_encoding);
         let pick = |db: &Self, pages: &[PageNo]| -> (Vec<MasterRow>, crate::header::TextEncoding) {
             if let Some(e) = header_enc {
-                return (db.master_rows_from_pages(pages, e.to_rowcodec()), e);
+                return (db.master_rows_from_pages(pages, e), e);
             }
             let mut best = (Vec::new(), crate::header::TextEncoding::Utf8);
             for e in [
@@ -459,7 +459,7 @@ impl<'a> Db<'a> {
                 crate::header::TextEncoding::Utf16le,
                 crate::header::TextEncoding::Utf16be,
             ] {
-                let r = db.master_rows_from_pages(pages, e.to_rowcodec());
+                let r = db.master_rows_from_pages(pages, e);
                 if r.len() > best.0.len() {
                     best = (r, e);
                 }
@@ -480,8 +480,7 @@ impl<'a> Db<'a> {
                 let roots: HashSet<u32> = r.iter().map(|m| m.root.0).collect();
                 master_pages.extend(all.into_iter().filter(|p| {
                     !roots.contains(&p.0)
-                        && self.master_rows_from_pages(&[*p], e.to_rowcodec()).len()
-                            == self.page_rows(*p)
+                        && self.master_rows_from_pages(&[*p], e).len() == self.page_rows(*p)
                 }));
                 rows = r;
                 enc = e;
@@ -538,7 +537,7 @@ impl<'a> Db<'a> {
                 page: bp.bytes,
                 page_no: p,
                 tables: &tabs,
-                enc: self.encoding.to_rowcodec(),
+                enc: self.encoding,
                 src: self,
                 col0_codes: &[],
             };
@@ -778,7 +777,7 @@ impl Db<'_> {
     pub fn scan_ctx(&self) -> ScanCtx<'_> {
         ScanCtx {
             tables: &self.tables,
-            enc: self.encoding.to_rowcodec(),
+            enc: self.encoding,
             usable: self.usable as usize,
             src: self,
         }

@@ -16,6 +16,26 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
+    /// Maps the database header's value (offset 56); `None` for anything
+    /// but 1, 2, 3.
+    pub fn from_header(v: u32) -> Option<Self> {
+        match v {
+            1 => Some(Self::Utf8),
+            2 => Some(Self::Utf16le),
+            3 => Some(Self::Utf16be),
+            _ => None,
+        }
+    }
+
+    /// Name as `PRAGMA encoding` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF-8",
+            Self::Utf16le => "UTF-16le",
+            Self::Utf16be => "UTF-16be",
+        }
+    }
+
     /// Decodes text bytes to a `String`, replacing invalid sequences with U+FFFD.
     pub fn decode(self, b: &[u8]) -> String {
         match self {

@@ -78,7 +78,7 @@ impl<'a> Ctx<'a> {
 /// (an empty database file whose first pages live in the WAL) from the WAL.
 pub(crate) fn page_geometry(inp: &Inputs<'_>) -> Result<(u32, u32, TextEncoding), HistoryError> {
     if let Ok(h) = DbHeader::parse(inp.db) {
-        let enc = h.text_encoding.map(|e| e.to_rowcodec()).unwrap_or_default();
+        let enc = h.text_encoding.unwrap_or_default();
         return Ok((h.page_size_bytes, h.usable_size_bytes(), enc));
     }
     let ps = inp
