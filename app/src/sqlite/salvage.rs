@@ -77,7 +77,10 @@ pub struct Outputs<'w> {
     /// Rows of the main file per (table index, status), folded into `counts` by `finish`.
     row_counts: HashMap<(Option<usize>, RowStatus), u64>,
     file_label: String,
+    /// The bar the job context's reporter drives (kept to clear it at the end).
     progress: Option<indicatif::ProgressBar>,
+    /// Progress goes out as `datam_core::job::Progress` events.
+    ctx: datam_core::job::JobCtx,
     sql_in_tx: bool,
 }
 
@@ -264,10 +267,12 @@ impl BatchSink<Formatted> for Outputs<'_> {
         Ok(true)
     }
     fn progress(&mut self, done: u32, total: u32) {
-        if let Some(p) = &self.progress {
-            p.set_length(u64::from(total));
-            p.set_position(u64::from(done));
-        }
+        self.ctx.progress(
+            datam_core::job::Phase::Scan,
+            datam_core::job::Unit::Pages,
+            u64::from(done),
+            Some(u64::from(total)),
+        );
     }
 }
 
@@ -377,6 +382,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         counts: BTreeMap::new(),
         row_counts: HashMap::new(),
         file_label: label,
+        ctx: crate::sqlite::report::job_ctx(progress.clone()),
         progress,
         sql_in_tx: false,
     };
