@@ -81,7 +81,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         rowid: args.rowid,
         key: args.key.clone(),
     };
-    let ctx = super::report::job_ctx(None);
+    let (ctx, _) = super::report::job_ctx(usize::MAX);
     let mut versions: Vec<HistoryItem> = Vec::new();
     let outcome = job::history(&req, &ctx, &mut versions)?;
     for n in &outcome.notes {

@@ -117,8 +117,11 @@ pub trait BatchSink<B> {
     /// and only rows whose mark says `keep` belong to the output. `Ok(false)`
     /// stops the run.
     fn batch(&mut self, db: &Db<'_>, batch: B, marks: &[RowMark]) -> Result<bool, Self::Error>;
-    /// Progress: pages done out of all pages (called between rounds).
-    fn progress(&mut self, _done: u32, _total: u32) {}
+    /// Progress: pages done out of all pages (called between rounds);
+    /// `false` stops the run there (cancellation).
+    fn progress(&mut self, _done: u32, _total: u32) -> bool {
+        true
+    }
 }
 
 /// One row of a batch, as the ordered stage sees it.
@@ -865,8 +868,9 @@ impl Db<'_> {
                 }
                 Ok(true)
             }
-            fn progress(&mut self, done: u32, total: u32) {
+            fn progress(&mut self, done: u32, total: u32) -> bool {
                 self.0.progress(done, total);
+                true
             }
         }
         self.salvage_with(opts, &CopyRows, &mut Adapter(sink))
@@ -1055,7 +1059,11 @@ fn drain<B, S: BatchSink<B>>(
                     return Ok(());
                 }
             }
-            Msg::Progress(done, total) => sink.progress(done, total),
+            Msg::Progress(done, total) => {
+                if !sink.progress(done, total) {
+                    return Ok(());
+                }
+            }
         }
     }
     Ok(())

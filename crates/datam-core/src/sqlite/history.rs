@@ -89,7 +89,8 @@ pub struct Loaded {
     journal: Option<(PathBuf, evidence::Evidence)>,
 }
 
-fn open_evidence<E>(p: &Path) -> Result<evidence::Evidence, SqliteError<E>> {
+/// Opens one evidence file read-only.
+pub(crate) fn open_evidence<E>(p: &Path) -> Result<evidence::Evidence, SqliteError<E>> {
     evidence::Evidence::open(p).map_err(|source| SqliteError::Open {
         path: p.to_path_buf(),
         source,
