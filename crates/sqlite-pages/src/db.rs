@@ -137,6 +137,8 @@ pub struct RowMark {
     key: (Option<usize>, u64),
     /// An FTS projection of the previous row: kept with it.
     projection: bool,
+    /// The row's overflow chain broke (see [`RowRef::chain_break`]).
+    pub chain_break: Option<crate::cell::ChainBreak>,
 }
 
 impl RowMark {
@@ -147,6 +149,7 @@ impl RowMark {
             keep: true,
             key: (r.table, 0),
             projection: false,
+            chain_break: r.chain_break,
         }
     }
 }
@@ -1033,6 +1036,8 @@ impl Db<'_> {
                     table: Some(v),
                     values,
                     raw: None,
+                    // Reported once, with the content row.
+                    chain_break: None,
                     ..*r
                 },
                 true,
@@ -1256,6 +1261,7 @@ impl Db<'_> {
                         confidence: 1.0,
                         raw: None,
                         rowid_inferred: false,
+                        chain_break: None,
                     });
                 }
             }

@@ -160,6 +160,7 @@ pub fn history<S: Sink<HistoryItem>>(
         history::collect(&loaded.inputs())?
     };
     ctx.progress(Phase::Scan, Unit::Bytes, total, Some(total));
+    report_chain_breaks(&loaded, &h, ctx);
     let _encode = tracing::info_span!("encode").entered();
     let mut n = 0u64;
     for v in h.versions.into_iter().filter(|v| selected(req, v)) {
@@ -178,6 +179,20 @@ pub fn history<S: Sink<HistoryItem>>(
         tables: h.tables,
         notes: h.notes,
     })
+}
+
+/// A diagnostic per cell (of any file) whose overflow chain broke; its
+/// versions hold the bytes read before the break.
+fn report_chain_breaks(loaded: &Loaded, h: &History, ctx: &JobCtx) {
+    let mut seen = HashSet::new();
+    for v in &h.versions {
+        if let Some(b) = v.chain_break {
+            let file = loaded.file_of(v);
+            if seen.insert((file.clone(), b)) {
+                ctx.diagnostic(super::salvage::chain_break_diagnostic(&b, &file));
+            }
+        }
+    }
 }
 
 fn selected(req: &HistoryRequest, v: &Version) -> bool {

@@ -242,6 +242,26 @@ impl<'a> Record<'a> {
             out.push(v);
         }
     }
+
+    /// [`Record::values_into`], except that a text or blob cut short by the
+    /// end of the body (a payload whose overflow chain broke) comes back
+    /// with the bytes present instead of `None`.
+    pub fn values_partial_into(&self, out: &mut Vec<Option<Value<'a>>>) {
+        let start = out.len();
+        self.values_into(out);
+        let mut off: usize = 0;
+        for (&t, v) in self.types.iter().zip(out.iter_mut().skip(start)) {
+            if v.is_none() {
+                let rest = self.body.get(off..).filter(|b| !b.is_empty());
+                *v = match (t, rest) {
+                    (SerialType::Text(_), Some(b)) => Some(Value::Text(b)),
+                    (SerialType::Blob(_), Some(b)) => Some(Value::Blob(b)),
+                    _ => None,
+                };
+            }
+            off = off.saturating_add(usize::try_from(t.content_len()).unwrap_or(usize::MAX));
+        }
+    }
 }
 
 /// One decoded column value, borrowing text and blobs.
@@ -330,6 +350,24 @@ pub enum OwnedValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[rustfmt::skip]
+    #[test]
+    fn partial_values_keep_the_bytes_present() {
+        let rec = [
+            4,          // header length
+            1,          // int8
+            23,         // text of 5 bytes
+            0x1a,       // blob of 7 bytes
+            7,          // 8, then "abc" of the text: the body is cut there
+            b'a', b'b', b'c',
+        ];
+        let r = Record::parse_header(&rec).unwrap();
+        assert_eq!(r.values(), vec![Some(Value::Int(7)), None, None]);
+        let mut v = Vec::new();
+        r.values_partial_into(&mut v);
+        assert_eq!(v, vec![Some(Value::Int(7)), Some(Value::Text(b"abc")), None]);
+    }
 
     #[rustfmt::skip]
     #[test]

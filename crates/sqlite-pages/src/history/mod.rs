@@ -206,6 +206,8 @@ pub struct Version {
     pub change: &'static str,
     /// Set for versions carved from free space.
     pub carved: Option<Carved>,
+    /// The cell's overflow chain broke: `values` hold what was read before.
+    pub chain_break: Option<crate::cell::ChainBreak>,
 }
 
 /// Every version found, grouped by row in first-seen order.

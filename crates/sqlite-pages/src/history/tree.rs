@@ -34,6 +34,8 @@ pub struct Row {
     /// For a carved cell: where it was carved from (`Deleted` for a
     /// freeblock, `Unallocated` for the gap) and the carver's confidence.
     pub carved: Option<(RowStatus, f32)>,
+    /// The cell's overflow chain broke: `values` hold what was read before.
+    pub chain_break: Option<crate::cell::ChainBreak>,
 }
 
 /// The rows of one leaf page version.
@@ -85,6 +87,7 @@ pub fn page_rows(
                 offset: r.offset,
                 src,
                 carved: carved.then_some((r.status, r.confidence)),
+                chain_break: r.chain_break,
             });
         },
     );

@@ -138,6 +138,7 @@ pub(crate) fn version(
         carved: row
             .carved
             .map(|(from, confidence)| super::Carved { from, confidence }),
+        chain_break: row.chain_break,
     }
 }
 
@@ -156,6 +157,7 @@ fn mark_deleted(tl: &mut Timeline, key: &RowKey, stage: Stage) {
             changed: Vec::new(),
             change: "deleted",
             carved: None,
+            chain_break: None,
         });
     }
 }

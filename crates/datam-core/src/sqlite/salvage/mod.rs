@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
+use sqlite_pages::cell::ChainBreak;
 use sqlite_pages::db::{BatchSink, Db, Diag, DiagKind, RowFormat, RowMark, SalvageOptions};
 use sqlite_pages::schema::Table;
 use tracing::span::EnteredSpan;
@@ -151,6 +152,9 @@ struct Ordered<'s, S> {
     n_rows: u64,
     cancelled: bool,
     span: Option<EnteredSpan>,
+    /// Kept rows whose overflow chain broke, in page order.
+    breaks: Vec<ChainBreak>,
+    file: String,
 }
 
 impl<S: SalvageSink> BatchSink<<S::Format as RowFormat>::Batch> for Ordered<'_, S> {
@@ -163,6 +167,14 @@ impl<S: SalvageSink> BatchSink<<S::Format as RowFormat>::Batch> for Ordered<'_, 
     ) -> Result<bool, S::Error> {
         let kept = marks.iter().filter(|m| m.keep).count() as u64;
         self.n_rows = self.n_rows.saturating_add(kept);
+        for b in marks
+            .iter()
+            .filter(|m| m.keep)
+            .filter_map(|m| m.chain_break)
+        {
+            self.ctx.diagnostic(chain_break_diagnostic(&b, &self.file));
+            self.breaks.push(b);
+        }
         self.sink.batch(db, batch, marks)
     }
     fn progress(&mut self, done: u32, total: u32) -> bool {
@@ -182,7 +194,20 @@ impl<S: SalvageSink> BatchSink<<S::Format as RowFormat>::Batch> for Ordered<'_, 
     }
 }
 
-fn summary(req: &SalvageRequest, db: &Db<'_>, n_rows: u64) -> SalvageSummary {
+/// The diagnostic of a broken overflow chain (code `db-overflow-broken`):
+/// page, cell offset, the overflow page where it broke, bytes read.
+pub fn chain_break_diagnostic(b: &ChainBreak, file: &str) -> Diagnostic {
+    Diagnostic::warning("db-overflow-broken", b.to_string())
+        .in_file(file)
+        .at(format!("page {} cell offset {}", b.page_no, b.cell_offset))
+}
+
+fn summary(
+    req: &SalvageRequest,
+    db: &Db<'_>,
+    n_rows: u64,
+    breaks: &[ChainBreak],
+) -> SalvageSummary {
     let mut pages_by_kind = BTreeMap::new();
     for c in &db.classes {
         *pages_by_kind.entry(c.name()).or_insert(0) += 1;
@@ -201,6 +226,7 @@ fn summary(req: &SalvageRequest, db: &Db<'_>, n_rows: u64) -> SalvageSummary {
             .diags
             .iter()
             .map(|d| (d.page_no.map(|p| p.0), d.to_string()))
+            .chain(breaks.iter().map(|b| (Some(b.page_no.0), b.to_string())))
             .collect(),
         n_rows,
     }
@@ -240,6 +266,8 @@ pub fn salvage<S: SalvageSink>(
         n_rows: 0,
         cancelled: false,
         span: Some(tracing::info_span!("scan").entered()),
+        breaks: Vec::new(),
+        file: req.db.display().to_string(),
     };
     db.salvage_with(&opts, &fmt, &mut ordered)
         .map_err(SqliteError::Sink)?;
@@ -247,7 +275,11 @@ pub fn salvage<S: SalvageSink>(
         return Err(Cancelled.into());
     }
     let Ordered {
-        sink, n_rows, span, ..
+        sink,
+        n_rows,
+        span,
+        breaks,
+        ..
     } = ordered;
     drop(span);
     let _encode = tracing::info_span!("encode").entered();
@@ -269,7 +301,7 @@ pub fn salvage<S: SalvageSink>(
         }
         ctx.diagnostic(diag);
     }
-    let mut s = summary(req, &db, n_rows);
+    let mut s = summary(req, &db, n_rows, &breaks);
     if hash {
         s.sha256 = Some(ev.sha256_hex());
     }
