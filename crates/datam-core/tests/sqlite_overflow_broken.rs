@@ -32,7 +32,10 @@ fn build(dir: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     let first: usize = out.lines().last().unwrap().trim().parse().unwrap();
     let mut bytes = std::fs::read(&db).unwrap();
-    bytes.get_mut((first - 1) * PAGE..first * PAGE).unwrap().fill(0);
+    bytes
+        .get_mut((first - 1) * PAGE..first * PAGE)
+        .unwrap()
+        .fill(0);
     let cut = dir.join("cut.db");
     std::fs::write(&cut, &bytes).unwrap();
     (db, cut)
