@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::dedup::{FingerprintHasher, fingerprint};
 use super::{BatchSink, Db, RowFormat, RowMark, SalvageOptions, Sink};
 use crate::PageNo;
-use crate::cell::PageSource;
+use crate::cell::{ChainBreak, PageSource};
 use crate::scan::{Extract, PageRole, RecoveredRow, RowRef, RowStatus, ScanCtx, scan_page};
 
 impl Db<'_> {
@@ -180,7 +180,7 @@ impl Db<'_> {
                 }
                 live.par_sort_unstable();
                 live.dedup();
-                if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks)) {
+                if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks, w.breaks)) {
                     return;
                 }
             }
@@ -219,7 +219,7 @@ impl Db<'_> {
                             }
                         }
                     }
-                    if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks)) {
+                    if !w.marks.is_empty() && !send(Msg::Batch(w.batch, w.marks, w.breaks)) {
                         return;
                     }
                 }
@@ -263,6 +263,11 @@ impl Db<'_> {
             }
         };
         add(r, false);
+        if let Some(b) = r.chain_break
+            && self.table_wanted(opts, r.table)
+        {
+            w.breaks.push(b);
+        }
         if let Some((v, n)) = fts {
             let values = r.values.get(1..1 + n).unwrap_or_default();
             add(
@@ -270,8 +275,6 @@ impl Db<'_> {
                     table: Some(v),
                     values,
                     raw: None,
-                    // Reported once, with the content row.
-                    chain_break: None,
                     ..*r
                 },
                 true,
@@ -282,7 +285,7 @@ impl Db<'_> {
 
 /// What the producer of [`Db::salvage_with`] sends.
 enum Msg<B> {
-    Batch(B, Vec<RowMark>),
+    Batch(B, Vec<RowMark>, Vec<ChainBreak>),
     Progress(u32, u32),
 }
 
@@ -293,9 +296,12 @@ fn drain<B, S: BatchSink<B>>(
 ) -> Result<(), S::Error> {
     for m in msgs {
         match m {
-            Msg::Batch(b, marks) => {
+            Msg::Batch(b, marks, breaks) => {
                 if !sink.batch(db, b, &marks)? {
                     return Ok(());
+                }
+                if !breaks.is_empty() {
+                    sink.chain_breaks(db, &breaks);
                 }
             }
             Msg::Progress(done, total) => {
@@ -314,6 +320,8 @@ struct Work<B> {
     marks: Vec<RowMark>,
     fingerprints: Vec<u64>,
     rtree: Vec<((usize, i64), Vec<u8>)>,
+    /// Rows added whose overflow chain broke.
+    breaks: Vec<ChainBreak>,
 }
 
 impl<B: Default> Default for Work<B> {
@@ -323,6 +331,7 @@ impl<B: Default> Default for Work<B> {
             marks: Vec::new(),
             fingerprints: Vec::new(),
             rtree: Vec::new(),
+            breaks: Vec::new(),
         }
     }
 }

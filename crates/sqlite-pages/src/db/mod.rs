@@ -121,6 +121,9 @@ pub trait BatchSink<B> {
     /// and only rows whose mark says `keep` belong to the output. `Ok(false)`
     /// stops the run.
     fn batch(&mut self, db: &Db<'_>, batch: B, marks: &[RowMark]) -> Result<bool, Self::Error>;
+    /// Intact cells of the batch just given whose overflow chain broke (the
+    /// rows hold the bytes read before the break), in page order.
+    fn chain_breaks(&mut self, _db: &Db<'_>, _breaks: &[crate::cell::ChainBreak]) {}
     /// Progress: pages done out of all pages (called between rounds);
     /// `false` stops the run there (cancellation).
     fn progress(&mut self, _done: u32, _total: u32) -> bool {
@@ -141,8 +144,6 @@ pub struct RowMark {
     key: (Option<usize>, u64),
     /// An FTS projection of the previous row: kept with it.
     projection: bool,
-    /// The row's overflow chain broke (see [`RowRef::chain_break`]).
-    pub chain_break: Option<crate::cell::ChainBreak>,
 }
 
 impl RowMark {
@@ -153,7 +154,6 @@ impl RowMark {
             keep: true,
             key: (r.table, 0),
             projection: false,
-            chain_break: r.chain_break,
         }
     }
 }
