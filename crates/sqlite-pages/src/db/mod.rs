@@ -54,6 +54,8 @@ pub enum DiagKind {
     },
     /// The schema was rebuilt from pages found by scanning.
     SchemaFromScan,
+    /// The overflow chain of an intact `sqlite_master` cell broke.
+    OverflowBroken(crate::cell::ChainBreak),
     /// The file ends inside a page.
     TruncatedFile {
         /// File length.
@@ -85,6 +87,7 @@ impl std::fmt::Display for Diag {
                 f,
                 "sqlite_master unreadable from page 1; schema rebuilt from scanned pages"
             ),
+            DiagKind::OverflowBroken(b) => write!(f, "sqlite_master: {}", b.detail()),
             DiagKind::TruncatedFile { len_bytes } => write!(
                 f,
                 "file is truncated ({len_bytes} bytes is not a whole number of pages)"

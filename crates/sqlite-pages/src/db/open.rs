@@ -9,7 +9,7 @@ use rowcodec::sqlite::{OwnedValue, Record, TextEncoding};
 use super::classify::infer_page_size;
 use super::{Db, Diag, DiagKind, keep_resident};
 use crate::carve::CarveCtx;
-use crate::cell::{CellKind, PageSource, assemble_payload, parse_payload_cell};
+use crate::cell::{CellKind, ChainBreak, PageSource, assemble_payload, parse_payload_cell};
 use crate::header::DbHeader;
 use crate::page::{BtreeKind, BtreePage, PageClass};
 use crate::scan::PageRole;
@@ -240,6 +240,31 @@ impl<'a> Db<'a> {
         rows
     }
 
+    /// The `sqlite_master` cells of `pages` whose overflow chain broke (their
+    /// rows keep the bytes read; a statement cut short may not parse).
+    fn master_chain_breaks(&self, pages: &[PageNo]) -> Vec<ChainBreak> {
+        let mut out = Vec::new();
+        for &p in pages {
+            let Some(bytes) = self.page(p) else { continue };
+            let Ok(bp) = BtreePage::parse(p, bytes, self.usable as usize) else {
+                continue;
+            };
+            if bp.kind != BtreeKind::LeafTable {
+                continue;
+            }
+            for off in bp.cell_ptrs() {
+                let Ok(cell) = parse_payload_cell(p, bp.bytes, off, CellKind::TableLeaf) else {
+                    continue;
+                };
+                if cell.overflow.is_some() {
+                    let (pl, err) = assemble_payload(self, p, &cell);
+                    out.extend(ChainBreak::of(&cell, pl.len(), err));
+                }
+            }
+        }
+        out
+    }
+
     fn load_schema(&mut self) {
         let mut claimed = vec![false; self.n_pages as usize];
         let (mpages, errs) = self.walk_tree(PageNo(1), true, &mut claimed);
@@ -247,6 +272,12 @@ impl<'a> Db<'a> {
             self.diags.push(Diag {
                 page_no: None,
                 kind: DiagKind::Error(e),
+            });
+        }
+        for b in self.master_chain_breaks(&mpages) {
+            self.diags.push(Diag {
+                page_no: Some(b.page_no),
+                kind: DiagKind::OverflowBroken(b),
             });
         }
         let header_enc = self.header.as_ref().and_then(|h| h.text_encoding);

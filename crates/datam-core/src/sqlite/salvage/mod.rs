@@ -138,6 +138,7 @@ pub fn diag_code(d: &Diag) -> &'static str {
         DiagKind::TreeBroken { .. } => "db-tree-broken",
         DiagKind::SchemaFromScan => "db-schema-from-scan",
         DiagKind::TruncatedFile { .. } => "db-truncated",
+        DiagKind::OverflowBroken(_) => "db-overflow-broken",
         _ => "db-other",
     }
 }
