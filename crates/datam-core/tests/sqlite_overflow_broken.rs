@@ -30,15 +30,22 @@ fn build(dir: &Path) -> (PathBuf, PathBuf) {
         ),
     )
     .unwrap();
-    let first: usize = out.lines().last().unwrap().trim().parse().unwrap();
-    let mut bytes = std::fs::read(&db).unwrap();
+    let cut = zero_first_overflow(&db, &out);
+    (db, cut)
+}
+
+/// A copy of `db` (`cut.db` beside it) whose page named on the last line of
+/// `sqlite3_out` (a `dbstat` query) is all zeros.
+fn zero_first_overflow(db: &Path, sqlite3_out: &str) -> PathBuf {
+    let first: usize = sqlite3_out.lines().last().unwrap().trim().parse().unwrap();
+    let mut bytes = std::fs::read(db).unwrap();
     bytes
         .get_mut((first - 1) * PAGE..first * PAGE)
         .unwrap()
         .fill(0);
-    let cut = dir.join("cut.db");
+    let cut = db.with_file_name("cut.db");
     std::fs::write(&cut, &bytes).unwrap();
-    (db, cut)
+    cut
 }
 
 fn broken(d: &[Diagnostic]) -> Vec<&Diagnostic> {
@@ -171,14 +178,7 @@ fn schema_cell_break_is_a_diagnostic() {
         ),
     )
     .unwrap();
-    let first: usize = out.lines().last().unwrap().trim().parse().unwrap();
-    let mut bytes = std::fs::read(&db).unwrap();
-    bytes
-        .get_mut((first - 1) * PAGE..first * PAGE)
-        .unwrap()
-        .fill(0);
-    let cut = dir.path().join("cut.db");
-    std::fs::write(&cut, &bytes).unwrap();
+    let cut = zero_first_overflow(&db, &out);
     let (_, diags) = salvage_jsonl(&db);
     assert!(broken(&diags).is_empty(), "{diags:?}");
     let (_, diags) = salvage_jsonl(&cut);

@@ -209,9 +209,9 @@ impl<'a> Db<'a> {
         (pages, errs)
     }
 
-    fn master_rows_from_pages(&self, pages: &[PageNo], enc: TextEncoding) -> Vec<MasterRow> {
-        let mt = master_table();
-        let mut rows = Vec::new();
+    /// Every cell of the table leaves among `pages`, with its reassembled
+    /// payload and where its overflow chain broke, if it did.
+    fn leaf_payloads(&self, pages: &[PageNo], f: &mut dyn FnMut(&[u8], Option<ChainBreak>)) {
         for &p in pages {
             let Some(bytes) = self.page(p) else { continue };
             let Ok(bp) = BtreePage::parse(p, bytes, self.usable as usize) else {
@@ -224,19 +224,27 @@ impl<'a> Db<'a> {
                 let Ok(cell) = parse_payload_cell(p, bp.bytes, off, CellKind::TableLeaf) else {
                     continue;
                 };
-                let (pl, _) = assemble_payload(self, p, &cell);
-                let Ok(rec) = Record::parse_header(&pl) else {
-                    continue;
-                };
-                if rec.types.len() != 5 {
-                    continue;
-                }
-                let vals = crate::carve::to_schema_values(&mt, &rec.values(), None, enc);
-                if let Some(r) = master_row(&vals) {
-                    rows.push(r);
-                }
+                let (pl, err) = assemble_payload(self, p, &cell);
+                f(&pl, ChainBreak::of(&cell, pl.len(), err));
             }
         }
+    }
+
+    fn master_rows_from_pages(&self, pages: &[PageNo], enc: TextEncoding) -> Vec<MasterRow> {
+        let mt = master_table();
+        let mut rows = Vec::new();
+        self.leaf_payloads(pages, &mut |pl, _| {
+            let Ok(rec) = Record::parse_header(pl) else {
+                return;
+            };
+            if rec.types.len() != 5 {
+                return;
+            }
+            let vals = crate::carve::to_schema_values(&mt, &rec.values(), None, enc);
+            if let Some(r) = master_row(&vals) {
+                rows.push(r);
+            }
+        });
         rows
     }
 
@@ -244,24 +252,7 @@ impl<'a> Db<'a> {
     /// rows keep the bytes read; a statement cut short may not parse).
     fn master_chain_breaks(&self, pages: &[PageNo]) -> Vec<ChainBreak> {
         let mut out = Vec::new();
-        for &p in pages {
-            let Some(bytes) = self.page(p) else { continue };
-            let Ok(bp) = BtreePage::parse(p, bytes, self.usable as usize) else {
-                continue;
-            };
-            if bp.kind != BtreeKind::LeafTable {
-                continue;
-            }
-            for off in bp.cell_ptrs() {
-                let Ok(cell) = parse_payload_cell(p, bp.bytes, off, CellKind::TableLeaf) else {
-                    continue;
-                };
-                if cell.overflow.is_some() {
-                    let (pl, err) = assemble_payload(self, p, &cell);
-                    out.extend(ChainBreak::of(&cell, pl.len(), err));
-                }
-            }
-        }
+        self.leaf_payloads(pages, &mut |_, b| out.extend(b));
         out
     }
 
