@@ -1,7 +1,7 @@
 //! The journal header (byte-exact raw struct), its view and the record
 //! checksum.
 
-use super::*;
+use super::{JOURNAL_HEADER_BYTES, JOURNAL_MAGIC, JournalError, NREC_TO_END};
 use zerocopy::byteorder::big_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 

@@ -1,6 +1,6 @@
 //! What a parsed journal holds: its kind, segments, records and their status.
 
-use super::*;
+use super::RecordCount;
 
 /// Whether the journal would be rolled back by SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The rollback a hot journal describes: the pre-images SQLite would
 //! restore.
 
-use super::*;
+use super::{Journal, JournalKind, RecordStatus};
 use std::collections::BTreeMap;
 
 impl<'a> Journal<'a> {

@@ -1,7 +1,10 @@
 //! Walking a journal: page and sector size, segments, records and their
 //! checksums, where the walk stops and why.
 
-use super::*;
+use super::{
+    JOURNAL_MAGIC, JournalCtx, JournalHeader, JournalKind, JournalProblem, JournalRecord,
+    JournalSegment, RecordCount, RecordStatus, StopReason, lock_byte_pgno, record_checksum,
+};
 use std::collections::HashMap;
 use zerocopy::IntoBytes;
 

@@ -1,7 +1,10 @@
 //! Frames: their status (committed, uncommitted, in progress, earlier
 //! generation, bad checksum), the classified [`Wal`] and its counts.
 
-use super::*;
+use super::{
+    WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, WalError, WalFrameHeaderRaw, WalHeader, WalProblem,
+    WalState, wal_checksum,
+};
 use std::collections::BTreeMap;
 use zerocopy::{FromBytes, IntoBytes};
 

@@ -1,7 +1,10 @@
 //! The 32-byte WAL header and frame header (byte-exact raw structs), the
 //! cumulative checksum, and the header view.
 
-use super::*;
+use super::{
+    WAL_FORMAT_VERSION, WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, WAL_MAGIC_BE, WAL_MAGIC_LE,
+    WalError, WalProblem,
+};
 use zerocopy::byteorder::big_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 

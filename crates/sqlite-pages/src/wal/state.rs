@@ -1,6 +1,6 @@
 //! The committed state: the pages SQLite would read from the WAL.
 
-use super::*;
+use super::Wal;
 use std::collections::BTreeMap;
 
 /// The committed content a WAL adds over its database file.
