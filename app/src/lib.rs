@@ -8,6 +8,8 @@
 //! - [`sqlite`]: `datam sqlite salvage|history` — SQLite recovery.
 //! - [`pg`]: `datam pg wal|tables|dump|xacts|rescue` — PostgreSQL WAL and
 //!   data-directory readers, and the undo of a mistaken transaction.
+//! - [`snapshot`]: `datam snapshot add|list|show|verify|export|diff` — the
+//!   evidence snapshot store.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -18,6 +20,7 @@ use clap::{Parser, Subcommand};
 
 pub mod inspect;
 pub mod pg;
+pub mod snapshot;
 pub mod sqlite;
 
 /// DataM: forensic recovery for PostgreSQL and SQLite. Evidence is only ever read.
@@ -40,6 +43,9 @@ pub enum Command {
     /// PostgreSQL WAL and data-directory commands.
     #[command(subcommand)]
     Pg(pg::Cmd),
+    /// Evidence snapshots: add, list, show, verify, export, diff.
+    #[command(subcommand)]
+    Snapshot(snapshot::Cmd),
 }
 
 /// Runs one command line (including the program name in `args[0]`), writing
@@ -58,6 +64,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(&a, out),
         Command::Sqlite(c) => sqlite::run(c, out),
         Command::Pg(c) => pg::run(c, out),
+        Command::Snapshot(c) => snapshot::run(c, out),
     }
 }
 
