@@ -5,26 +5,11 @@ use std::io::Write;
 use snapshot_cow::verify::VerifyReport;
 use snapshot_cow::{Manifest, SnapshotSummary};
 
-/// `YYYY-MM-DDTHH:MM:SSZ` of Unix milliseconds (UTC).
+/// A snapshot time (Unix milliseconds) as walparse formats timestamps (UTC).
 pub(crate) fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    const PG_EPOCH_UNIX_MS: i64 = 946_684_800_000;
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    walparse::desc::format_timestamptz(ms.saturating_sub(PG_EPOCH_UNIX_MS).saturating_mul(1000))
 }
 
 pub(crate) fn summary_json(m: &Manifest) -> serde_json::Value {
@@ -43,14 +28,14 @@ pub(crate) fn summary_json(m: &Manifest) -> serde_json::Value {
 pub(crate) fn list(out: &mut dyn Write, list: &[SnapshotSummary]) -> anyhow::Result<()> {
     writeln!(
         out,
-        "{:>6}  {:20}  {:>6}  {:>14}  note",
+        "{:>6}  {:30}  {:>6}  {:>14}  note",
         "id", "time", "files", "bytes"
     )?;
     for s in list {
         match &s.manifest {
             Ok(m) => writeln!(
                 out,
-                "{:>6}  {:20}  {:>6}  {:>14}  {}",
+                "{:>6}  {:30}  {:>6}  {:>14}  {}",
                 m.meta.id,
                 utc(m.meta.time_unix_ms),
                 m.meta.files.len(),
