@@ -4,6 +4,15 @@
 //! byte-identical; dedupe; every flipped byte found; SIGKILLed writers;
 //! the writer lock; reading a snapshot file in place.
 
+// Test helpers outside #[test] functions are not covered by clippy.toml's
+// allow-*-in-tests switches.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
