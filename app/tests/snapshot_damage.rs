@@ -14,6 +14,8 @@
     clippy::cast_possible_truncation
 )]
 
+mod snapshot_util;
+
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::Command;
@@ -21,13 +23,8 @@ use std::process::Command;
 use datam_core::job::JobCtx;
 use snapshot_cow::pack::{self, RECORD_HEADER_BYTES};
 use snapshot_cow::{Error, SnapshotId, Store};
+use snapshot_util::{DATAM, s};
 use testkit::sqlite::sqlite3;
-
-const DATAM: &str = env!("CARGO_BIN_EXE_datam");
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A store with two snapshots of a small sqlite3-made database (512 B pages).
 fn small_store(dir: &Path) -> Store {

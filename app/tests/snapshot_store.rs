@@ -13,28 +13,17 @@
     clippy::panic
 )]
 
+mod snapshot_util;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use snapshot_cow::{SnapshotId, Store};
+use snapshot_util::{DATAM, datam_run, s};
 use testkit::sqlite::sqlite3;
-
-const DATAM: &str = env!("CARGO_BIN_EXE_datam");
-
-fn datam(args: &[&str]) -> (anyhow::Result<()>, String) {
-    let mut out = Vec::new();
-    let mut argv = vec!["datam"];
-    argv.extend_from_slice(args);
-    let r = datam::run(argv, &mut out);
-    (r, String::from_utf8(out).unwrap())
-}
 
 fn sha(p: &Path) -> String {
     evidence::sha256_file(p).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Runs the sqlite3 shell on `db` with SQL steps; after each step the shell
@@ -89,17 +78,17 @@ fn sqlite_with_wal_every_export_is_byte_identical() {
             format!("{n}\n")
         );
         let out = dir.path().join(format!("export/{n}"));
-        let (res, _) = datam(&["snapshot", "export", s(&store), &n.to_string(), s(&out)]);
+        let (res, _) = datam_run(&["snapshot", "export", s(&store), &n.to_string(), s(&out)]);
         res.unwrap();
         for f in ["case.db", "case.db-wal"] {
             assert_eq!(sha(&out.join(f)), sha(&r.join(f)), "snapshot {n} {f}");
         }
         assert!(std::fs::metadata(r.join("case.db-wal")).unwrap().len() > 0);
     }
-    let (res, text) = datam(&["snapshot", "verify", s(&store)]);
+    let (res, text) = datam_run(&["snapshot", "verify", s(&store)]);
     res.unwrap();
     assert!(text.ends_with("intact\n"), "{text}");
-    let (res, list) = datam(&["snapshot", "list", s(&store), "--format", "json"]);
+    let (res, list) = datam_run(&["snapshot", "list", s(&store), "--format", "json"]);
     res.unwrap();
     let v: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(v.as_array().unwrap().len(), STEPS.len());
@@ -124,7 +113,7 @@ fn pg15_data_directory_every_export_is_byte_identical() {
         c.psql(step).unwrap();
         c.stop(testkit::pg::StopMode::Fast).unwrap();
         let before = testkit::hash_tree(c.data_dir()).unwrap();
-        let (res, id) = datam(&["snapshot", "add", s(&store), s(c.data_dir())]);
+        let (res, id) = datam_run(&["snapshot", "add", s(&store), s(c.data_dir())]);
         res.unwrap();
         assert_eq!(id.trim(), (truth.len() + 1).to_string());
         assert_eq!(
@@ -138,7 +127,7 @@ fn pg15_data_directory_every_export_is_byte_identical() {
     c.stop(testkit::pg::StopMode::Fast).unwrap();
     for (i, want) in truth.iter().enumerate() {
         let out = work.path().join(format!("export{i}"));
-        let (res, _) = datam(&[
+        let (res, _) = datam_run(&[
             "snapshot",
             "export",
             s(&store),
@@ -166,7 +155,7 @@ fn pg15_data_directory_every_export_is_byte_identical() {
         .unwrap();
     assert_eq!(rel.layout.kind, snapshot_cow::PageKind::PgRelation);
     assert_eq!(rel.layout.page_bytes, 8192);
-    let (res, text) = datam(&["snapshot", "verify", s(&store)]);
+    let (res, text) = datam_run(&["snapshot", "verify", s(&store)]);
     res.unwrap();
     assert!(text.ends_with("intact\n"), "{text}");
 }
@@ -193,7 +182,7 @@ fn one_percent_changed_pages_add_under_three_percent() {
     .unwrap();
     let store = dir.path().join("store");
     let v1 = page_digests(&db, 4096);
-    let (res, _) = datam(&["snapshot", "add", s(&store), s(&db)]);
+    let (res, _) = datam_run(&["snapshot", "add", s(&store), s(&db)]);
     res.unwrap();
     sqlite3(&db, "UPDATE b SET x = randomblob(3000) WHERE id % 100 = 0;").unwrap();
     let v2 = page_digests(&db, 4096);
@@ -205,7 +194,7 @@ fn one_percent_changed_pages_add_under_three_percent() {
         "{changed} of {}",
         v2.len()
     );
-    let (res, json) = datam(&["snapshot", "add", s(&store), s(&db), "--format", "json"]);
+    let (res, json) = datam_run(&["snapshot", "add", s(&store), s(&db), "--format", "json"]);
     res.unwrap();
     let rep: serde_json::Value = serde_json::from_str(&json).unwrap();
     let added = rep["added_bytes"].as_u64().unwrap();

@@ -9,6 +9,7 @@ use datam_core::job::JobCtx;
 use snapshot_cow::verify::VerifyReport;
 use snapshot_cow::{Manifest, SnapshotId, Store};
 
+pub mod diff;
 mod text;
 
 /// Output format of the snapshot commands.
@@ -73,6 +74,8 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Rows added, removed and changed between snapshots A and B (SQLite), after a page summary per file.
+    Diff(diff::Args),
     /// Write a snapshot's files, byte-identical to what was added, under DIR.
     Export {
         /// The store directory.
@@ -91,6 +94,7 @@ pub enum Cmd {
 pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
     let ctx = JobCtx::quiet();
     match cmd {
+        Cmd::Diff(a) => diff::run(&a, out)?,
         Cmd::Add {
             store,
             paths,

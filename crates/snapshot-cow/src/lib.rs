@@ -30,6 +30,9 @@
 //!   of a snapshot as a [`SnapFile`] (zero-copy pages from the maps, checked
 //!   against their hash on read, `Read + Seek`, [`SnapFile::to_vec`]);
 //!   [`Reader::export`] writes a snapshot out byte-identical.
+//! - [`diff`]: pages changed per file ([`diff::page_summary`]) and the row
+//!   diff of SQLite tables ([`diff::sqlite_diff`]), decoding only the leaf
+//!   pages that differ.
 //! - [`verify::VerifyReport`]: bad pages (file, page, the snapshots using
 //!   them), damaged manifests, broken chain links.
 //!
@@ -44,6 +47,7 @@
 //! `evidence::Evidence` (read-only private maps); the store never writes to,
 //! locks or renames them.
 
+pub mod diff;
 pub mod error;
 pub mod layout;
 pub mod manifest;
