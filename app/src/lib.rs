@@ -10,6 +10,8 @@
 //!   data-directory readers, and the undo of a mistaken transaction.
 //! - [`live`]: `datam live tables|rows|edit|undo|export` — a running server
 //!   or a working SQLite file (never evidence).
+//! - [`snapshot`]: `datam snapshot add|list|show|verify|export|diff` — the
+//!   evidence snapshot store.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -22,6 +24,7 @@ pub mod inspect;
 pub mod live;
 pub mod pg;
 pub mod report;
+pub mod snapshot;
 pub mod sqlite;
 
 /// DataM: forensic recovery for PostgreSQL and SQLite. Evidence is only ever read.
@@ -60,6 +63,9 @@ pub enum Command {
     /// Live databases: a running PostgreSQL server or a working SQLite file (never evidence).
     #[command(subcommand)]
     Live(live::Cmd),
+    /// Evidence snapshots: add, list, show, verify, export, diff.
+    #[command(subcommand)]
+    Snapshot(snapshot::Cmd),
 }
 
 /// Runs one command line (including the program name in `args[0]`), writing
@@ -79,6 +85,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Sqlite(c) => sqlite::run(c, out),
         Command::Pg(c) => pg::run(c, out),
         Command::Live(c) => live::run(c, out),
+        Command::Snapshot(c) => snapshot::run(c, out),
     }
 }
 

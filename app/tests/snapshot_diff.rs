@@ -1,0 +1,199 @@
+//! `datam snapshot diff` on a SQLite database (with `-wal`) changed by the
+//! sqlite3 shell between snapshots: the JSON-lines diff equals the change
+//! computed independently by sqlite3 on copies of each version, and the SQL
+//! diff applied by sqlite3 to a copy of version A gives B's contents.
+
+// Test helpers outside #[test] functions are not covered by clippy.toml's
+// allow-*-in-tests switches.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod snapshot_util;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use snapshot_util::{DATAM, datam_ok, s};
+use testkit::sqlite::sqlite3;
+
+/// (table, key column for sqlite3, ORDER BY) of the test schema.
+const TABLES: &[(&str, Option<&str>)] = &[
+    ("people", None),
+    ("kv", Some("k")),
+    ("log", None),
+    ("docs", None),
+];
+
+const STEPS: &[&str] = &[
+    "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, age INT, score REAL);
+     INSERT INTO people SELECT value, 'p'||value, value % 90, value * 0.5 FROM generate_series(1, 4000);
+     CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+     INSERT INTO kv SELECT 'k'||value, 'v'||value FROM generate_series(1, 600);
+     CREATE TABLE log(msg TEXT, n INT);
+     INSERT INTO log SELECT 'm'||value, value FROM generate_series(1, 300);
+     CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT);
+     INSERT INTO docs SELECT value, printf('%.*c', 3000 + value, 'x') FROM generate_series(1, 20);",
+    "UPDATE people SET name = 'renamed-'||id WHERE id % 97 = 0;
+     INSERT INTO people VALUES(9000, 'newcomer', NULL, 1.25);
+     UPDATE kv SET v = 'changed' WHERE k IN ('k5', 'k300'); DELETE FROM kv WHERE k = 'k77';
+     INSERT INTO log VALUES('late', 301);
+     UPDATE docs SET body = replace(body, 'xxxxx', 'yyyyy') WHERE id = 3;",
+    "DELETE FROM people WHERE id BETWEEN 100 AND 900; DELETE FROM log WHERE n % 3 = 0;
+     INSERT INTO kv VALUES('new', 'row'); DELETE FROM docs WHERE id = 7;",
+    "VACUUM;",
+    "UPDATE people SET age = 1 WHERE id = 2345;",
+];
+
+/// Rows of `table` in the database `db` (a copy; sqlite3 may checkpoint it)
+/// as key → row object, read by sqlite3 in JSON mode.
+fn oracle_rows(db: &Path, table: &str, key: Option<&str>) -> BTreeMap<String, (Value, Value)> {
+    let sql = match key {
+        None => format!(".mode json\nSELECT rowid AS __key, * FROM {table};"),
+        Some(k) => format!(".mode json\nSELECT {k} AS __key, * FROM {table};"),
+    };
+    let text = sqlite3(db, &sql).unwrap();
+    let rows: Vec<Map<String, Value>> = if text.trim().is_empty() {
+        vec![]
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    rows.into_iter()
+        .map(|mut r| {
+            let k = r.remove("__key").unwrap();
+            let key = match key {
+                None => serde_json::json!({ "rowid": k }),
+                Some(name) => serde_json::json!({ name: k }),
+            };
+            (key.to_string(), (key, Value::Object(r)))
+        })
+        .collect()
+}
+
+fn copy_version(dir: &Path, n: usize, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["case.db", "case.db-wal"] {
+        std::fs::copy(dir.join(format!("refs/{n}/{f}")), to.join(f)).unwrap();
+    }
+}
+
+/// The change from version `a` to `b`, computed with sqlite3 alone.
+fn expected(dir: &Path, a: usize, b: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    for &(table, key) in TABLES {
+        let (ca, cb) = (
+            dir.join(format!("oracle/{a}-{b}/a")),
+            dir.join(format!("oracle/{a}-{b}/b")),
+        );
+        copy_version(dir, a, &ca);
+        copy_version(dir, b, &cb);
+        let ra = oracle_rows(&ca.join("case.db"), table, key);
+        let mut rb = oracle_rows(&cb.join("case.db"), table, key);
+        for (k, (key, va)) in ra {
+            match rb.remove(&k) {
+                Some((_, vb)) if vb == va => {}
+                Some((_, vb)) => out.push(serde_json::json!({"table": table, "key": key, "change": "changed", "before": va, "after": vb})),
+                None => out.push(serde_json::json!({"table": table, "key": key, "change": "removed", "before": va, "after": null})),
+            }
+        }
+        for (_, (key, vb)) in rb {
+            out.push(serde_json::json!({"table": table, "key": key, "change": "added", "before": null, "after": vb}));
+        }
+    }
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
+fn session(dir: &Path) {
+    let db = dir.join("case.db");
+    let store = dir.join("store");
+    let mut script = String::from("PRAGMA journal_mode=WAL;\nPRAGMA wal_autocheckpoint=0;\n");
+    for (i, step) in STEPS.iter().enumerate() {
+        let r = dir.join(format!("refs/{}", i + 1));
+        std::fs::create_dir_all(&r).unwrap();
+        script.push_str(step);
+        script.push('\n');
+        script.push_str(&format!(
+            ".shell cp {db} {db}-wal {r}/ && {DATAM} snapshot add {store} {db} {db}-wal > /dev/null\n",
+            db = s(&db),
+            r = s(&r),
+            store = s(&store)
+        ));
+    }
+    sqlite3(&db, &script).unwrap();
+}
+
+/// Contents of every test table, as sqlite3 quotes them, in key order.
+fn contents(db: &Path) -> String {
+    let mut sql = String::from(".mode quote\n");
+    for &(t, k) in TABLES {
+        sql.push_str(&format!(
+            "SELECT * FROM {t} ORDER BY {};\n",
+            k.unwrap_or("rowid")
+        ));
+    }
+    sqlite3(db, &sql).unwrap()
+}
+
+#[test]
+fn diff_equals_sqlite3_and_sql_turns_a_into_b() {
+    let dir = tempfile::tempdir().unwrap();
+    session(dir.path());
+    let store = dir.path().join("store");
+    let n = STEPS.len();
+    let mut pairs: Vec<(usize, usize)> = (1..n).map(|a| (a, a + 1)).collect();
+    pairs.push((1, n));
+    for (a, b) in pairs {
+        let (sa, sb) = (a.to_string(), b.to_string());
+        let jsonl = datam_ok(&["snapshot", "diff", s(&store), &sa, &sb, "--format", "jsonl"]);
+        let mut got: Vec<Value> = jsonl
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v.get("table").is_some())
+            .collect();
+        got.sort_by_key(|v| v.to_string());
+        let want = expected(dir.path(), a, b);
+        assert!(!want.is_empty(), "{a}->{b}: the step changed nothing");
+        let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).take(3).collect();
+        let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).take(3).collect();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{a}->{b}: extra {extra:?} missing {missing:?}"
+        );
+        assert_eq!(got, want, "{a}->{b}");
+        // The page summary comes first.
+        assert!(jsonl.lines().next().unwrap().contains("\"file\""));
+
+        let sql = datam_ok(&["snapshot", "diff", s(&store), &sa, &sb, "--format", "sql"]);
+        let ca = dir.path().join(format!("apply/{a}-{b}"));
+        copy_version(dir.path(), a, &ca);
+        sqlite3(&ca.join("case.db"), &sql).unwrap();
+        let cb = dir.path().join(format!("apply/{a}-{b}-b"));
+        copy_version(dir.path(), b, &cb);
+        assert_eq!(
+            contents(&ca.join("case.db")),
+            contents(&cb.join("case.db")),
+            "{a}->{b}"
+        );
+    }
+    // A one-row change decodes one leaf page on each side.
+    let text = datam_ok(&[
+        "snapshot",
+        "diff",
+        s(&store),
+        &(n - 1).to_string(),
+        &n.to_string(),
+        "--table",
+        "people",
+    ]);
+    assert!(
+        text.contains("case.db table people: 0 added, 0 removed, 1 changed (leaf pages decoded: 1 in A, 1 in B)"),
+        "{text}"
+    );
+    assert!(!text.contains("table kv"), "--table filters: {text}");
+}
