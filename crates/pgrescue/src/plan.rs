@@ -241,11 +241,7 @@ pub fn plan_table(
         log,
     );
     let scan = TableScan::new(cat, class)?;
-    let mut warnings: Vec<String> = scan
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.what, w.message))
-        .collect();
+    let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
     let mut clog = Clog::new(dir.root(), dir.block_size_bytes());
     let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
     for t in targets {
@@ -330,7 +326,8 @@ fn choose_key(
     for w in index_warnings {
         warnings.push(format!(
             "pg_index ({}): {}; rows are addressed by all columns unless a key was read",
-            w.what, w.message
+            w.what(),
+            w.message()
         ));
     }
     for ix in indexes.iter().filter(|i| i.is_row_key()) {

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rowcodec::pg::{CompositeAttr, OidMap, TypeCatalog, TypeInfo, TypeMap};
 
@@ -27,9 +28,11 @@ use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
 mod layout;
+mod warning;
 
 pub use layout::TOAST_LAYOUT;
 use layout::*;
+pub use warning::Warning;
 
 /// OID of `pg_database`.
 pub const DATABASE_RELATION_ID: u32 = 1262;
@@ -131,15 +134,6 @@ fn int2vector(stored: &[u8]) -> Option<Vec<i16>> {
         .collect()
 }
 
-/// A problem met while reading, with where it happened; reading went on.
-#[derive(Debug, Clone)]
-pub struct Warning {
-    /// Relation file (first segment path) or object.
-    pub what: String,
-    /// The error.
-    pub message: String,
-}
-
 /// Scans every live tuple of a relation with `schema`, calling `f` per row.
 fn scan_catalog(
     dir: &DataDir,
@@ -150,15 +144,17 @@ fn scan_catalog(
     mut f: impl FnMut(&Row<'_, '_>),
 ) -> Result<()> {
     let rel = RelationFile::open(dir, loc, Fork::Main)?;
-    let what = || dir.segment_path(loc, Fork::Main, 0).display().to_string();
+    let file = dir.segment_path(loc, Fork::Main, 0);
     let mut multis = MultiXacts::new(dir.root(), dir.block_size_bytes());
     for b in 0..rel.n_blocks() {
-        let page = match rel.page(BlockNo(b)) {
+        let block = BlockNo(b);
+        let page = match rel.page(block) {
             Ok(p) => p,
             Err(e) => {
-                warnings.push(Warning {
-                    what: what(),
-                    message: e.to_string(),
+                warnings.push(Warning::UnreadableBlock {
+                    file: file.clone(),
+                    block,
+                    error: Arc::new(e),
                 });
                 continue;
             }
@@ -169,22 +165,17 @@ fn scan_catalog(
             .item_ids()
             .filter(|id| id.flags == crate::page::LpFlags::Normal)
         {
-            let bytes = match page.item_bytes(id) {
-                Ok(b) => b,
-                Err(e) => {
-                    warnings.push(Warning {
-                        what: what(),
-                        message: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-            let tuple = match HeapTuple::parse(bytes, BlockNo(b), id.lp) {
+            let row = page
+                .item_bytes(id)
+                .and_then(|bytes| HeapTuple::parse(bytes, block, id.lp));
+            let tuple = match row {
                 Ok(t) => t,
                 Err(e) => {
-                    warnings.push(Warning {
-                        what: what(),
-                        message: e.to_string(),
+                    warnings.push(Warning::DamagedItem {
+                        file: file.clone(),
+                        block,
+                        lp: id.lp,
+                        error: Arc::new(e),
                     });
                     continue;
                 }
@@ -194,9 +185,11 @@ fn scan_catalog(
             }
             match tuple.deform(&schema.layouts) {
                 Ok(vals) => f(&Row { schema, vals }),
-                Err(e) => warnings.push(Warning {
-                    what: what(),
-                    message: e.to_string(),
+                Err(e) => warnings.push(Warning::DamagedItem {
+                    file: file.clone(),
+                    block,
+                    lp: id.lp,
+                    error: Arc::new(e),
                 }),
             }
         }
@@ -425,10 +418,7 @@ impl Catalog {
         if let Err(e) = scan_catalog(dir, &mut clog, proc_loc, &proc_schema, &mut warnings, |r| {
             procs.insert(r.u32("oid"), r.name("proname"));
         }) {
-            warnings.push(Warning {
-                what: "pg_proc".into(),
-                message: format!("{e}; output functions inferred from the built-in type list"),
-            });
+            warnings.push(Warning::OutputFunctionsInferred { error: Arc::new(e) });
         }
 
         let mut types = TypeMap::empty();
@@ -573,9 +563,10 @@ impl Catalog {
         // pg_index always holds the catalogs' own indexes: no blocks means
         // its file is missing (a trimmed copy), not "no indexes".
         if RelationFile::open(&self.dir, loc, Fork::Main)?.n_blocks() == 0 {
-            warnings.push(Warning {
-                what: self.dir.rel_dir(loc).display().to_string(),
-                message: format!("pg_index (relfilenode {}) has no blocks", loc.rel_number),
+            warnings.push(Warning::EmptyCatalog {
+                dir: self.dir.rel_dir(loc),
+                catalog: "pg_index",
+                rel_number: loc.rel_number,
             });
         }
         let mut out = Vec::new();
@@ -662,6 +653,7 @@ impl Catalog {
         let mut warnings = Vec::new();
         let loc = self.mapped_locator(ATTRIBUTE_RELATION_ID)?;
         let mut out = Vec::new();
+        let mut unreadable_missing = Vec::new();
         let schema = &self.attr_schema;
         scan_catalog(&self.dir, &mut clog, loc, schema, &mut warnings, |r| {
             if r.u32("attrelid") != oid || r.i16("attnum") <= 0 {
@@ -669,7 +661,14 @@ impl Catalog {
             }
             let atthasmissing = r.u8("atthasmissing") != 0;
             let missing_value = if atthasmissing {
-                r.raw("attmissingval").and_then(missing_element)
+                let m = r.raw("attmissingval").and_then(missing_element);
+                if m.is_none() {
+                    unreadable_missing.push(Warning::UnreadableMissingValue {
+                        attrelid: oid,
+                        attnum: r.i16("attnum"),
+                    });
+                }
+                m
             } else {
                 None
             };
@@ -690,6 +689,7 @@ impl Catalog {
             });
         })?;
         out.sort_by_key(|a| a.attnum);
+        warnings.extend(unreadable_missing);
         Ok((out, warnings))
     }
 }
