@@ -570,12 +570,18 @@ impl Catalog {
             });
         }
         let mut out = Vec::new();
+        let mut unreadable_keys = Vec::new();
         scan_catalog(&self.dir, &mut clog, loc, &schema, &mut warnings, |r| {
             if r.u32("indrelid") != oid {
                 return;
             }
             let nkey = usize::try_from(r.i16("indnkeyatts")).unwrap_or(0);
-            let mut key_attnums = r.raw("indkey").and_then(int2vector).unwrap_or_default();
+            let mut key_attnums = r.raw("indkey").and_then(int2vector).unwrap_or_else(|| {
+                unreadable_keys.push(Warning::UnreadableIndexKey {
+                    indexrelid: r.u32("indexrelid"),
+                });
+                Vec::new()
+            });
             key_attnums.truncate(nkey);
             out.push(IndexRow {
                 indexrelid: r.u32("indexrelid"),
@@ -589,6 +595,7 @@ impl Catalog {
             });
         })?;
         out.sort_by_key(|i| (!i.indisprimary, i.indexrelid));
+        warnings.extend(unreadable_keys);
         Ok((out, warnings))
     }
 

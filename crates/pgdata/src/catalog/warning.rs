@@ -46,6 +46,12 @@ pub enum Warning {
         /// The column (`attnum`).
         attnum: i16,
     },
+    /// An index whose key columns (`indkey`) could not be read: it is
+    /// listed with no key columns.
+    UnreadableIndexKey {
+        /// The index (`indexrelid`).
+        indexrelid: u32,
+    },
     /// A catalog that always has rows has no blocks (a trimmed copy).
     EmptyCatalog {
         /// The directory that should hold its file.
@@ -66,6 +72,7 @@ impl Warning {
             }
             Warning::OutputFunctionsInferred { .. } => "pg_proc".into(),
             Warning::UnreadableMissingValue { .. } => "pg_attribute".into(),
+            Warning::UnreadableIndexKey { .. } => "pg_index".into(),
             Warning::EmptyCatalog { dir, .. } => dir.display().to_string(),
         }
     }
@@ -83,6 +90,9 @@ impl Warning {
                 "attmissingval of relation {attrelid} column {attnum} is not a readable \
                  one-element array; rows written before the column was added read NULL"
             ),
+            Warning::UnreadableIndexKey { indexrelid } => {
+                format!("indkey of index {indexrelid} is not a readable int2vector")
+            }
             Warning::EmptyCatalog {
                 catalog,
                 rel_number,
