@@ -6,11 +6,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use rowcodec::pg::{
-    BuiltinCatalog, CompositeAttr, TypeCatalog, TypeInfo, copy_text_escape, csv_quote, output,
+    CompositeAttr, TypeCatalog, TypeInfo, TypeMap, copy_text_escape, csv_quote, output,
 };
 
 fuzz_target!(|data: &[u8]| {
-    let mut cat = BuiltinCatalog::new();
+    let mut cat = TypeMap::builtin();
     // A composite with a dropped attribute, its array type, and an enum.
     let attr = |type_oid, attlen, attalign, dropped| CompositeAttr {
         type_oid,

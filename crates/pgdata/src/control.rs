@@ -32,16 +32,7 @@
 
 use crate::bytes::{u32_at, u64_at};
 use crate::error::{Error, Result};
-
-/// A WAL position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Lsn(pub u64);
-
-impl std::fmt::Display for Lsn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xffff_ffff)
-    }
-}
+use walparse::Lsn;
 
 /// `DBState`: what the server was doing when it last wrote pg_control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +295,7 @@ mod tests {
 
     #[test]
     fn lsn_display() {
-        assert_eq!(Lsn(0x1_0150_0718).to_string(), "1/1500718");
+        assert_eq!(Lsn(0x1_0150_0718).unpadded().to_string(), "1/1500718");
+        assert_eq!(Lsn(0x1_0150_0718).to_string(), "1/01500718");
     }
 }

@@ -102,10 +102,13 @@ pub enum Error {
         reason: &'static str,
     },
     /// A varlena value could not be decoded.
-    #[error("bad varlena ({reason})")]
+    #[error("bad varlena ({reason}){}", ItemAt(*.at))]
     BadVarlena {
         /// Which check failed.
         reason: &'static str,
+        /// The tuple holding the value (block, line pointer), when the
+        /// bytes came from one ([`Error::in_item`]).
+        at: Option<(BlockNo, u16)>,
     },
     /// A compressed value could not be decompressed.
     #[error("{method} decompression failed: {problem}")]
@@ -243,3 +246,30 @@ pub enum ToastProblem {
 
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// The same error, placed in the tuple at `block`/`lp` if it is a
+    /// [`Error::BadVarlena`] without a position yet.
+    #[must_use]
+    pub fn in_item(self, block: BlockNo, lp: u16) -> Self {
+        match self {
+            Error::BadVarlena { reason, at: None } => Error::BadVarlena {
+                reason,
+                at: Some((block, lp)),
+            },
+            e => e,
+        }
+    }
+}
+
+/// Formats an optional tuple position as ` in block B lp L`.
+struct ItemAt(Option<(BlockNo, u16)>);
+
+impl std::fmt::Display for ItemAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((block, lp)) => write!(f, " in block {block} lp {lp}"),
+            None => Ok(()),
+        }
+    }
+}

@@ -32,6 +32,6 @@ pub mod varlena;
 pub mod visibility;
 pub mod xact;
 
-pub use control::{ControlFile, DbState, Lsn, parse_pg_version};
+pub use control::{ControlFile, DbState, parse_pg_version};
 pub use datadir::{DataDir, Fork, RelLocator};
 pub use error::{BlockNo, DecompressProblem, Error, Result, ToastProblem};

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
 use crate::datadir::Fork;
@@ -169,10 +171,10 @@ impl<'c> TableScan<'c> {
             let page = match rel.page(block) {
                 Ok(page) => page,
                 Err(e) => {
-                    let what = locate(&rel, block);
-                    self.warnings.push(Warning {
-                        what,
-                        message: e.to_string(),
+                    self.warnings.push(Warning::UnreadableBlock {
+                        file: locate(&rel, block),
+                        block,
+                        error: Arc::new(e),
                     });
                     continue;
                 }
@@ -189,10 +191,11 @@ impl<'c> TableScan<'c> {
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        let what = locate(&rel, block);
-                        self.warnings.push(Warning {
-                            what,
-                            message: e.to_string(),
+                        self.warnings.push(Warning::DamagedItem {
+                            file: locate(&rel, block),
+                            block,
+                            lp: id.lp,
+                            error: Arc::new(e),
                         });
                     }
                 }
@@ -260,7 +263,7 @@ impl<'c> TableScan<'c> {
             let v = if idx < raw.len() {
                 match raw.get(idx).copied().flatten() {
                     None => Value::Null,
-                    Some(stored) => self.datum(attr.attlen, stored, status, toast_fallback),
+                    Some(stored) => self.datum(attr.attlen, stored, t, status, toast_fallback),
                 }
             } else {
                 // Tuple written before ADD COLUMN: the missing value, or NULL.
@@ -278,13 +281,14 @@ impl<'c> TableScan<'c> {
         &mut self,
         attlen: i16,
         stored: &'p [u8],
+        t: &HeapTuple<'_>,
         status: TupleStatus,
         toast_fallback: &mut dyn FnMut(ToastPointer) -> Option<Vec<u8>>,
     ) -> Value<'p> {
         match attlen {
             -1 => match self.varlena_payload(stored, status, toast_fallback) {
                 Ok(v) => Value::Datum(v),
-                Err(e) => Value::Broken(e.to_string()),
+                Err(e) => Value::Broken(e.in_item(t.block, t.lp).to_string()),
             },
             -2 => Value::Datum(Cow::Borrowed(stored.strip_suffix(&[0]).unwrap_or(stored))),
             _ => Value::Datum(Cow::Borrowed(stored)),
@@ -405,7 +409,7 @@ impl<'c> TableScan<'c> {
                 .copied()
                 .flatten()
                 .ok_or_else(|| terr(ToastProblem::NoData { seq: c.seq }))?;
-            match varlena::classify(chunk)? {
+            match varlena::classify(chunk).map_err(|e| e.in_item(c.block, c.lp))? {
                 Varlena::Plain(p) => data.extend_from_slice(p),
                 _ => return Err(terr(ToastProblem::NotPlain { seq: c.seq })),
             }
@@ -471,8 +475,8 @@ fn missing_datum(attlen: i16, elem: &[u8]) -> Value<'static> {
     }
 }
 
-fn locate(rel: &RelationFile, block: BlockNo) -> String {
+fn locate(rel: &RelationFile, block: BlockNo) -> PathBuf {
     rel.locate(block)
-        .map(|(p, _)| p.display().to_string())
+        .map(|(p, _)| p.clone())
         .unwrap_or_default()
 }

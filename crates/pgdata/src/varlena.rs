@@ -90,7 +90,7 @@ pub enum Varlena<'a> {
 
 /// Classifies a whole stored varlena (as returned by deforming).
 pub fn classify(b: &[u8]) -> Result<Varlena<'_>> {
-    let bad = |reason| Error::BadVarlena { reason };
+    let bad = |reason| Error::BadVarlena { reason, at: None };
     let first = *b.first().ok_or(bad("empty"))?;
     let total = varsize_any(b).ok_or(bad("bad header"))?;
     let whole = b.get(..total).ok_or(bad("length beyond data"))?;
@@ -206,5 +206,15 @@ mod tests {
         assert!(p.is_compressed());
         assert_eq!((p.method(), p.ext_size(), p.value_id), (1, 100, 16400));
         assert!(classify(&[0x01, 7]).is_err());
+    }
+
+    #[test]
+    fn bad_varlena_names_its_tuple() {
+        let e = classify(&[0x01, 7]).unwrap_err();
+        assert_eq!(e.to_string(), "bad varlena (bad header)");
+        assert_eq!(
+            e.in_item(crate::BlockNo(3), 7).to_string(),
+            "bad varlena (bad header) in block 3 lp 7"
+        );
     }
 }

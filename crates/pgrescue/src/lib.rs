@@ -14,7 +14,8 @@
 //!   per relation), [`xacts::XactLog::select`] by [`xacts::Target`].
 //! - [`xacts::XactLog::change_filter`] → [`collect::ChangeSink`] per segment
 //!   → [`collect::Change`]s of the tables being rescued.
-//! - [`plan::plan_table`] → [`plan::TablePlan`]: per row [`plan::RowKind`],
+//! - [`plan::plan_table`] over the [`plan::TableSources`] the caller opened
+//!   (pgrescue opens no file) → [`plan::TablePlan`]: per row [`plan::RowKind`],
 //!   key, old/new images with their [`plan::Source`], [`plan::RowStatus`]
 //!   (restorable, skipped because of later work, incomplete with the reason).
 //! - [`sql::undo_script`] / [`sql::row_statements`]: idempotent undo SQL.

@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 
 use pgdata::catalog::{Catalog, ClassRow};
-use pgdata::datadir::Fork;
 use pgdata::multixact::MultiXacts;
 use pgdata::relation::RelationFile;
 use pgdata::table::{TableScan, Value};
@@ -207,46 +206,49 @@ pub fn table_rels(cat: &Catalog, class: &ClassRow) -> Result<Vec<RelKey>, Error>
     Ok(v)
 }
 
+/// The opened inputs [`plan_table`] reads, from `pgdata`'s I/O layer. The
+/// caller opens them (datam-core's rescue job); planning reads pages and
+/// transaction status through these handles and opens no file itself.
+pub struct TableSources<'c> {
+    /// The table's main fork.
+    pub heap: RelationFile,
+    /// Its TOAST relation's main fork, when it has one.
+    pub toast: Option<RelationFile>,
+    /// The table's row decoder (`TableScan::new`).
+    pub scan: TableScan<'c>,
+    /// `pg_xact`.
+    pub clog: Clog,
+    /// `pg_multixact`.
+    pub multis: MultiXacts,
+}
+
 /// Plans the undo of `targets` (committed top-level transactions) in table
-/// `class`, from `changes` (pass 2, LSN order) and the data directory.
-pub fn plan_table(
-    cat: &Catalog,
+/// `class`, from `changes` (pass 2, LSN order) and the table's files in
+/// `src`.
+pub fn plan_table<'c>(
+    cat: &'c Catalog,
     class: &ClassRow,
+    src: TableSources<'c>,
     log: &XactLog,
     targets: &[XactSummary],
     changes: &[Change],
 ) -> Result<TablePlan, Error> {
-    let dir = cat.data_dir();
-    let loc = cat.locator(class)?;
-    let toast_class = cat.class(class.reltoastrelid);
-    let (toast_rel, toast_file) = match toast_class {
-        Some(t) => {
-            let l = cat.locator(t)?;
-            (
-                Some(rel_key(l)),
-                Some(RelationFile::open(dir, l, Fork::Main)?),
-            )
-        }
-        None => (None, None),
-    };
+    let TableSources {
+        heap,
+        toast,
+        scan,
+        mut clog,
+        multis,
+    } = src;
     let rels = Rels {
-        main: rel_key(loc),
-        toast: toast_rel,
+        main: rel_key(cat.locator(class)?),
+        toast: match cat.class(class.reltoastrelid) {
+            Some(t) => Some(rel_key(cat.locator(t)?)),
+            None => None,
+        },
     };
-    let mut replay = Replay::new(
-        rels,
-        RelationFile::open(dir, loc, Fork::Main)?,
-        toast_file,
-        MultiXacts::new(dir.root(), dir.block_size_bytes()),
-        log,
-    );
-    let scan = TableScan::new(cat, class)?;
-    let mut warnings: Vec<String> = scan
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.what, w.message))
-        .collect();
-    let mut clog = Clog::new(dir.root(), dir.block_size_bytes());
+    let mut replay = Replay::new(rels, heap, toast, multis, log);
+    let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
     let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
     for t in targets {
         let st = clog.status(t.xid);
@@ -330,7 +332,8 @@ fn choose_key(
     for w in index_warnings {
         warnings.push(format!(
             "pg_index ({}): {}; rows are addressed by all columns unless a key was read",
-            w.what, w.message
+            w.what(),
+            w.message()
         ));
     }
     for ix in indexes.iter().filter(|i| i.is_row_key()) {

@@ -266,7 +266,7 @@ pub fn undo_script(
 mod tests {
     use super::*;
     use crate::plan::{Column, RowStatus};
-    use rowcodec::pg::BuiltinCatalog;
+    use rowcodec::pg::TypeMap;
     use walparse::Lsn;
 
     fn table(rows: Vec<PlanRow>) -> TablePlan {
@@ -339,7 +339,7 @@ mod tests {
                 Some(img("4", Some("same"), "2")),
             ),
         ]);
-        let cat = BuiltinCatalog::new();
+        let cat = TypeMap::builtin();
         let st = row_statements(&t, &cat);
         let sql: Vec<&str> = st.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn script_is_one_transaction_with_timeouts() {
-        let cat = BuiltinCatalog::new();
+        let cat = TypeMap::builtin();
         let s = undo_script(
             "x",
             &[table(vec![])],

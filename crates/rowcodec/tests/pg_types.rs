@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use rowcodec::pg::{
-    BuiltinCatalog, CompositeAttr, Printer, TypeCatalog, TypeInfo, copy_text_escape, csv_quote,
+    CompositeAttr, Printer, TypeCatalog, TypeInfo, TypeMap, copy_text_escape, csv_quote,
     csv_quote_single_column, output, sql_literal,
 };
 use testkit::pg::{Cluster, ClusterOptions, PgInstall};
@@ -915,8 +915,8 @@ fn float_lit(f: f64) -> String {
 }
 
 /// The server's own catalog rows for the user-defined types, and enum labels.
-fn server_catalog(c: &Cluster) -> Result<BuiltinCatalog, String> {
-    let mut cat = BuiltinCatalog::new();
+fn server_catalog(c: &Cluster) -> Result<TypeMap, String> {
+    let mut cat = TypeMap::builtin();
     let rows = c
         .psql(
             "SELECT oid, typname, typlen, typbyval, ascii(typalign), ascii(typtype), typelem, typbasetype, typoutput::text \
@@ -1220,7 +1220,7 @@ fn run_types(install: &PgInstall) -> Result<(), String> {
 
 fn run_catalog(install: &PgInstall) -> Result<(), String> {
     let c = start(install)?;
-    let cat = BuiltinCatalog::new();
+    let cat = TypeMap::builtin();
     let mut ours: Vec<String> = cat
         .types_unsorted()
         .map(|t| {
@@ -1256,7 +1256,7 @@ fn run_catalog(install: &PgInstall) -> Result<(), String> {
             .cloned()
             .collect();
         Err(format!(
-            "BuiltinCatalog differs from pg_type: ours not on server: {diff:#?}\nserver: {server:#?}"
+            "TypeMap differs from pg_type: ours not on server: {diff:#?}\nserver: {server:#?}"
         ))
     }
 }

@@ -53,4 +53,6 @@ pub use read::page::{Page, Segment, WalSource, parse_page};
 pub use read::reader::{Diag, ReadOptions, Reader, Sink};
 pub use read::record::{BlockImage, BlockRef, Compression, Record, RelFileLocator, decode_record};
 pub use read::segment::{SegmentSummary, looks_like_segment, page_magic, summarize_segment};
-pub use types::{FileOffset, Lsn, SegNo, TimeLineId, parse_segment_file_name, segment_file_name};
+pub use types::{
+    FileOffset, Lsn, SegNo, TimeLineId, Unpadded, parse_segment_file_name, segment_file_name,
+};

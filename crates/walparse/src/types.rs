@@ -20,6 +20,22 @@ impl Lsn {
     pub fn maxalign(self) -> Option<Lsn> {
         self.0.checked_add(7).map(|v| Lsn(v & !7))
     }
+
+    /// The text without zero padding of the low half (`%X/%X`), as
+    /// `pg_controldata` of PostgreSQL 13-17 prints it: `1/1500718`.
+    pub fn unpadded(self) -> Unpadded {
+        Unpadded(self)
+    }
+}
+
+/// [`Lsn::unpadded`]'s display form.
+#[derive(Debug, Clone, Copy)]
+pub struct Unpadded(Lsn);
+
+impl fmt::Display for Unpadded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:X}/{:X}", self.0.0 >> 32, self.0.0 & 0xFFFF_FFFF)
+    }
 }
 
 impl fmt::Display for Lsn {

@@ -340,7 +340,7 @@ fn inspect_data_dir(path: &Path, r: &mut Report) {
                 Err(e) => r.error(format!("pg_database: {e}")),
             }
             for w in warnings {
-                r.error(format!("{}: {}", w.what, w.message));
+                r.error(w.to_string());
             }
         }
         Err(e) => r.error(e),

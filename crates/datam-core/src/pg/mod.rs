@@ -19,8 +19,6 @@ use crate::job::{Diagnostic, JobCtx};
 /// Reports pgdata's catalog warnings as diagnostics.
 pub(crate) fn report_warnings(job: &JobCtx, ws: &[pgdata::catalog::Warning]) {
     for w in ws {
-        job.diagnostic(
-            Diagnostic::warning("damaged-catalog-item", w.message.clone()).in_file(&w.what),
-        );
+        job.diagnostic(Diagnostic::warning("damaged-catalog-item", w.message()).in_file(w.what()));
     }
 }

@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use rowcodec::pg::{CompositeAttr, TypeCatalog, TypeInfo};
+use rowcodec::pg::{CompositeAttr, OidMap, TypeCatalog, TypeInfo, TypeMap};
 
 use crate::bytes::{i16_at, i32_at, u32_at};
 use crate::datadir::{DEFAULTTABLESPACE_OID, DataDir, Fork, GLOBALTABLESPACE_OID, RelLocator};
@@ -27,9 +28,11 @@ use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
 mod layout;
+mod warning;
 
 pub use layout::TOAST_LAYOUT;
 use layout::*;
+pub use warning::Warning;
 
 /// OID of `pg_database`.
 pub const DATABASE_RELATION_ID: u32 = 1262;
@@ -131,15 +134,6 @@ fn int2vector(stored: &[u8]) -> Option<Vec<i16>> {
         .collect()
 }
 
-/// A problem met while reading, with where it happened; reading went on.
-#[derive(Debug, Clone)]
-pub struct Warning {
-    /// Relation file (first segment path) or object.
-    pub what: String,
-    /// The error.
-    pub message: String,
-}
-
 /// Scans every live tuple of a relation with `schema`, calling `f` per row.
 fn scan_catalog(
     dir: &DataDir,
@@ -150,15 +144,17 @@ fn scan_catalog(
     mut f: impl FnMut(&Row<'_, '_>),
 ) -> Result<()> {
     let rel = RelationFile::open(dir, loc, Fork::Main)?;
-    let what = || dir.segment_path(loc, Fork::Main, 0).display().to_string();
+    let file = dir.segment_path(loc, Fork::Main, 0);
     let mut multis = MultiXacts::new(dir.root(), dir.block_size_bytes());
     for b in 0..rel.n_blocks() {
-        let page = match rel.page(BlockNo(b)) {
+        let block = BlockNo(b);
+        let page = match rel.page(block) {
             Ok(p) => p,
             Err(e) => {
-                warnings.push(Warning {
-                    what: what(),
-                    message: e.to_string(),
+                warnings.push(Warning::UnreadableBlock {
+                    file: file.clone(),
+                    block,
+                    error: Arc::new(e),
                 });
                 continue;
             }
@@ -169,22 +165,17 @@ fn scan_catalog(
             .item_ids()
             .filter(|id| id.flags == crate::page::LpFlags::Normal)
         {
-            let bytes = match page.item_bytes(id) {
-                Ok(b) => b,
-                Err(e) => {
-                    warnings.push(Warning {
-                        what: what(),
-                        message: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-            let tuple = match HeapTuple::parse(bytes, BlockNo(b), id.lp) {
+            let row = page
+                .item_bytes(id)
+                .and_then(|bytes| HeapTuple::parse(bytes, block, id.lp));
+            let tuple = match row {
                 Ok(t) => t,
                 Err(e) => {
-                    warnings.push(Warning {
-                        what: what(),
-                        message: e.to_string(),
+                    warnings.push(Warning::DamagedItem {
+                        file: file.clone(),
+                        block,
+                        lp: id.lp,
+                        error: Arc::new(e),
                     });
                     continue;
                 }
@@ -194,9 +185,11 @@ fn scan_catalog(
             }
             match tuple.deform(&schema.layouts) {
                 Ok(vals) => f(&Row { schema, vals }),
-                Err(e) => warnings.push(Warning {
-                    what: what(),
-                    message: e.to_string(),
+                Err(e) => warnings.push(Warning::DamagedItem {
+                    file: file.clone(),
+                    block,
+                    lp: id.lp,
+                    error: Arc::new(e),
                 }),
             }
         }
@@ -328,62 +321,10 @@ impl AttrRow {
     }
 }
 
-/// A hasher for OID keys: one multiply instead of SipHash (the type map is
-/// consulted for every value printed; OIDs are not attacker-chosen keys
-/// that could degrade a hash table in a way that matters here).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OidHasher(u64);
-
-impl std::hash::Hasher for OidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type OidMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<OidHasher>>;
-
-/// The type facts of one database, for `rowcodec::pg::output`.
-#[derive(Debug, Default, Clone)]
-pub struct Types {
-    types: OidMap<TypeInfo>,
-    enum_labels: OidMap<String>,
-    composites: OidMap<Vec<CompositeAttr>>,
-    range_subtypes: OidMap<u32>,
-    multirange_ranges: OidMap<u32>,
-}
-
-impl Types {
-    /// The output function name of type `oid` (`typoutput` resolved through `pg_proc`).
-    pub fn type_info_name(&self, oid: u32) -> Option<&str> {
-        self.types.get(&oid).map(|t| t.typoutput.as_str())
-    }
-}
-
-impl TypeCatalog for Types {
-    fn type_info(&self, oid: u32) -> Option<&TypeInfo> {
-        self.types.get(&oid)
-    }
-    fn enum_label(&self, enum_oid: u32) -> Option<&str> {
-        self.enum_labels.get(&enum_oid).map(String::as_str)
-    }
-    fn range_subtype(&self, range_oid: u32) -> Option<u32> {
-        self.range_subtypes.get(&range_oid).copied()
-    }
-    fn multirange_range(&self, multirange_oid: u32) -> Option<u32> {
-        self.multirange_ranges.get(&multirange_oid).copied()
-    }
-    fn composite_attrs(&self, type_oid: u32) -> Option<&[CompositeAttr]> {
-        self.composites.get(&type_oid).map(Vec::as_slice)
-    }
-}
+/// The type facts of one database, for `rowcodec::pg::output`: rowcodec's
+/// one [`TypeMap`], filled from `pg_type`, `pg_enum`, `pg_range` and
+/// `pg_attribute`.
+pub type Types = TypeMap;
 
 /// One database's catalog, read from its files.
 pub struct Catalog {
@@ -430,7 +371,7 @@ impl Catalog {
             map,
             classes: Vec::new(),
             namespaces: HashMap::new(),
-            types: Types::default(),
+            types: TypeMap::empty(),
             warnings: Vec::new(),
             attr_schema,
         };
@@ -477,13 +418,10 @@ impl Catalog {
         if let Err(e) = scan_catalog(dir, &mut clog, proc_loc, &proc_schema, &mut warnings, |r| {
             procs.insert(r.u32("oid"), r.name("proname"));
         }) {
-            warnings.push(Warning {
-                what: "pg_proc".into(),
-                message: format!("{e}; output functions inferred from the built-in type list"),
-            });
+            warnings.push(Warning::OutputFunctionsInferred { error: Arc::new(e) });
         }
 
-        let mut types = OidMap::default();
+        let mut types = TypeMap::empty();
         let mut composite_rels: OidMap<u32> = OidMap::default();
         let type_loc = cat.mapped_locator(TYPE_RELATION_ID)?;
         scan_catalog(dir, &mut clog, type_loc, &type_schema, &mut warnings, |r| {
@@ -491,37 +429,30 @@ impl Catalog {
             if r.u8("typtype") == b'c' && oid >= FIRST_NORMAL_OBJECT_ID {
                 composite_rels.insert(r.u32("typrelid"), oid);
             }
-            types.insert(
+            types.add_type(TypeInfo {
                 oid,
-                TypeInfo {
-                    oid,
-                    name: r.name("typname"),
-                    typlen: r.i16("typlen"),
-                    typbyval: r.u8("typbyval") != 0,
-                    typalign: r.u8("typalign"),
-                    typtype: r.u8("typtype"),
-                    typelem: r.u32("typelem"),
-                    typbasetype: r.u32("typbasetype"),
-                    typoutput: procs
-                        .get(&r.u32("typoutput"))
-                        .cloned()
-                        .unwrap_or_else(|| infer_typoutput(oid, r)),
-                },
-            );
+                name: r.name("typname"),
+                typlen: r.i16("typlen"),
+                typbyval: r.u8("typbyval") != 0,
+                typalign: r.u8("typalign"),
+                typtype: r.u8("typtype"),
+                typelem: r.u32("typelem"),
+                typbasetype: r.u32("typbasetype"),
+                typoutput: procs
+                    .get(&r.u32("typoutput"))
+                    .cloned()
+                    .unwrap_or_else(|| infer_typoutput(oid, r)),
+            });
         })?;
-        cat.types.types = types;
 
-        let mut labels = OidMap::default();
         if let Ok(enum_loc) = cat.locator_of(ENUM_RELATION_ID) {
             let enum_schema = Schema::parse(PG_ENUM);
             scan_catalog(dir, &mut clog, enum_loc, &enum_schema, &mut warnings, |r| {
-                labels.insert(r.u32("oid"), r.name("enumlabel"));
+                types.add_enum_label(r.u32("oid"), r.name("enumlabel"));
             })?;
         }
-        cat.types.enum_labels = labels;
         if let Ok(range_loc) = cat.locator_of(RANGE_RELATION_ID) {
             let range_schema = pick(major, &[(13, PG_RANGE_13), (14, PG_RANGE_14)])?;
-            let (mut subs, mut multis) = (OidMap::default(), OidMap::default());
             scan_catalog(
                 dir,
                 &mut clog,
@@ -529,18 +460,19 @@ impl Catalog {
                 &range_schema,
                 &mut warnings,
                 |r| {
-                    subs.insert(r.u32("rngtypid"), r.u32("rngsubtype"));
+                    types.add_range(r.u32("rngtypid"), r.u32("rngsubtype"));
                     if r.u32("rngmultitypid") != 0 {
-                        multis.insert(r.u32("rngmultitypid"), r.u32("rngtypid"));
+                        types.add_multirange(r.u32("rngmultitypid"), r.u32("rngtypid"));
                     }
                 },
             )?;
-            cat.types.range_subtypes = subs;
-            cat.types.multirange_ranges = multis;
         }
         if !composite_rels.is_empty() {
-            cat.types.composites = cat.composite_attrs(&composite_rels, &mut warnings)?;
+            for (oid, attrs) in cat.composite_attrs(&composite_rels, &mut warnings)? {
+                types.add_composite(oid, attrs);
+            }
         }
+        cat.types = types;
         cat.warnings = warnings;
         Ok(cat)
     }
@@ -631,18 +563,25 @@ impl Catalog {
         // pg_index always holds the catalogs' own indexes: no blocks means
         // its file is missing (a trimmed copy), not "no indexes".
         if RelationFile::open(&self.dir, loc, Fork::Main)?.n_blocks() == 0 {
-            warnings.push(Warning {
-                what: self.dir.rel_dir(loc).display().to_string(),
-                message: format!("pg_index (relfilenode {}) has no blocks", loc.rel_number),
+            warnings.push(Warning::EmptyCatalog {
+                dir: self.dir.rel_dir(loc),
+                catalog: "pg_index",
+                rel_number: loc.rel_number,
             });
         }
         let mut out = Vec::new();
+        let mut unreadable_keys = Vec::new();
         scan_catalog(&self.dir, &mut clog, loc, &schema, &mut warnings, |r| {
             if r.u32("indrelid") != oid {
                 return;
             }
             let nkey = usize::try_from(r.i16("indnkeyatts")).unwrap_or(0);
-            let mut key_attnums = r.raw("indkey").and_then(int2vector).unwrap_or_default();
+            let mut key_attnums = r.raw("indkey").and_then(int2vector).unwrap_or_else(|| {
+                unreadable_keys.push(Warning::UnreadableIndexKey {
+                    indexrelid: r.u32("indexrelid"),
+                });
+                Vec::new()
+            });
             key_attnums.truncate(nkey);
             out.push(IndexRow {
                 indexrelid: r.u32("indexrelid"),
@@ -656,6 +595,7 @@ impl Catalog {
             });
         })?;
         out.sort_by_key(|i| (!i.indisprimary, i.indexrelid));
+        warnings.extend(unreadable_keys);
         Ok((out, warnings))
     }
 
@@ -720,6 +660,7 @@ impl Catalog {
         let mut warnings = Vec::new();
         let loc = self.mapped_locator(ATTRIBUTE_RELATION_ID)?;
         let mut out = Vec::new();
+        let mut unreadable_missing = Vec::new();
         let schema = &self.attr_schema;
         scan_catalog(&self.dir, &mut clog, loc, schema, &mut warnings, |r| {
             if r.u32("attrelid") != oid || r.i16("attnum") <= 0 {
@@ -727,7 +668,14 @@ impl Catalog {
             }
             let atthasmissing = r.u8("atthasmissing") != 0;
             let missing_value = if atthasmissing {
-                r.raw("attmissingval").and_then(missing_element)
+                let m = r.raw("attmissingval").and_then(missing_element);
+                if m.is_none() {
+                    unreadable_missing.push(Warning::UnreadableMissingValue {
+                        attrelid: oid,
+                        attnum: r.i16("attnum"),
+                    });
+                }
+                m
             } else {
                 None
             };
@@ -748,6 +696,7 @@ impl Catalog {
             });
         })?;
         out.sort_by_key(|a| a.attnum);
+        warnings.extend(unreadable_missing);
         Ok((out, warnings))
     }
 }
@@ -787,7 +736,7 @@ fn missing_element(stored: &[u8]) -> Option<Vec<u8>> {
 /// When `pg_proc` cannot be read: the built-in type's output function, or
 /// the generic one its `typtype` implies.
 fn infer_typoutput(oid: u32, r: &Row<'_, '_>) -> String {
-    let builtin = rowcodec::pg::BuiltinCatalog::new();
+    let builtin = TypeMap::builtin();
     if let Some(t) = builtin.type_info(oid) {
         return t.typoutput.clone();
     }

@@ -156,35 +156,59 @@ const BUILTIN_MULTIRANGES: &[(u32, &str, u8, u32)] = &[
     (4536, "int8multirange", b'd', 6157),
 ];
 
-/// [`TypeInfo`] for every built-in type this module can print, and their
-/// one-dimensional array types. Usable in tests and as a fallback when a
-/// data directory's `pg_type` cannot be read.
-///
-/// ```
-/// use rowcodec::pg::{output, BuiltinCatalog, TypeCatalog};
-/// let cat = BuiltinCatalog::new();
-/// assert_eq!(cat.type_info(23).map(|t| t.name.as_str()), Some("int4"));
-/// assert_eq!(output(&cat, 23, -1, &42i32.to_le_bytes()).unwrap(), "42");
-/// ```
-#[derive(Debug, Clone)]
-pub struct BuiltinCatalog {
-    types: HashMap<u32, TypeInfo>,
-    enum_labels: HashMap<u32, String>,
-    range_subtypes: HashMap<u32, u32>,
-    multirange_ranges: HashMap<u32, u32>,
-    composites: HashMap<u32, Vec<CompositeAttr>>,
-}
+/// A hasher for OID keys: one multiply instead of SipHash (the type map is
+/// consulted for every value printed; OIDs are not attacker-chosen keys
+/// that could degrade a hash table in a way that matters here).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OidHasher(u64);
 
-impl Default for BuiltinCatalog {
-    fn default() -> Self {
-        Self::new()
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-impl BuiltinCatalog {
+/// A map keyed by OID, hashed with [`OidHasher`].
+pub type OidMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<OidHasher>>;
+
+/// The one [`TypeCatalog`]: `pg_type` rows, enum labels, ranges,
+/// multiranges and composite attributes. [`TypeMap::builtin`] holds every
+/// built-in type this module can print and their one-dimensional array
+/// types (for tests, and as a fallback when a data directory's `pg_type`
+/// cannot be read); [`TypeMap::empty`] is filled from a catalog.
+///
+/// ```
+/// use rowcodec::pg::{output, TypeMap, TypeCatalog};
+/// let cat = TypeMap::builtin();
+/// assert_eq!(cat.type_info(23).map(|t| t.name.as_str()), Some("int4"));
+/// assert_eq!(output(&cat, 23, -1, &42i32.to_le_bytes()).unwrap(), "42");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TypeMap {
+    types: OidMap<TypeInfo>,
+    enum_labels: OidMap<String>,
+    range_subtypes: OidMap<u32>,
+    multirange_ranges: OidMap<u32>,
+    composites: OidMap<Vec<CompositeAttr>>,
+}
+
+impl TypeMap {
+    /// No types at all.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
     /// The built-in types.
-    pub fn new() -> Self {
-        let mut types = HashMap::new();
+    pub fn builtin() -> Self {
+        let mut types = OidMap::default();
         for &(oid, name, typlen, byval, align, out, array_oid) in BUILTINS {
             types.insert(
                 oid,
@@ -250,10 +274,7 @@ impl BuiltinCatalog {
         }
         Self {
             types,
-            enum_labels: HashMap::new(),
-            range_subtypes: HashMap::new(),
-            multirange_ranges: HashMap::new(),
-            composites: HashMap::new(),
+            ..Self::default()
         }
     }
 
@@ -283,13 +304,18 @@ impl BuiltinCatalog {
         self.composites.insert(type_oid, attrs);
     }
 
+    /// The output function name (`typoutput`) of type `oid`.
+    pub fn type_info_name(&self, oid: u32) -> Option<&str> {
+        self.types.get(&oid).map(|t| t.typoutput.as_str())
+    }
+
     /// All known types, unsorted.
     pub fn types_unsorted(&self) -> impl Iterator<Item = &TypeInfo> {
         self.types.values()
     }
 }
 
-impl TypeCatalog for BuiltinCatalog {
+impl TypeCatalog for TypeMap {
     fn type_info(&self, oid: u32) -> Option<&TypeInfo> {
         self.types.get(&oid)
     }

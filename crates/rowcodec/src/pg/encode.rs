@@ -109,8 +109,8 @@ const KEYWORD_TYPE_NAMES: &[&str] = &[
 /// type name is quoted when needed; an unknown OID gives an untyped literal.
 ///
 /// ```
-/// use rowcodec::pg::{sql_literal, BuiltinCatalog};
-/// let cat = BuiltinCatalog::new();
+/// use rowcodec::pg::{sql_literal, TypeMap};
+/// let cat = TypeMap::builtin();
 /// assert_eq!(sql_literal(&cat, 25, "it's"), "'it''s'::text");
 /// assert_eq!(sql_literal(&cat, 18, "a"), "'a'::\"char\"");
 /// ```

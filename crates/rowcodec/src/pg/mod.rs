@@ -9,7 +9,7 @@
 //!   function name (`pg_type.typoutput`), so domains, enums and arrays of
 //!   any catalog work.
 //! - [`TypeCatalog`] / [`TypeInfo`]: where type facts come from;
-//!   [`BuiltinCatalog`] holds the built-in types.
+//!   [`TypeMap`] holds the built-in types.
 //! - [`copy_text_escape`], [`csv_quote`], [`sql_literal`]: encoders for
 //!   `COPY` text, `COPY` CSV and SQL `INSERT` output.
 //!
@@ -59,7 +59,7 @@ mod range;
 mod record;
 mod scalar;
 
-pub use catalog::{BuiltinCatalog, CompositeAttr, TypeCatalog, TypeInfo};
+pub use catalog::{CompositeAttr, OidHasher, OidMap, TypeCatalog, TypeInfo, TypeMap};
 pub use encode::{copy_text_escape, csv_quote, csv_quote_single_column, sql_literal};
 pub use error::Error;
 
@@ -88,8 +88,8 @@ pub(crate) fn check_text_len(out: &str, func: &'static str) -> Result<(), Error>
 /// holds). `typmod` is `pg_attribute.atttypmod` (-1 when none).
 ///
 /// ```
-/// use rowcodec::pg::{output, BuiltinCatalog};
-/// let cat = BuiltinCatalog::new();
+/// use rowcodec::pg::{output, TypeMap};
+/// let cat = TypeMap::builtin();
 /// assert_eq!(output(&cat, 16, -1, &[1]).unwrap(), "t");
 /// assert_eq!(output(&cat, 701, -1, &0.1f64.to_le_bytes()).unwrap(), "0.1");
 /// ```
@@ -108,8 +108,8 @@ pub fn output(
 /// `out` is reused). On error `out` is left as it was.
 ///
 /// ```
-/// use rowcodec::pg::{output_into, BuiltinCatalog};
-/// let cat = BuiltinCatalog::new();
+/// use rowcodec::pg::{output_into, TypeMap};
+/// let cat = TypeMap::builtin();
 /// let mut line = String::from("id=");
 /// output_into(&cat, 23, -1, &7i32.to_le_bytes(), &mut line).unwrap();
 /// assert_eq!(line, "id=7");
@@ -134,8 +134,8 @@ pub fn output_into(
 /// without a catalog lookup per value.
 ///
 /// ```
-/// use rowcodec::pg::{BuiltinCatalog, Printer};
-/// let cat = BuiltinCatalog::new();
+/// use rowcodec::pg::{TypeMap, Printer};
+/// let cat = TypeMap::builtin();
 /// let p = Printer::new(&cat, 1700).unwrap(); // numeric
 /// let mut out = String::new();
 /// p.write(&cat, &[0x80, 0x80, 0x0f, 0x00], &mut out).unwrap(); // short header, dscale 1, digit 15
@@ -459,8 +459,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn cat() -> BuiltinCatalog {
-        BuiltinCatalog::new()
+    fn cat() -> TypeMap {
+        TypeMap::builtin()
     }
 
     #[rustfmt::skip]

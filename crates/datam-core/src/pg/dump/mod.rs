@@ -274,7 +274,7 @@ fn run(
         return Err(Error::DamagedRows {
             n: warnings.len(),
             table: format!("{schema}.{name}"),
-            first: first.message.clone(),
+            first: first.message(),
         });
     }
     Ok(DumpSummary {

@@ -12,8 +12,13 @@ use std::path::{Path, PathBuf};
 
 use pgdata::DataDir;
 use pgdata::catalog::{Catalog, ClassRow};
+use pgdata::datadir::Fork;
+use pgdata::multixact::MultiXacts;
+use pgdata::relation::RelationFile;
+use pgdata::table::TableScan;
+use pgdata::xact::Clog;
 use pgrescue::collect::{Change, ChangeSink, RelKey, XactSink};
-use pgrescue::plan::{TablePlan, plan_table, table_rels};
+use pgrescue::plan::{TablePlan, TableSources, plan_table, table_rels};
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::{Target, XactLog, XactSummary};
 use serde::Serialize;
@@ -331,7 +336,8 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     let mut plans = Vec::new();
     for c in &tables {
         job.check()?;
-        plans.push(plan_table(&cat, c, &log, &targets, &changes)?);
+        let src = open_sources(&dir, &cat, c)?;
+        plans.push(plan_table(&cat, c, src, &log, &targets, &changes)?);
     }
     timer.finish(plans.iter().map(|p| p.rows.len() as u64).sum(), 0);
     Ok(RescuePlan {
@@ -359,4 +365,20 @@ fn list_wal_files(pgdata: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Opens what planning `class` reads: its heap and TOAST files, its row
+/// decoder, `pg_xact` and `pg_multixact` (pgrescue opens no file).
+fn open_sources<'c>(dir: &DataDir, cat: &'c Catalog, class: &ClassRow) -> Result<TableSources<'c>> {
+    let toast = match cat.class(class.reltoastrelid) {
+        Some(t) => Some(RelationFile::open(dir, cat.locator(t)?, Fork::Main)?),
+        None => None,
+    };
+    Ok(TableSources {
+        heap: RelationFile::open(dir, cat.locator(class)?, Fork::Main)?,
+        toast,
+        scan: TableScan::new(cat, class)?,
+        clog: Clog::new(dir.root(), dir.block_size_bytes()),
+        multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
+    })
 }
