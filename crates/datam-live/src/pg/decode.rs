@@ -17,7 +17,7 @@
 //! Any other type is selected as `format('%s', col)` (its output function
 //! on the server) and arrives as text.
 
-use rowcodec::pg::{BuiltinCatalog, Printer};
+use rowcodec::pg::{Printer, TypeMap};
 
 /// How one result column is decoded.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ pub(crate) enum Decoder {
 
 /// The decoder for binary values of `oid`, or None when the column must be
 /// selected as text.
-pub(crate) fn decoder_for(cat: &BuiltinCatalog, oid: u32) -> Option<Decoder> {
+pub(crate) fn decoder_for(cat: &TypeMap, oid: u32) -> Option<Decoder> {
     let p = || Printer::new(cat, oid).ok();
     Some(match oid {
         // bool int8 int2 int4 oid float4 float8 date time timestamp timestamptz
@@ -57,7 +57,7 @@ impl Decoder {
     /// Appends the text of one non-null binary value.
     pub(crate) fn write(
         &self,
-        cat: &BuiltinCatalog,
+        cat: &TypeMap,
         wire: &[u8],
         scratch: &mut Vec<u8>,
         out: &mut String,
@@ -136,7 +136,7 @@ mod tests {
     use super::*;
 
     fn show(oid: u32, wire: &[u8]) -> String {
-        let cat = BuiltinCatalog::new();
+        let cat = TypeMap::builtin();
         let d = decoder_for(&cat, oid).unwrap();
         let mut out = String::new();
         d.write(&cat, wire, &mut Vec::new(), &mut out).unwrap();

@@ -12,7 +12,7 @@ mod rows;
 
 use std::sync::Arc;
 
-use rowcodec::pg::BuiltinCatalog;
+use rowcodec::pg::TypeMap;
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ pub struct PgSession {
     target: PgTarget,
     read_only: bool,
     server_version_num: i32,
-    cat: BuiltinCatalog,
+    cat: TypeMap,
 }
 
 impl std::fmt::Debug for PgSession {
@@ -118,7 +118,7 @@ impl PgSession {
             target: target.clone(),
             read_only,
             server_version_num: version,
-            cat: BuiltinCatalog::new(),
+            cat: TypeMap::builtin(),
         })
     }
 
