@@ -8,6 +8,7 @@
 //! - [`sqlite`]: `datam sqlite salvage|history` — SQLite recovery.
 //! - [`pg`]: `datam pg wal|tables|dump|xacts|rescue` — PostgreSQL WAL and
 //!   data-directory readers, and the undo of a mistaken transaction.
+//! - [`gui`]: `datam gui [PATH]` — the desktop app (crates/datam-gui).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod gui;
 pub mod inspect;
 pub mod pg;
 pub mod sqlite;
@@ -40,6 +42,8 @@ pub enum Command {
     /// PostgreSQL WAL and data-directory commands.
     #[command(subcommand)]
     Pg(pg::Cmd),
+    /// The desktop app: browse evidence, recovered rows and their bytes.
+    Gui(gui::Args),
 }
 
 /// Runs one command line (including the program name in `args[0]`), writing
@@ -58,6 +62,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(&a, out),
         Command::Sqlite(c) => sqlite::run(c, out),
         Command::Pg(c) => pg::run(c, out),
+        Command::Gui(a) => gui::run(&a),
     }
 }
 

@@ -1,0 +1,418 @@
+//! The one module of the GUI that calls DataM's lower crates.
+//!
+//! Everything the screens need from the evidence goes through the jobs
+//! started here: [`start_inspect`] (the `inspect` facts and SHA-256, through
+//! the [`Inspector`] the binary hands in), [`start_salvage`] (SQLite rows,
+//! streamed in batches) and [`start_page_read`] (one page's bytes for the hex
+//! view), plus [`cell_layout`], which labels a row's bytes in its page.
+//! When datam-core gains these use cases, this file is the one to switch.
+//!
+//! **Architecture Invariant:** evidence is opened with
+//! [`evidence::Evidence::open`] (read-only, private mapping) and never with
+//! libsqlite; nothing here writes to a file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datam_core::job::{Diagnostic, JobCtx, Phase, Unit};
+use rowcodec::sqlite::{OwnedValue, Record, varint};
+use sqlite_pages::db::{Db, SalvageOptions, Sink};
+use sqlite_pages::scan::RecoveredRow;
+
+use crate::job::{Job, Outbox, Waker};
+use crate::model::{Provenance, Row, Status, TableInfo, Value};
+
+/// What `inspect` says about a path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// The recognised kind (`sqlite-database`, `pg-data-directory` ...).
+    pub kind: Option<String>,
+    /// Header facts in display order (including `sha256` for files).
+    pub facts: Vec<(String, String)>,
+    /// Damage met while reading the headers.
+    pub errors: Vec<String>,
+}
+
+/// Identifies a path (the CLI's `inspect`, handed in by the binary so the UI
+/// shows exactly what `datam inspect` prints).
+pub type Inspector = Arc<dyn Fn(&Path) -> Result<Facts, String> + Send + Sync>;
+
+/// Starts identifying `path`.
+pub fn start_inspect(
+    path: PathBuf,
+    inspector: Inspector,
+    wake: Waker,
+) -> std::io::Result<Job<Result<Facts, String>>> {
+    Job::spawn("inspect", wake, move |ctx, out| {
+        ctx.progress(Phase::Open, Unit::Items, 0, Some(1));
+        out.send(inspector(&path));
+        ctx.progress(Phase::Open, Unit::Items, 1, Some(1));
+    })
+}
+
+/// Messages of a salvage job, in order: `Schema`, then `Rows` batches, then `Done`.
+#[derive(Debug)]
+pub enum SalvageMsg {
+    /// The schema and page geometry, before any row.
+    Schema {
+        /// Tables in schema order.
+        tables: Vec<TableInfo>,
+        /// Page size in bytes.
+        page_size_bytes: u32,
+        /// Pages in the file.
+        n_pages: u32,
+    },
+    /// A batch of rows in page order.
+    Rows(Vec<Row>),
+    /// The job ended (`cancelled` when stopped early).
+    Done {
+        /// Stopped by the cancel token.
+        cancelled: bool,
+    },
+    /// The file could not be opened.
+    Failed(String),
+    /// The path is not a SQLite database (a directory, a WAL, another kind).
+    NotSqlite,
+}
+
+/// Starts salvaging every row of the SQLite database at `path` (live rows,
+/// then deleted, freelist and orphan rows carved from free space).
+pub fn start_salvage(path: PathBuf, wake: Waker) -> std::io::Result<Job<SalvageMsg>> {
+    Job::spawn("salvage", wake, move |ctx, out| salvage(&path, ctx, out))
+}
+
+fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
+    if path.is_dir() {
+        out.send(SalvageMsg::NotSqlite);
+        return;
+    }
+    let ev = match evidence::Evidence::open(path) {
+        Ok(ev) => ev,
+        Err(e) => {
+            out.send(SalvageMsg::Failed(e.to_string()));
+            return;
+        }
+    };
+    if !ev.bytes().starts_with(b"SQLite format 3\0") {
+        out.send(SalvageMsg::NotSqlite);
+        return;
+    }
+    let release = |offset: usize, len: usize| ev.release(offset, len);
+    let db = Db::open_releasing(ev.bytes(), &release);
+    let file = path.display().to_string();
+    for d in &db.diags {
+        let pos = d.page_no.map(|p| format!("page {}", p.0));
+        let diag = Diagnostic::warning("sqlite-damage", d.to_string()).in_file(file.clone());
+        ctx.diagnostic(match pos {
+            Some(p) => diag.at(p),
+            None => diag,
+        });
+    }
+    let tables = db
+        .tables
+        .iter()
+        .map(|t| TableInfo {
+            name: t.name.clone(),
+            columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+            root: t.root.0,
+            dropped: t.dropped,
+        })
+        .collect();
+    if !out.send(SalvageMsg::Schema {
+        tables,
+        page_size_bytes: db.page_size,
+        n_pages: db.n_pages,
+    }) {
+        return;
+    }
+    let mut sink = UiSink {
+        ctx,
+        out,
+        batch: Vec::new(),
+        last_send: Instant::now(),
+    };
+    let _ = db.salvage(&SalvageOptions::default(), &mut sink);
+    let cancelled = ctx.check().is_err();
+    sink.flush();
+    out.send(SalvageMsg::Done { cancelled });
+}
+
+/// Batches rows for the UI: a batch leaves when it is large or 30 ms old, so
+/// the first rows show at once and later ones do not flood the channel.
+struct UiSink<'a> {
+    ctx: &'a JobCtx,
+    out: &'a Outbox<SalvageMsg>,
+    batch: Vec<Row>,
+    last_send: Instant,
+}
+
+impl UiSink<'_> {
+    fn flush(&mut self) -> bool {
+        self.last_send = Instant::now();
+        if self.batch.is_empty() {
+            return true;
+        }
+        self.out
+            .send(SalvageMsg::Rows(std::mem::take(&mut self.batch)))
+    }
+}
+
+impl Sink for UiSink<'_> {
+    type Error = std::convert::Infallible;
+    fn row(&mut self, _db: &Db<'_>, r: &RecoveredRow) -> Result<bool, Self::Error> {
+        if self.ctx.check().is_err() {
+            return Ok(false);
+        }
+        self.batch.push(to_row(r));
+        if self.batch.len() >= 16_384 || self.last_send.elapsed() > Duration::from_millis(30) {
+            return Ok(self.flush());
+        }
+        Ok(true)
+    }
+    fn progress(&mut self, done: u32, total: u32) {
+        self.ctx.progress(
+            Phase::Scan,
+            Unit::Pages,
+            u64::from(done),
+            Some(u64::from(total)),
+        );
+    }
+}
+
+fn to_row(r: &RecoveredRow) -> Row {
+    let values = r
+        .values
+        .iter()
+        .map(|v| match v {
+            OwnedValue::Null => Value::Null,
+            OwnedValue::Int(i) => Value::Int(*i),
+            OwnedValue::Real(f) => Value::Real(*f),
+            OwnedValue::Text(t) => Value::Text(t.as_str().into()),
+            OwnedValue::Blob(b) => Value::Blob(b.as_slice().into()),
+        })
+        .collect();
+    Row {
+        table: r.table.and_then(|t| u32::try_from(t).ok()),
+        status: Status::from_name(r.status.name()),
+        at: Provenance {
+            page_no: r.page_no.0,
+            offset: u32::try_from(r.offset).unwrap_or(u32::MAX),
+        },
+        rowid: r.rowid,
+        confidence: r.confidence,
+        values,
+    }
+}
+
+/// One page's bytes, read off the UI thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageBytes {
+    /// The page number.
+    pub page_no: u32,
+    /// Offset of the page in the file.
+    pub file_offset: u64,
+    /// The bytes (shorter than a page for a truncated last page).
+    pub bytes: Vec<u8>,
+}
+
+/// Starts reading page `page_no` (1-based) of `path`.
+pub fn start_page_read(
+    path: PathBuf,
+    page_no: u32,
+    page_size_bytes: u32,
+    wake: Waker,
+) -> std::io::Result<Job<Result<PageBytes, String>>> {
+    Job::spawn("page", wake, move |_ctx, out| {
+        let res = evidence::Evidence::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|ev| {
+                let start =
+                    u64::from(page_no.saturating_sub(1)).saturating_mul(u64::from(page_size_bytes));
+                let from = usize::try_from(start).map_err(|e| e.to_string())?;
+                let to = from.saturating_add(page_size_bytes as usize);
+                let bytes = ev.bytes();
+                let page = bytes
+                    .get(from..to.min(bytes.len()))
+                    .ok_or_else(|| format!("page {page_no} is past the end of the file"))?;
+                Ok(PageBytes {
+                    page_no,
+                    file_offset: start,
+                    bytes: page.to_vec(),
+                })
+            });
+        out.send(res);
+    })
+}
+
+/// A labelled byte range of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// First byte (page offset).
+    pub start: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// What the bytes are (`cell header`, `record header`, `name (text)` ...).
+    pub label: String,
+    /// Colour slot: 0 = header parts, 1.. = columns.
+    pub slot: usize,
+}
+
+/// Labels the bytes of `row`'s cell in `page`: the cell header (payload
+/// length and rowid varints), the record header and each column's bytes.
+/// The record is looked for at the cell's offset as a table-leaf cell, then
+/// (carved cells lose their first bytes to the freeblock header) at each of
+/// the next 24 bytes, and accepted where its values equal the row's. When
+/// no start matches, one span marks the carved region from the offset.
+pub fn cell_layout(page: &[u8], row: &Row, columns: &[String]) -> Vec<Span> {
+    let off = row.at.offset as usize;
+    if let Some(spans) = leaf_cell_at(page, off, row, columns) {
+        return spans;
+    }
+    for start in off..off.saturating_add(24) {
+        if let Some(spans) = record_at(page, start, row, columns) {
+            let mut out = Vec::new();
+            if start > off {
+                out.push(Span {
+                    start: off,
+                    len: start - off,
+                    label: "carved cell start (overwritten header)".into(),
+                    slot: 0,
+                });
+            }
+            out.extend(spans);
+            return out;
+        }
+    }
+    if let Some(spans) = carved_body_at(page, off, row, columns) {
+        return spans;
+    }
+    vec![Span {
+        start: off,
+        len: 16.min(page.len().saturating_sub(off)),
+        label: "cell (layout not re-derived)".into(),
+        slot: 0,
+    }]
+}
+
+/// A carved cell whose record header was overwritten (a freeblock's 4-byte
+/// header sits on a deleted cell's first bytes): re-encodes the row's values
+/// (with and without the rowid-alias column stored as NULL) and finds their
+/// bytes after the offset.
+fn carved_body_at(page: &[u8], off: usize, row: &Row, columns: &[String]) -> Option<Vec<Span>> {
+    let owned: Vec<OwnedValue> = row.values.iter().map(to_owned_value).collect();
+    let mut alias_null = owned.clone();
+    if let Some(first) = alias_null.first_mut() {
+        *first = OwnedValue::Null;
+    }
+    for values in [alias_null, owned] {
+        let enc = rowcodec::sqlite::encode::encode_record(&values);
+        let rec = Record::parse_header(&enc).ok()?;
+        let body = enc.get(rec.header_len..)?;
+        let window = page.get(off..off.saturating_add(64 + enc.len()).min(page.len()))?;
+        let Some(at) = window.windows(body.len().max(1)).position(|w| w == body) else {
+            continue;
+        };
+        let body_start = off + at;
+        let mut spans = vec![Span {
+            start: off,
+            len: at,
+            label: format!(
+                "carved: cell and record header ({} serial types), first bytes overwritten by the freeblock header",
+                rec.types.len()
+            ),
+            slot: 0,
+        }];
+        let mut pos = body_start;
+        for (i, (t, v)) in rec.types.iter().zip(row.values.iter()).enumerate() {
+            let len = usize::try_from(t.content_len()).ok()?;
+            let name = columns.get(i).map_or_else(|| format!("c{i}"), Clone::clone);
+            spans.push(Span {
+                start: pos,
+                len,
+                label: format!("{name} ({})", v.type_name()),
+                slot: i + 1,
+            });
+            pos = pos.saturating_add(len);
+        }
+        return Some(spans);
+    }
+    None
+}
+
+fn to_owned_value(v: &Value) -> OwnedValue {
+    match v {
+        Value::Null => OwnedValue::Null,
+        Value::Int(i) => OwnedValue::Int(*i),
+        Value::Real(f) => OwnedValue::Real(*f),
+        Value::Text(t) => OwnedValue::Text(t.to_string()),
+        Value::Blob(b) => OwnedValue::Blob(b.to_vec()),
+    }
+}
+
+fn leaf_cell_at(page: &[u8], off: usize, row: &Row, columns: &[String]) -> Option<Vec<Span>> {
+    let rest = page.get(off..)?;
+    let (_, n1) = varint::read(rest)?;
+    let (_, n2) = varint::read(rest.get(n1..)?)?;
+    let mut spans = vec![
+        Span {
+            start: off,
+            len: n1,
+            label: "payload length".into(),
+            slot: 0,
+        },
+        Span {
+            start: off + n1,
+            len: n2,
+            label: "rowid".into(),
+            slot: 0,
+        },
+    ];
+    spans.extend(record_at(page, off + n1 + n2, row, columns)?);
+    Some(spans)
+}
+
+fn record_at(page: &[u8], start: usize, row: &Row, columns: &[String]) -> Option<Vec<Span>> {
+    let rec = Record::parse_header(page.get(start..)?).ok()?;
+    if rec.types.len() != row.values.len() || rec.types.is_empty() {
+        return None;
+    }
+    let mut spans = vec![Span {
+        start,
+        len: rec.header_len,
+        label: format!("record header ({} serial types)", rec.types.len()),
+        slot: 0,
+    }];
+    let mut pos = start + rec.header_len;
+    let mut matches = 0usize;
+    for (i, (t, v)) in rec.types.iter().zip(row.values.iter()).enumerate() {
+        let len = usize::try_from(t.content_len()).ok()?;
+        let bytes = page.get(pos..pos.saturating_add(len));
+        let decoded = bytes.map(|b| rowcodec::sqlite::Value::from_serial(*t, b));
+        if decoded.is_some_and(|d| same(&d, v)) {
+            matches += 1;
+        }
+        let name = columns.get(i).map_or_else(|| format!("c{i}"), Clone::clone);
+        spans.push(Span {
+            start: pos,
+            len: len.min(page.len().saturating_sub(pos)),
+            label: format!("{name} ({})", v.type_name()),
+            slot: i + 1,
+        });
+        pos = pos.saturating_add(len);
+    }
+    // An INTEGER PRIMARY KEY column is stored as NULL and shown as the rowid.
+    (matches + 1 >= row.values.len()).then_some(spans)
+}
+
+fn same(d: &rowcodec::sqlite::Value<'_>, v: &Value) -> bool {
+    use rowcodec::sqlite::Value as V;
+    match (d, v) {
+        (V::Null, Value::Null) => true,
+        (V::Int(a), Value::Int(b)) => a == b,
+        (V::Real(a), Value::Real(b)) => a.to_bits() == b.to_bits(),
+        (V::Text(a), Value::Text(b)) => *a == b.as_bytes(),
+        (V::Blob(a), Value::Blob(b)) => *a == &**b,
+        _ => false,
+    }
+}
