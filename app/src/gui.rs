@@ -3,9 +3,6 @@
 //! PNG and exits (works under `xvfb-run` with Mesa's software OpenGL).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use serde_json::Value;
 
 /// Screens `--screenshot` can capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,29 +42,6 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
     Ok([p(w)?, p(h)?])
 }
 
-/// The `inspect` facts as the GUI shows them (same code as `datam inspect`).
-pub fn inspector() -> datam_gui::Inspector {
-    Arc::new(|path| {
-        let r = crate::inspect::inspect_path(path).map_err(|e| format!("{e:#}"))?;
-        let facts = r
-            .facts
-            .iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect();
-        Ok(datam_gui::Facts {
-            kind: r.kind.map(str::to_string),
-            facts,
-            errors: r.errors,
-        })
-    })
-}
-
 /// Runs `datam gui`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let screen = match args.screen {
@@ -81,7 +55,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         screenshot: args.screenshot.clone().map(|p| (p, screen)),
         bench_scroll: args.bench_scroll,
         size: args.size,
-        inspector: inspector(),
     })?;
     Ok(())
 }

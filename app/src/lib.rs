@@ -20,15 +20,29 @@ use clap::{Parser, Subcommand};
 pub mod gui;
 pub mod inspect;
 pub mod pg;
+pub mod report;
 pub mod sqlite;
 
 /// DataM: forensic recovery for PostgreSQL and SQLite. Evidence is only ever read.
 #[derive(Debug, Parser)]
 #[command(name = "datam", version, about, long_about = None)]
 pub struct Cli {
+    /// Format of log lines on stderr (`DATAM_LOG=info` shows each job's
+    /// throughput; diagnostics are printed either way).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Format of the `tracing` log on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event (with the job and phase spans).
+    Json,
 }
 
 /// The top-level commands.
@@ -70,7 +84,6 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 /// with a buffered stdout, prints errors with their causes (`{:#}`), and
 /// treats a closed pipe (`datam ... | head`) as success.
 pub fn main_entry() -> ExitCode {
-    init_tracing();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -83,6 +96,7 @@ pub fn main_entry() -> ExitCode {
             };
         }
     };
+    init_tracing(cli.log_format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = dispatch(cli, &mut out).and_then(|()| out.flush().map_err(Into::into));
@@ -103,11 +117,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DATAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        // Diagnostics reach the user through the job's reporter; their
+        // tracing copy is for DATAM_LOG=... (e.g. with --log-format json).
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,datam_core::job=off"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }

@@ -4,7 +4,6 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-pub mod apply;
 pub mod dump;
 pub mod rescue;
 pub mod wal;

@@ -12,7 +12,16 @@
 //!   token + reporter), [`job::Progress`] events (bytes/pages done of total,
 //!   per [`job::Phase`]), [`job::Diagnostic`]s, and [`job::Sink`], the push
 //!   interface for a job's items (`Ok(false)` stops the job, `Err` aborts it).
+//! - [`inspect`] — identify a file or directory from its bytes and report
+//!   its header facts ([`inspect::inspect_path`], [`inspect::Report`]).
+//! - [`pg`] — the PostgreSQL jobs: [`pg::wal::scan`] (records or
+//!   statistics, and [`pg::wal::for_each_segment`], the parallel WAL driver),
+//!   [`pg::dump::tables`], [`pg::dump::dump`] / [`pg::dump::dump_rows`],
+//!   [`pg::rescue::xacts`], [`pg::rescue::plan`] and [`pg::rescue::apply`].
+//!   One error type, [`pg::Error`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod inspect;
 pub mod job;
+pub mod pg;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use datam_core::job::Diagnostic;
 
-use crate::backend::{self, Facts, Inspector, PageBytes, SalvageMsg};
+use crate::backend::{self, Facts, PageBytes, SalvageMsg};
 use crate::job::{Job, Waker};
 use crate::model::{Store, View};
 use crate::screens;
@@ -192,13 +192,12 @@ pub struct GuiState {
     pub error: Option<String>,
     /// A scroll the grid performs on its next frame.
     pub scroll_request: Option<crate::screens::grid::ScrollTo>,
-    pub(crate) inspector: Inspector,
     pub(crate) wake: Waker,
 }
 
 impl GuiState {
     /// A state on the Open screen; `wake` asks for a repaint (jobs call it).
-    pub fn new(inspector: Inspector, wake: Waker) -> Self {
+    pub fn new(wake: Waker) -> Self {
         Self {
             screen: Screen::Open,
             path_input: String::new(),
@@ -206,7 +205,6 @@ impl GuiState {
             opened: None,
             error: None,
             scroll_request: None,
-            inspector,
             wake,
         }
     }
@@ -222,11 +220,7 @@ impl GuiState {
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(10);
-        let inspect_job = backend::start_inspect(
-            path.to_path_buf(),
-            self.inspector.clone(),
-            self.wake.clone(),
-        );
+        let inspect_job = backend::start_inspect(path.to_path_buf(), self.wake.clone());
         let salvage_job = match backend::start_salvage(path.to_path_buf(), self.wake.clone()) {
             Ok(j) => Some(j),
             Err(e) => {

@@ -1,8 +1,8 @@
 //! The one module of the GUI that calls DataM's lower crates.
 //!
 //! Everything the screens need from the evidence goes through the jobs
-//! started here: [`start_inspect`] (the `inspect` facts and SHA-256, through
-//! the [`Inspector`] the binary hands in), [`start_salvage`] (SQLite rows,
+//! started here: [`start_inspect`] (datam-core's `inspect`: facts and
+//! SHA-256), [`start_salvage`] (SQLite rows,
 //! streamed in batches) and [`start_page_read`] (one page's bytes for the hex
 //! view), plus [`cell_layout`], which labels a row's bytes in its page.
 //! When datam-core gains these use cases, this file is the one to switch.
@@ -12,7 +12,6 @@
 //! libsqlite; nothing here writes to a file.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datam_core::job::{Diagnostic, JobCtx, Phase, Unit};
@@ -34,20 +33,33 @@ pub struct Facts {
     pub errors: Vec<String>,
 }
 
-/// Identifies a path (the CLI's `inspect`, handed in by the binary so the UI
-/// shows exactly what `datam inspect` prints).
-pub type Inspector = Arc<dyn Fn(&Path) -> Result<Facts, String> + Send + Sync>;
-
-/// Starts identifying `path`.
-pub fn start_inspect(
-    path: PathBuf,
-    inspector: Inspector,
-    wake: Waker,
-) -> std::io::Result<Job<Result<Facts, String>>> {
+/// Starts identifying `path` (datam-core's `inspect`, the same facts
+/// `datam inspect` prints).
+pub fn start_inspect(path: PathBuf, wake: Waker) -> std::io::Result<Job<Result<Facts, String>>> {
     Job::spawn("inspect", wake, move |ctx, out| {
         ctx.progress(Phase::Open, Unit::Items, 0, Some(1));
-        out.send(inspector(&path));
+        out.send(inspect(&path));
         ctx.progress(Phase::Open, Unit::Items, 1, Some(1));
+    })
+}
+
+fn inspect(path: &Path) -> Result<Facts, String> {
+    let r = datam_core::inspect::inspect_path(path).map_err(|e| e.to_string())?;
+    let facts = r
+        .facts
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    Ok(Facts {
+        kind: r.kind.map(str::to_string),
+        facts,
+        errors: r.errors,
     })
 }
 

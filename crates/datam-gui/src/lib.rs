@@ -25,5 +25,5 @@ pub mod native;
 pub mod screens;
 
 pub use app::{GuiState, Screen};
-pub use backend::{Facts, Inspector};
+pub use backend::Facts;
 pub use native::{Error, Options, ShotScreen, run};

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::app::{GuiState, Screen};
-use crate::backend::Inspector;
 use crate::bench::ScrollBench;
 use crate::model::Status;
 use crate::screens::grid::ScrollTo;
@@ -36,8 +35,6 @@ pub struct Options {
     pub bench_scroll: bool,
     /// Window size in points.
     pub size: [f32; 2],
-    /// The `inspect` implementation.
-    pub inspector: Inspector,
 }
 
 /// Why the app could not run.
@@ -81,7 +78,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
             let ctx = cc.egui_ctx.clone();
             crate::fonts::install(&ctx);
             let wake: crate::job::Waker = Arc::new(move || ctx.request_repaint());
-            let mut state = GuiState::new(opts.inspector, wake);
+            let mut state = GuiState::new(wake);
             if let Some(p) = &opts.path {
                 state.open(p);
             }

@@ -26,7 +26,7 @@ fn sample(name: &str) -> PathBuf {
 }
 
 fn harness() -> Harness<'static, GuiState> {
-    let state = GuiState::new(datam::gui::inspector(), Arc::new(|| {}));
+    let state = GuiState::new(Arc::new(|| {}));
     let h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, st: &mut GuiState| st.ui(ui), state);

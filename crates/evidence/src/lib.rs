@@ -24,13 +24,15 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file could not be opened, inspected or mapped.
-    #[error("cannot read {path}: {source}")]
+    /// The file could not be opened, inspected or mapped. The OS error is
+    /// part of the message and deliberately not a `source()`, so a chain
+    /// printed with `{:#}` names it once.
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The evidence path.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The path names a directory or a special file, not a regular file.
     #[error("{path} is not a regular file")]
@@ -68,9 +70,9 @@ impl Evidence {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let io = |source| Error::Io {
+        let io = |error| Error::Io {
             path: path.clone(),
-            source,
+            error,
         };
         let file = File::open(&path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
@@ -168,9 +170,9 @@ impl Evidence {
 /// hex. Used for reports and to prove evidence was left unchanged.
 pub fn sha256_file(path: impl AsRef<Path>) -> Result<String, Error> {
     let path = path.as_ref();
-    let io = |source| Error::Io {
+    let io = |error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut f = File::open(path).map_err(io)?;
     let mut h = Sha256::new();

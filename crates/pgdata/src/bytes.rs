@@ -1,35 +1,7 @@
-//! Checked little-endian reads from byte slices.
+//! Checked little-endian reads (walparse's, the one set for the PG
+//! crates) and alignment.
 
-/// Reads `N` bytes at `off`, or `None` if they are not all there.
-pub(crate) fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    let end = off.checked_add(N)?;
-    b.get(off..end)?.try_into().ok()
-}
-
-/// Little-endian `u16` at `off`.
-pub(crate) fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    arr::<2>(b, off).map(u16::from_le_bytes)
-}
-
-/// Little-endian `u32` at `off`.
-pub(crate) fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    arr::<4>(b, off).map(u32::from_le_bytes)
-}
-
-/// Little-endian `i32` at `off`.
-pub(crate) fn i32_at(b: &[u8], off: usize) -> Option<i32> {
-    arr::<4>(b, off).map(i32::from_le_bytes)
-}
-
-/// Little-endian `u64` at `off`.
-pub(crate) fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    arr::<8>(b, off).map(u64::from_le_bytes)
-}
-
-/// Little-endian `i16` at `off`.
-pub(crate) fn i16_at(b: &[u8], off: usize) -> Option<i16> {
-    arr::<2>(b, off).map(i16::from_le_bytes)
-}
+pub(crate) use walparse::bytes::{i16_at, i32_at, u16_at, u32_at, u64_at};
 
 /// Rounds `off` up to a multiple of `align` (a power of two, at most 8).
 pub(crate) fn align_up(off: usize, align: usize) -> Option<usize> {

@@ -11,6 +11,7 @@
 //! real 13–18 servers). Only committed, undeleted catalog tuples are used.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use rowcodec::pg::{CompositeAttr, TypeCatalog, TypeInfo};
 
@@ -223,9 +224,21 @@ fn scan_catalog(
                 continue;
             }
         };
-        for id in page.item_ids() {
-            let Ok(bytes) = page.item_bytes(id) else {
-                continue;
+        // Unused, dead and redirect line pointers hold no tuple; a normal
+        // one whose bytes fall outside the page is damage.
+        for id in page
+            .item_ids()
+            .filter(|id| id.flags == crate::page::LpFlags::Normal)
+        {
+            let bytes = match page.item_bytes(id) {
+                Ok(b) => b,
+                Err(e) => {
+                    warnings.push(Warning {
+                        what: what(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
             };
             let tuple = match HeapTuple::parse(bytes, BlockNo(b), id.lp) {
                 Ok(t) => t,
@@ -268,7 +281,10 @@ pub fn databases(dir: &DataDir, warnings: &mut Vec<Warning>) -> Result<Vec<Datab
     let map = read_relmap(dir, 0, GLOBALTABLESPACE_OID)?;
     let rel_number = map
         .filenode(DATABASE_RELATION_ID)
-        .ok_or_else(|| Error::Catalog("global/pg_filenode.map has no pg_database".into()))?;
+        .ok_or_else(|| Error::NotInRelMap {
+            map: PathBuf::from("global/pg_filenode.map"),
+            oid: DATABASE_RELATION_ID,
+        })?;
     let schema = pick(
         dir.major(),
         &[
@@ -596,10 +612,17 @@ impl Catalog {
     }
 
     fn mapped_locator(&self, oid: u32) -> Result<RelLocator> {
-        let rel_number = self
-            .map
-            .filenode(oid)
-            .ok_or_else(|| Error::Catalog(format!("pg_filenode.map has no relation {oid}")))?;
+        let rel_number = self.map.filenode(oid).ok_or_else(|| Error::NotInRelMap {
+            map: self
+                .dir
+                .rel_dir(RelLocator {
+                    spc_oid: self.db_spc(),
+                    db_oid: self.db.oid,
+                    rel_number: 0,
+                })
+                .join("pg_filenode.map"),
+            oid,
+        })?;
         Ok(RelLocator {
             spc_oid: self.db_spc(),
             db_oid: self.db.oid,
@@ -622,9 +645,7 @@ impl Catalog {
 
     /// Where the files of relation `oid` live.
     pub fn locator_of(&self, oid: u32) -> Result<RelLocator> {
-        let c = self
-            .class(oid)
-            .ok_or_else(|| Error::Catalog(format!("pg_class has no relation {oid}")))?;
+        let c = self.class(oid).ok_or(Error::NotInPgClass { oid })?;
         self.locator(c)
     }
 
@@ -635,8 +656,9 @@ impl Catalog {
             let rel_number = if c.relfilenode != 0 {
                 c.relfilenode
             } else {
-                map.filenode(c.oid).ok_or_else(|| {
-                    Error::Catalog(format!("global/pg_filenode.map has no relation {}", c.oid))
+                map.filenode(c.oid).ok_or_else(|| Error::NotInRelMap {
+                    map: PathBuf::from("global/pg_filenode.map"),
+                    oid: c.oid,
                 })?
             };
             return Ok(RelLocator {

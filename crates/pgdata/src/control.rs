@@ -212,6 +212,41 @@ impl ControlFile {
     pub fn has_data_checksums(&self) -> bool {
         self.data_checksum_version != 0
     }
+
+    /// The majors that write this `pg_control_version` (`"13-16"`, `"17"`,
+    /// `"18"`, else `"unknown"`).
+    pub fn majors_of_version(&self) -> &'static str {
+        match self.pg_control_version {
+            1300 => "13-16",
+            1700 => "17",
+            1800 => "18",
+            _ => "unknown",
+        }
+    }
+
+    /// The release whose catalog version this is: release catalog versions
+    /// are `YYYYMMDDN` dates in the year of that release's feature freeze.
+    pub fn major_from_catalog_version(&self) -> Option<u32> {
+        match self.catalog_version_no / 100_000 {
+            2020 => Some(13),
+            2021 => Some(14),
+            2022 => Some(15),
+            2023 => Some(16),
+            2024 => Some(17),
+            2025 => Some(18),
+            _ => None,
+        }
+    }
+
+    /// `wal_level` by name (`minimal`, `replica`, `logical`, else `unknown`).
+    pub fn wal_level_name(&self) -> &'static str {
+        match self.wal_level {
+            0 => "minimal",
+            1 => "replica",
+            2 => "logical",
+            _ => "unknown",
+        }
+    }
 }
 
 /// Parses the text of `PG_VERSION` (`"15\n"`) into a major version.

@@ -165,8 +165,16 @@ impl DataDir {
 }
 
 /// Reads `PG_VERSION` under `root`.
+///
+/// A directory without one is [`Error::NotADataDir`].
 pub fn read_pg_version(root: &Path) -> Result<u32> {
-    let ev = evidence::Evidence::open(root.join("PG_VERSION"))?;
+    let file = root.join("PG_VERSION");
+    if root.is_dir() && !file.exists() {
+        return Err(Error::NotADataDir {
+            path: root.to_path_buf(),
+        });
+    }
+    let ev = evidence::Evidence::open(file)?;
     parse_pg_version(ev.bytes())
 }
 

@@ -25,6 +25,7 @@ pub mod multixact;
 pub mod page;
 pub mod relation;
 pub mod relmap;
+pub mod slru;
 pub mod table;
 pub mod tuple;
 pub mod varlena;
@@ -33,4 +34,4 @@ pub mod xact;
 
 pub use control::{ControlFile, DbState, Lsn, parse_pg_version};
 pub use datadir::{DataDir, Fork, RelLocator};
-pub use error::{BlockNo, Error, Result};
+pub use error::{BlockNo, DecompressProblem, Error, Result, ToastProblem};

@@ -10,12 +10,10 @@
 //! ```
 //! (`src/backend/access/transam/multixact.c`, 32-bit offsets in 13–18.)
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::bytes::u32_at;
-
-const SLRU_PAGES_PER_SEGMENT: usize = 32;
+use crate::slru::SlruDir;
 const GROUP_BYTES: usize = 20;
 const MEMBERS_PER_GROUP: usize = 4;
 /// How far the members of the newest multixact are read (they end at the
@@ -24,40 +22,28 @@ const MAX_OPEN_ENDED_MEMBERS: u32 = 256;
 
 /// Reader over a data directory's `pg_multixact`.
 pub struct MultiXacts {
-    dir: PathBuf,
+    offsets: SlruDir,
+    members: SlruDir,
     block_size: usize,
-    files: HashMap<(bool, u64), Option<evidence::Evidence>>,
 }
 
 impl MultiXacts {
     /// A reader for `<pgdata>/pg_multixact`.
     pub fn new(pgdata: &Path, block_size: usize) -> Self {
+        let block_size = block_size.max(GROUP_BYTES);
+        let dir = pgdata.join("pg_multixact");
         Self {
-            dir: pgdata.join("pg_multixact"),
-            block_size: block_size.max(GROUP_BYTES),
-            files: HashMap::new(),
+            offsets: SlruDir::new(dir.join("offsets"), block_size),
+            members: SlruDir::new(dir.join("members"), block_size),
+            block_size,
         }
-    }
-
-    fn byte_slice(&mut self, members: bool, pos: usize, len: usize) -> Option<&[u8]> {
-        let seg_bytes = self.block_size * SLRU_PAGES_PER_SEGMENT;
-        let seg = (pos / seg_bytes) as u64;
-        let within = pos % seg_bytes;
-        let sub = if members { "members" } else { "offsets" };
-        let dir = self.dir.join(sub);
-        let ev = self.files.entry((members, seg)).or_insert_with(|| {
-            evidence::Evidence::open(dir.join(format!("{seg:04X}")))
-                .or_else(|_| evidence::Evidence::open(dir.join(format!("{seg:015X}"))))
-                .ok()
-        });
-        ev.as_ref()?.bytes().get(within..within.checked_add(len)?)
     }
 
     fn offset_of(&mut self, multi: u32) -> Option<u32> {
         let per_page = self.block_size / 4;
         let m = multi as usize;
         let pos = (m / per_page) * self.block_size + (m % per_page) * 4;
-        u32_at(self.byte_slice(false, pos, 4)?, 0)
+        u32_at(self.offsets.bytes(pos, 4)?, 0)
     }
 
     /// The xid of the member that updated or deleted (status 4 or 5), if
@@ -82,7 +68,7 @@ impl MultiXacts {
             let group = (o % per_page) / MEMBERS_PER_GROUP;
             let slot = o % MEMBERS_PER_GROUP;
             let group_pos = page * self.block_size + group * GROUP_BYTES;
-            let g = self.byte_slice(true, group_pos, GROUP_BYTES)?;
+            let g = self.members.bytes(group_pos, GROUP_BYTES)?;
             let status = *g.get(slot)?;
             let xid = u32_at(g, MEMBERS_PER_GROUP + slot * 4)?;
             if xid == 0 {

@@ -250,6 +250,94 @@ pub fn pg_checksum_page(page: &[u8], blkno: u32) -> u16 {
     u16::try_from((folded % 65535) + 1).unwrap_or(u16::MAX)
 }
 
+/// The block size of a file of pages, from the first non-zero page's
+/// `pd_pagesize_version` (looked for at 1 KiB steps), when the file is a
+/// whole number of such pages and the layout version is
+/// [`PG_PAGE_LAYOUT_VERSION`].
+pub fn guess_block_size(bytes: &[u8]) -> Option<usize> {
+    /// Offset of `pd_pagesize_version` in the page header.
+    const PAGESIZE_VERSION_AT: usize = 18;
+    let mut off = 0usize;
+    while off < bytes.len() {
+        let psv = u16_at(bytes, off.checked_add(PAGESIZE_VERSION_AT)?)?;
+        if psv != 0 {
+            let size = usize::from(psv & 0xff00);
+            let ok = psv & 0xff == PG_PAGE_LAYOUT_VERSION
+                && size.is_power_of_two()
+                && (1024..=32768).contains(&size)
+                && bytes.len().is_multiple_of(size)
+                && off.is_multiple_of(size);
+            return ok.then_some(size);
+        }
+        off = off.checked_add(1024)?;
+    }
+    None
+}
+
+/// The block number of the first block of relation segment file `seg_no`
+/// (`12345.2` is segment 2) with the default 1 GiB segments.
+pub fn first_block_of_segment(seg_no: u64, block_size_bytes: usize) -> u64 {
+    const RELSEG_BYTES: u64 = 1 << 30;
+    seg_no.saturating_mul(RELSEG_BYTES / (block_size_bytes.max(1) as u64))
+}
+
+/// What the pages of one relation segment file say (`datam inspect`).
+#[derive(Debug, Default)]
+pub struct PagesSummary {
+    /// Initialised pages whose header parses.
+    pub n_ok: u64,
+    /// All-zero (new) pages.
+    pub n_new: u64,
+    /// Pages whose header does not parse.
+    pub n_bad: u64,
+    /// Initialised pages without special space (heap and the like).
+    pub n_without_special: u64,
+    /// Initialised pages with special space (indexes).
+    pub n_with_special: u64,
+    /// Pages whose checksum matches.
+    pub n_checksum_match: u64,
+    /// Pages with a zero checksum.
+    pub n_checksum_zero: u64,
+    /// The highest `pd_lsn`.
+    pub max_lsn: u64,
+    /// The first 20 bad pages: block number and error.
+    pub bad: Vec<(u64, Error)>,
+}
+
+/// Walks the `block_size_bytes` pages of `bytes`, numbered from
+/// `first_block` (checksums depend on the block number).
+pub fn summarize_pages(bytes: &[u8], block_size_bytes: usize, first_block: u64) -> PagesSummary {
+    let mut s = PagesSummary::default();
+    for (i, p) in bytes.chunks(block_size_bytes.max(1)).enumerate() {
+        let blk = first_block.saturating_add(i as u64);
+        let blk32 = u32::try_from(blk).unwrap_or(u32::MAX);
+        match Page::parse(p, BlockNo(blk32)) {
+            Ok(pg) if pg.is_new() => s.n_new += 1,
+            Ok(pg) => {
+                s.n_ok += 1;
+                s.max_lsn = s.max_lsn.max(pg.pd_lsn());
+                if usize::from(pg.pd_special()) == block_size_bytes {
+                    s.n_without_special += 1;
+                } else {
+                    s.n_with_special += 1;
+                }
+                if pg.pd_checksum() == 0 {
+                    s.n_checksum_zero += 1;
+                } else if pg.pd_checksum() == pg_checksum_page(p, blk32) {
+                    s.n_checksum_match += 1;
+                }
+            }
+            Err(e) => {
+                s.n_bad += 1;
+                if s.bad.len() < 20 {
+                    s.bad.push((blk, e));
+                }
+            }
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
 use crate::datadir::Fork;
-use crate::error::{BlockNo, Error, Result};
+use crate::error::{BlockNo, Error, Result, ToastProblem};
 use crate::multixact::MultiXacts;
 use crate::page::LpFlags;
 use crate::relation::RelationFile;
@@ -87,10 +87,10 @@ impl<'c> TableScan<'c> {
     pub fn new(cat: &'c Catalog, class: &ClassRow) -> Result<Self> {
         let (attrs, warnings) = cat.attributes(class.oid)?;
         if attrs.is_empty() && class.relnatts > 0 {
-            return Err(Error::Catalog(format!(
-                "pg_attribute has no columns for {}",
-                class.relname
-            )));
+            return Err(Error::NoColumns {
+                oid: class.oid,
+                relname: class.relname.clone(),
+            });
         }
         let loc = cat.locator(class)?;
         let rel = RelationFile::open(cat.data_dir(), loc, Fork::Main)?;
@@ -315,70 +315,72 @@ impl<'c> TableScan<'c> {
     }
 
     fn toast_index(&mut self) -> Result<&mut ToastIndex> {
-        if self.toast.is_none() {
-            let toast_oid = self.class.reltoastrelid;
-            let tclass = self.cat.class(toast_oid).ok_or_else(|| {
-                Error::Catalog(format!("TOAST relation {toast_oid} not in pg_class"))
-            })?;
-            let loc = self.cat.locator(tclass)?;
-            let rel = RelationFile::open(self.cat.data_dir(), loc, Fork::Main)?;
-            let mut chunks: HashMap<u32, Vec<ChunkRef>> = HashMap::new();
-            for b in 0..rel.n_blocks() {
-                let Ok(page) = rel.page(BlockNo(b)) else {
-                    continue;
-                };
-                for id in page.item_ids() {
-                    let Ok(bytes) = page.item_bytes(id) else {
+        let index = match self.toast.take() {
+            Some(t) => t,
+            None => {
+                let toast_oid = self.class.reltoastrelid;
+                let tclass = self
+                    .cat
+                    .class(toast_oid)
+                    .ok_or(Error::NotInPgClass { oid: toast_oid })?;
+                let loc = self.cat.locator(tclass)?;
+                let rel = RelationFile::open(self.cat.data_dir(), loc, Fork::Main)?;
+                let mut chunks: HashMap<u32, Vec<ChunkRef>> = HashMap::new();
+                for b in 0..rel.n_blocks() {
+                    let Ok(page) = rel.page(BlockNo(b)) else {
                         continue;
                     };
-                    let Ok(t) = HeapTuple::parse(bytes, BlockNo(b), id.lp) else {
-                        continue;
-                    };
-                    let st = tuple_status(&t, &mut self.clog);
-                    if st == TupleStatus::Aborted {
-                        continue;
+                    for id in page.item_ids() {
+                        let Ok(bytes) = page.item_bytes(id) else {
+                            continue;
+                        };
+                        let Ok(t) = HeapTuple::parse(bytes, BlockNo(b), id.lp) else {
+                            continue;
+                        };
+                        let st = tuple_status(&t, &mut self.clog);
+                        if st == TupleStatus::Aborted {
+                            continue;
+                        }
+                        let Ok(v) = t.deform(&TOAST_LAYOUT) else {
+                            continue;
+                        };
+                        let (Some(Some(cid)), Some(Some(seq))) = (v.first(), v.get(1)) else {
+                            continue;
+                        };
+                        let (Some(cid), Some(seq)) =
+                            (crate::bytes::u32_at(cid, 0), crate::bytes::i32_at(seq, 0))
+                        else {
+                            continue;
+                        };
+                        chunks.entry(cid).or_default().push(ChunkRef {
+                            seq,
+                            block: BlockNo(b),
+                            lp: id.lp,
+                            live: st == TupleStatus::Live,
+                        });
                     }
-                    let Ok(v) = t.deform(&TOAST_LAYOUT) else {
-                        continue;
-                    };
-                    let (Some(Some(cid)), Some(Some(seq))) = (v.first(), v.get(1)) else {
-                        continue;
-                    };
-                    let (Some(cid), Some(seq)) =
-                        (crate::bytes::u32_at(cid, 0), crate::bytes::i32_at(seq, 0))
-                    else {
-                        continue;
-                    };
-                    chunks.entry(cid).or_default().push(ChunkRef {
-                        seq,
-                        block: BlockNo(b),
-                        lp: id.lp,
-                        live: st == TupleStatus::Live,
-                    });
                 }
+                for v in chunks.values_mut() {
+                    v.sort_by_key(|c| (c.seq, !c.live));
+                }
+                ToastIndex { rel, chunks }
             }
-            for v in chunks.values_mut() {
-                v.sort_by_key(|c| (c.seq, !c.live));
-            }
-            self.toast = Some(ToastIndex { rel, chunks });
-        }
-        self.toast
-            .as_mut()
-            .ok_or_else(|| Error::Catalog("TOAST index".into()))
+        };
+        Ok(self.toast.insert(index))
     }
 
     fn detoast(&mut self, ptr: ToastPointer, prefer_live: bool) -> Result<Vec<u8>> {
-        let terr = |reason: String| Error::Toast {
+        let terr = |problem: ToastProblem| Error::Toast {
             value_id: ptr.value_id,
             toast_relid: ptr.toast_relid,
-            reason,
+            problem,
         };
         let ext = ptr.ext_size();
         let idx = self.toast_index()?;
         let refs = idx
             .chunks
             .get(&ptr.value_id)
-            .ok_or_else(|| terr("no chunks in the TOAST table".into()))?;
+            .ok_or_else(|| terr(ToastProblem::NoChunks))?;
         let mut data = Vec::with_capacity(ext.min(varlena::MAX_RAW_SIZE));
         let mut next_seq = 0i32;
         for c in refs {
@@ -386,27 +388,30 @@ impl<'c> TableScan<'c> {
                 continue; // duplicate sequence number: the first (live if any) won
             }
             if c.seq != next_seq {
-                return Err(terr(format!("chunk {next_seq} missing")));
+                return Err(terr(ToastProblem::ChunkMissing { seq: next_seq }));
             }
             let _ = prefer_live;
             let page = idx.rel.page(c.block)?;
-            let id = page
-                .item_id(c.lp)
-                .ok_or_else(|| terr("chunk line pointer vanished".into()))?;
+            let id = page.item_id(c.lp).ok_or_else(|| {
+                terr(ToastProblem::LinePointerVanished {
+                    block: c.block,
+                    lp: c.lp,
+                })
+            })?;
             let t = HeapTuple::parse(page.item_bytes(id)?, c.block, c.lp)?;
             let v = t.deform(&TOAST_LAYOUT)?;
             let chunk = v
                 .get(2)
                 .copied()
                 .flatten()
-                .ok_or_else(|| terr(format!("chunk {} has no data", c.seq)))?;
+                .ok_or_else(|| terr(ToastProblem::NoData { seq: c.seq }))?;
             match varlena::classify(chunk)? {
                 Varlena::Plain(p) => data.extend_from_slice(p),
-                _ => return Err(terr(format!("chunk {} is not a plain bytea", c.seq))),
+                _ => return Err(terr(ToastProblem::NotPlain { seq: c.seq })),
             }
             next_seq = next_seq.saturating_add(1);
             if data.len() > ext {
-                return Err(terr(format!("chunks hold more than {ext} bytes")));
+                return Err(terr(ToastProblem::TooLong { expected: ext }));
             }
         }
         decompress_external(ptr, data)
@@ -417,26 +422,26 @@ impl<'c> TableScan<'c> {
 /// sequence order (`data`): checked against the pointer's stored size,
 /// then decompressed if the pointer says so.
 pub fn decompress_external(ptr: ToastPointer, data: Vec<u8>) -> Result<Vec<u8>> {
-    let terr = |reason: String| Error::Toast {
+    let terr = |problem: ToastProblem| Error::Toast {
         value_id: ptr.value_id,
         toast_relid: ptr.toast_relid,
-        reason,
+        problem,
     };
     let ext = ptr.ext_size();
     if data.len() != ext {
-        return Err(terr(format!(
-            "chunks hold {} bytes, pointer says {ext}",
-            data.len()
-        )));
+        return Err(terr(ToastProblem::WrongLength {
+            got: data.len(),
+            expected: ext,
+        }));
     }
     if !ptr.is_compressed() {
         return Ok(data);
     }
     let raw = usize::try_from(i64::from(ptr.rawsize) - 4)
-        .map_err(|_| terr("negative raw size".into()))?;
+        .map_err(|_| terr(ToastProblem::NegativeRawSize))?;
     let body = data
         .get(4..)
-        .ok_or_else(|| terr("compressed value shorter than its header".into()))?;
+        .ok_or_else(|| terr(ToastProblem::ShortHeader))?;
     varlena::decompress(ptr.method(), body, raw)
 }
 

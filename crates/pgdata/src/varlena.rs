@@ -13,7 +13,7 @@
 //! (`src/include/varatt.h` 16+, `postgres.h` before; `common/pg_lzcompress.c`.)
 
 use crate::bytes::u32_at;
-use crate::error::{Error, Result};
+use crate::error::{DecompressProblem, Error, Result};
 
 /// `VARTAG_ONDISK`
 pub const VARTAG_ONDISK: u8 = 18;
@@ -130,7 +130,7 @@ pub fn decompress(method: u32, data: &[u8], rawsize: usize) -> Result<Vec<u8>> {
         1 => lz4_decompress(data, rawsize),
         m => Err(Error::Decompress {
             method: "unknown",
-            reason: format!("compression method id {m}"),
+            problem: DecompressProblem::UnknownMethod(m),
         }),
     }
 }
@@ -140,69 +140,41 @@ pub fn lz4_decompress(data: &[u8], rawsize: usize) -> Result<Vec<u8>> {
     if rawsize > MAX_RAW_SIZE {
         return Err(Error::Decompress {
             method: "lz4",
-            reason: format!("raw size {rawsize} too large"),
+            problem: DecompressProblem::TooLarge { rawsize },
         });
     }
     let out = lz4_flex::block::decompress(data, rawsize).map_err(|e| Error::Decompress {
         method: "lz4",
-        reason: e.to_string(),
+        problem: DecompressProblem::Lz4(e),
     })?;
     if out.len() != rawsize {
         return Err(Error::Decompress {
             method: "lz4",
-            reason: format!("got {} bytes, expected {rawsize}", out.len()),
+            problem: DecompressProblem::Short {
+                got: out.len(),
+                expected: rawsize,
+            },
         });
     }
     Ok(out)
 }
 
-/// pglz decompression (`common/pg_lzcompress.c` format): a control byte
-/// governs the next 8 items, LSB first; bit 0 = literal byte, bit 1 = a
-/// 2- or 3-byte back-reference (`len = (b0 & 0xf) + 3`, 18 means one more
-/// length byte is added; `off = (b0 & 0xf0) << 4 | b1`).
+/// pglz decompression (`common/pg_lzcompress.c` format) into exactly
+/// `rawsize` bytes, every input byte consumed (PostgreSQL's
+/// `check_complete`). The decoder is walparse's, shared with full-page
+/// images.
 pub fn pglz_decompress(src: &[u8], rawsize: usize) -> Result<Vec<u8>> {
-    let err = |reason: &str| Error::Decompress {
-        method: "pglz",
-        reason: reason.to_string(),
-    };
     if rawsize > MAX_RAW_SIZE {
-        return Err(err("raw size too large"));
+        return Err(Error::Decompress {
+            method: "pglz",
+            problem: DecompressProblem::TooLarge { rawsize },
+        });
     }
-    let mut out: Vec<u8> = Vec::with_capacity(rawsize);
-    let mut it = src.iter().copied();
-    'outer: while out.len() < rawsize {
-        let Some(ctrl) = it.next() else { break };
-        for bit in 0..8 {
-            if out.len() >= rawsize {
-                break 'outer;
-            }
-            if ctrl & (1 << bit) == 0 {
-                let Some(b) = it.next() else { break 'outer };
-                out.push(b);
-                continue;
-            }
-            let (Some(b0), Some(b1)) = (it.next(), it.next()) else {
-                return Err(err("truncated back-reference"));
-            };
-            let mut len = usize::from(b0 & 0x0f) + 3;
-            let off = (usize::from(b0 & 0xf0) << 4) | usize::from(b1);
-            if len == 18 {
-                len += usize::from(it.next().ok_or_else(|| err("truncated length"))?);
-            }
-            if off == 0 || off > out.len() {
-                return Err(err("back-reference before the start"));
-            }
-            let len = len.min(rawsize - out.len());
-            let from = out.len() - off;
-            for k in 0..len {
-                let b = *out.get(from + k).ok_or_else(|| err("bad back-reference"))?;
-                out.push(b);
-            }
-        }
-    }
-    if out.len() != rawsize {
-        return Err(err("output shorter than the raw size"));
-    }
+    let mut out = vec![0u8; rawsize];
+    walparse::fpi::pglz_decompress(src, &mut out).ok_or(Error::Decompress {
+        method: "pglz",
+        problem: DecompressProblem::Corrupt,
+    })?;
     Ok(out)
 }
 

@@ -6,8 +6,9 @@
 //!        bits  = (xid % 4) * 2 .. +2      00 in progress, 01 committed, 10 aborted, 11 sub-committed
 //! ```
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::slru::SlruDir;
 
 /// Commit status of one transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,22 +25,18 @@ pub enum XidStatus {
     Unknown,
 }
 
-const SLRU_PAGES_PER_SEGMENT: usize = 32;
-
 /// Reader over a data directory's `pg_xact`.
 pub struct Clog {
-    dir: PathBuf,
+    slru: SlruDir,
     block_size: usize,
-    segments: HashMap<u64, Option<evidence::Evidence>>,
 }
 
 impl Clog {
     /// A reader for `<pgdata>/pg_xact`.
     pub fn new(pgdata: &Path, block_size: usize) -> Self {
         Self {
-            dir: pgdata.join("pg_xact"),
+            slru: SlruDir::new(pgdata.join("pg_xact"), block_size),
             block_size,
-            segments: HashMap::new(),
         }
     }
 
@@ -54,18 +51,9 @@ impl Clog {
         let per_page = self.block_size * 4;
         let xid = xid as usize;
         let page = xid / per_page;
-        let seg = (page / SLRU_PAGES_PER_SEGMENT) as u64;
-        let in_seg = (page % SLRU_PAGES_PER_SEGMENT) * self.block_size + (xid % per_page) / 4;
+        let pos = page * self.block_size + (xid % per_page) / 4;
         let shift = (xid % 4) * 2;
-        let dir = &self.dir;
-        let ev = self.segments.entry(seg).or_insert_with(|| {
-            let short = dir.join(format!("{seg:04X}"));
-            let long = dir.join(format!("{seg:015X}"));
-            evidence::Evidence::open(&short)
-                .or_else(|_| evidence::Evidence::open(&long))
-                .ok()
-        });
-        let Some(byte) = ev.as_ref().and_then(|e| e.bytes().get(in_seg).copied()) else {
+        let Some(byte) = self.slru.bytes(pos, 1).and_then(|b| b.first().copied()) else {
             return XidStatus::Unknown;
         };
         match (byte >> shift) & 3 {

@@ -3,26 +3,11 @@
 //! Storage, Heap, Heap2, Btree and Standby; other rmgrs get their type name
 //! and main-data length. Never fails: fields that are not present are left out.
 
+use crate::bytes::{u16_at, u32_at, u64_at};
 use std::fmt::Write;
 
 use crate::ctx::PgMajor;
 use crate::read::record::Record;
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
 
 /// Formats a `TimestampTz` (µs since 2000-01-01 UTC) as `YYYY-MM-DD HH:MM:SS.ffffff UTC`.
 pub fn format_timestamptz(us: i64) -> String {

@@ -22,6 +22,7 @@
 //! Tuple bytes are omitted from the record when the block carries an FPI
 //! (unless wal_level=logical); the tuple is then in the page image.
 
+use crate::bytes::u16_at;
 use crate::ctx::WalCtx;
 use crate::error::Result;
 use crate::fpi::restore_page;
@@ -129,12 +130,6 @@ pub struct HeapChange<'r> {
     pub images: Vec<WalPageImage<'r>>,
     /// Whether the record initialises the page (`XLOG_HEAP_INIT_PAGE`).
     pub init_page: bool,
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
 }
 
 fn header_and_data(b: &[u8]) -> Option<(u16, u16, u8, &[u8])> {

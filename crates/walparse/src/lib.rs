@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bytes;
 pub mod ctx;
 pub mod desc;
 pub mod error;
@@ -51,5 +52,5 @@ pub use error::{Error, Result};
 pub use read::page::{Page, Segment, WalSource, parse_page};
 pub use read::reader::{Diag, ReadOptions, Reader, Sink};
 pub use read::record::{BlockImage, BlockRef, Compression, Record, RelFileLocator, decode_record};
-pub use read::segment::{SegmentSummary, summarize_segment};
+pub use read::segment::{SegmentSummary, looks_like_segment, page_magic, summarize_segment};
 pub use types::{FileOffset, Lsn, SegNo, TimeLineId, parse_segment_file_name, segment_file_name};

@@ -28,6 +28,13 @@ impl fmt::Display for Lsn {
     }
 }
 
+/// Serialized as its text (`"0/16B3740"`), as JSON outputs print it.
+impl serde::Serialize for Lsn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a string is not an LSN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an LSN (expected HI/LO in hexadecimal, e.g. 0/16B3740): {0:?}")]

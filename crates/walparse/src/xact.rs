@@ -14,6 +14,7 @@
 //! prepared transaction, `XACT_XINFO_HAS_TWOPHASE` carries it instead and
 //! these records are reported with [`XactEnd::prepared`] set).
 
+use crate::bytes::u32_at;
 use crate::read::record::Record;
 use crate::rmgr::RM_XACT_ID;
 use crate::types::Lsn;
@@ -36,12 +37,6 @@ pub struct XactEnd {
     /// `COMMIT PREPARED` / `ROLLBACK PREPARED` (xid in the two-phase part,
     /// not decoded: `xid` is then 0 or the finishing backend's).
     pub prepared: bool,
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
 }
 
 /// Decodes `rec` if it is a COMMIT, ABORT, COMMIT PREPARED or ABORT

@@ -7,6 +7,33 @@ use crate::read::reader::{Diag, ReadOptions, Reader, Sink};
 use crate::read::record::Record;
 use crate::types::{FileOffset, Lsn, SegNo, TimeLineId};
 
+/// `xlp_magic`, the first two bytes of a WAL page (little-endian), when
+/// there are two bytes.
+///
+/// ```
+/// assert_eq!(walparse::read::segment::page_magic(&[0x10, 0xD1]), Some(0xD110));
+/// assert_eq!(walparse::read::segment::page_magic(&[0x10]), None);
+/// ```
+pub fn page_magic(bytes: &[u8]) -> Option<u16> {
+    bytes.first_chunk::<2>().map(|b| u16::from_le_bytes(*b))
+}
+
+/// Whether `bytes` start like a WAL segment: a known `XLOG_PAGE_MAGIC` and
+/// `XLP_LONG_HEADER` in `xlp_info`, with room for the long header. Cheap;
+/// [`summarize_segment`] validates the rest.
+pub fn looks_like_segment(bytes: &[u8]) -> bool {
+    let info = bytes
+        .get(2..4)
+        .and_then(|b| b.first_chunk::<2>())
+        .map(|b| u16::from_le_bytes(*b));
+    let (Some(magic), Some(info)) = (page_magic(bytes), info) else {
+        return false;
+    };
+    bytes.len() >= crate::raw::SIZE_OF_XLOG_LONG_PHD
+        && crate::ctx::PgMajor::from_magic(magic).is_some()
+        && info & crate::raw::XLP_LONG_HEADER != 0
+}
+
 /// What the headers and records of one segment file say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentSummary {

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sqlite_pages::db::{Db, DiagKind};
-use sqlite_pages::header::{DbHeader, MAGIC};
+use sqlite_pages::header::{DbHeader, HEADER_SIZE, MAGIC};
 use sqlite_pages::journal::{
     JOURNAL_MAGIC, Journal, JournalCtx, JournalHeader, RecordCount, RecordStatus,
 };
+use sqlite_pages::page::BtreeKind;
 use sqlite_pages::wal::{WAL_MAGIC_BE, WAL_MAGIC_LE, Wal, WalHeader};
 
 use super::Report;
@@ -21,8 +22,10 @@ pub(super) fn looks_like_database(bytes: &[u8]) -> bool {
 /// (a b-tree page type at offset 100) still follows the zeros.
 pub(super) fn looks_like_headerless_database(bytes: &[u8]) -> bool {
     bytes.len() >= 512
-        && bytes.iter().take(100).all(|&b| b == 0)
-        && matches!(bytes.get(100), Some(2 | 5 | 10 | 13))
+        && bytes.iter().take(HEADER_SIZE).all(|&b| b == 0)
+        && bytes
+            .get(HEADER_SIZE)
+            .is_some_and(|&b| BtreeKind::from_flag(b).is_some())
 }
 
 /// Either WAL magic at offset 0.

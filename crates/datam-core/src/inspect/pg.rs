@@ -3,30 +3,16 @@
 
 use std::path::Path;
 
-use pgdata::page::{Page, pg_checksum_page};
+use pgdata::page::{Page, first_block_of_segment, guess_block_size, summarize_pages};
 use pgdata::{BlockNo, ControlFile};
 use serde_json::{Value, json};
 use walparse::timeline::{TimelineHistory, parse_history_file_name};
 use walparse::{
-    Lsn, PgMajor, TimeLineId, parse_segment_file_name, segment_file_name, summarize_segment,
+    Lsn, PgMajor, TimeLineId, page_magic, parse_segment_file_name, segment_file_name,
+    summarize_segment,
 };
 
 use super::Report;
-
-/// Flag bit of `xlp_info` marking a long page header.
-const XLP_LONG_HEADER: u16 = 0x0002;
-/// Size of `XLogLongPageHeaderData`.
-const LONG_HEADER_BYTES: usize = 40;
-/// `PG_PAGE_LAYOUT_VERSION`.
-const PAGE_LAYOUT_VERSION: u16 = 4;
-/// Blocks per 1 GB relation segment with 8 KiB pages (for checksum block numbers).
-const RELSEG_BLOCKS_8K: u64 = 131_072;
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
 
 fn lsn(v: u64) -> String {
     Lsn(v).to_string()
@@ -34,23 +20,18 @@ fn lsn(v: u64) -> String {
 
 /// A known `XLOG_PAGE_MAGIC` and a long page header at offset 0.
 pub(super) fn looks_like_wal_segment(bytes: &[u8]) -> bool {
-    let (Some(magic), Some(info)) = (le16(bytes, 0), le16(bytes, 2)) else {
-        return false;
-    };
-    bytes.len() >= LONG_HEADER_BYTES
-        && PgMajor::from_magic(magic).is_some()
-        && info & XLP_LONG_HEADER != 0
+    walparse::looks_like_segment(bytes)
 }
 
 pub(super) fn inspect_wal_segment(path: &Path, bytes: &[u8], r: &mut Report) {
     r.kind = Some("pg-wal-segment");
-    if let Some(magic) = le16(bytes, 0) {
+    if let Some(magic) = page_magic(bytes) {
         r.fact("xlp_magic", format!("{magic:#06X}"));
     }
     let s = match summarize_segment(bytes) {
         Ok(s) => s,
         Err(e) => {
-            if let Some(m) = le16(bytes, 0).and_then(PgMajor::from_magic) {
+            if let Some(m) = page_magic(bytes).and_then(PgMajor::from_magic) {
                 r.fact("major", m.number());
             }
             r.error(e);
@@ -108,36 +89,12 @@ pub(super) fn looks_like_control_file(bytes: &[u8]) -> bool {
     }
 }
 
-/// Majors a `pg_control_version` can belong to.
-fn majors_of_control_version(v: u32) -> &'static str {
-    match v {
-        1300 => "13-16",
-        1700 => "17",
-        1800 => "18",
-        _ => "unknown",
-    }
-}
-
-/// The release whose catalog version starts with this year (release
-/// catalog versions are `YYYYMMDDN` dates of that year's feature freeze).
-fn major_of_catalog_version(v: u32) -> Option<u32> {
-    match v / 100_000 {
-        2020 => Some(13),
-        2021 => Some(14),
-        2022 => Some(15),
-        2023 => Some(16),
-        2024 => Some(17),
-        2025 => Some(18),
-        _ => None,
-    }
-}
-
 fn control_facts(c: &ControlFile) -> Value {
     json!({
         "pg_control_version": c.pg_control_version,
-        "pg_control_version_majors": majors_of_control_version(c.pg_control_version),
+        "pg_control_version_majors": c.majors_of_version(),
         "catalog_version": c.catalog_version_no,
-        "major_from_catalog_version": major_of_catalog_version(c.catalog_version_no),
+        "major_from_catalog_version": c.major_from_catalog_version(),
         "system_identifier": c.system_identifier.to_string(),
         "state": c.state.as_str(),
         "last_modified_unix": c.time,
@@ -149,7 +106,7 @@ fn control_facts(c: &ControlFile) -> Value {
         "next_oid": c.next_oid,
         "oldest_xid": c.oldest_xid,
         "min_recovery_point": lsn(c.min_recovery_point.0),
-        "wal_level": match c.wal_level { 0 => "minimal", 1 => "replica", 2 => "logical", _ => "unknown" },
+        "wal_level": c.wal_level_name(),
         "block_size_bytes": c.block_size_bytes,
         "relseg_size_blocks": c.relseg_size_blocks,
         "wal_block_size_bytes": c.wal_block_size_bytes,
@@ -220,30 +177,6 @@ pub(super) fn looks_like_relation_file(bytes: &[u8]) -> bool {
         .is_some_and(|p| Page::parse(p, BlockNo(0)).is_ok())
 }
 
-/// The block size from the first non-zero page's `pd_pagesize_version`, when
-/// the file is a whole number of such pages.
-fn guess_block_size(bytes: &[u8]) -> Option<usize> {
-    if bytes.is_empty() {
-        return None;
-    }
-    // Pages are at least 1 KiB; look for the first page with a header.
-    let mut off = 0usize;
-    while off < bytes.len() {
-        let psv = le16(bytes, off.checked_add(18)?)?;
-        if psv != 0 {
-            let size = usize::from(psv & 0xff00);
-            let ok = psv & 0xff == PAGE_LAYOUT_VERSION
-                && size.is_power_of_two()
-                && (1024..=32768).contains(&size)
-                && bytes.len().is_multiple_of(size)
-                && off.is_multiple_of(size);
-            return ok.then_some(size);
-        }
-        off = off.checked_add(1024)?;
-    }
-    None
-}
-
 pub(super) fn inspect_relation_file(path: &Path, bytes: &[u8], r: &mut Report) {
     r.kind = Some("pg-relation-file");
     let Some(bs) = guess_block_size(bytes) else {
@@ -251,8 +184,7 @@ pub(super) fn inspect_relation_file(path: &Path, bytes: &[u8], r: &mut Report) {
         return;
     };
     r.fact("block_size_bytes", bs);
-    let n_blocks = bytes.len() / bs;
-    r.fact("blocks", n_blocks);
+    r.fact("blocks", bytes.len() / bs);
     // `12345.2` is the third 1 GB segment: checksums use the block number in
     // the whole relation. This is a hint from the name; it only affects the
     // checksum comparison.
@@ -262,43 +194,16 @@ pub(super) fn inspect_relation_file(path: &Path, bytes: &[u8], r: &mut Report) {
         .and_then(|n| n.rsplit_once('.'))
         .and_then(|(_, s)| s.parse().ok())
         .unwrap_or(0);
-    let first_block = seg_no.saturating_mul(RELSEG_BLOCKS_8K * 8192 / bs as u64);
-    let (mut new, mut ok, mut bad, mut heap, mut index, mut ck_match, mut ck_zero) =
-        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut bad_blocks: Vec<u64> = Vec::new();
-    let mut max_lsn = 0u64;
-    for (i, p) in bytes.chunks(bs).enumerate() {
-        let blk = first_block.saturating_add(i as u64);
-        match Page::parse(p, BlockNo(u32::try_from(blk).unwrap_or(u32::MAX))) {
-            Ok(pg) if pg.is_new() => new += 1,
-            Ok(pg) => {
-                ok += 1;
-                max_lsn = max_lsn.max(pg.pd_lsn());
-                if usize::from(pg.pd_special()) == bs {
-                    heap += 1;
-                } else {
-                    index += 1;
-                }
-                let computed = pg_checksum_page(p, u32::try_from(blk).unwrap_or(u32::MAX));
-                if pg.pd_checksum() == 0 {
-                    ck_zero += 1;
-                } else if pg.pd_checksum() == computed {
-                    ck_match += 1;
-                }
-            }
-            Err(e) => {
-                bad += 1;
-                if bad_blocks.len() < 20 {
-                    bad_blocks.push(blk);
-                    r.error(e);
-                }
-            }
-        }
+    let first_block = first_block_of_segment(seg_no, bs);
+    let s = summarize_pages(bytes, bs, first_block);
+    for (_, e) in &s.bad {
+        r.error(e);
     }
+    let (ok, heap, index) = (s.n_ok, s.n_without_special, s.n_with_special);
     r.fact("first_block_number", first_block);
     r.fact("initialised_pages", ok);
-    r.fact("new_pages", new);
-    r.fact("bad_pages", bad);
+    r.fact("new_pages", s.n_new);
+    r.fact("bad_pages", s.n_bad);
     r.fact("pages_without_special_space", heap);
     r.fact("pages_with_special_space", index);
     r.fact(
@@ -311,14 +216,14 @@ pub(super) fn inspect_relation_file(path: &Path, bytes: &[u8], r: &mut Report) {
             "mixed"
         },
     );
-    r.fact("max_page_lsn", lsn(max_lsn));
-    r.fact("checksums_matching", ck_match);
-    r.fact("checksums_zero", ck_zero);
+    r.fact("max_page_lsn", lsn(s.max_lsn));
+    r.fact("checksums_matching", s.n_checksum_match);
+    r.fact("checksums_zero", s.n_checksum_zero);
     r.fact(
         "data_checksums_likely",
-        if ok > 0 && ck_match == ok {
+        if ok > 0 && s.n_checksum_match == ok {
             "on"
-        } else if ck_zero == ok {
+        } else if s.n_checksum_zero == ok {
             "off"
         } else {
             "unclear (some pages do not match: damage, or a segment number the name does not give)"
@@ -362,7 +267,7 @@ fn wal_segments_in(dir: &Path) -> Vec<String> {
             let p = dir.join(name);
             evidence::Evidence::open(&p).is_ok_and(|ev| {
                 ev.bytes()
-                    .get(..LONG_HEADER_BYTES)
+                    .get(..walparse::raw::SIZE_OF_XLOG_LONG_PHD)
                     .is_some_and(looks_like_wal_segment)
             })
         })

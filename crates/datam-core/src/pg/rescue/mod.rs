@@ -1,0 +1,362 @@
+//! The `pg xacts` and `pg rescue` jobs: list committed transactions from the
+//! WAL of a stopped data directory, and plan (dry run, undo SQL, report) or
+//! apply the undo of a mistaken transaction's rows.
+//!
+//! WAL is read twice, segments in parallel ([`crate::pg::wal::for_each_segment`]):
+//! pass 1 keeps transaction ends and per-transaction row counts, pass 2 the
+//! records of the tables being rescued (`pgrescue::collect`). Planning is
+//! `pgrescue::plan`; this module finds the inputs and shapes the results.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use pgdata::DataDir;
+use pgdata::catalog::{Catalog, ClassRow};
+use pgrescue::collect::{Change, ChangeSink, RelKey, XactSink};
+use pgrescue::plan::{TablePlan, plan_table, table_rels};
+use pgrescue::time::format_timestamp;
+use pgrescue::xacts::{Target, XactLog, XactSummary};
+use serde::Serialize;
+use walparse::Lsn;
+
+use super::catalogs::{databases, split_table, try_open_db};
+use super::{Error, Result};
+use crate::job::{JobCtx, Sink, Throughput};
+
+mod apply;
+mod report;
+
+pub use apply::{Applied, apply};
+pub use report::{Counts, check_outside, counts, write_dry_run};
+
+/// Which transactions to list.
+#[derive(Debug, Clone, Default)]
+pub struct XactsRequest {
+    /// The data directory (evidence; read-only). Its `pg_wal` is read.
+    pub pgdata: PathBuf,
+    /// Only transactions that changed rows of these tables (`SCHEMA.TABLE`).
+    pub tables: Vec<String>,
+    /// Database of `tables` (default: the one holding them).
+    pub db: Option<String>,
+    /// Only transactions committed at or after this time (µs since 2000-01-01 UTC).
+    pub since_us: Option<i64>,
+    /// Only transactions committed at or before this time.
+    pub until_us: Option<i64>,
+}
+
+/// Rows one transaction changed in one table. Fields in JSON order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XactTable {
+    /// Database oid.
+    pub db_oid: u32,
+    /// Tuples deleted.
+    pub deleted: u64,
+    /// Tuples inserted.
+    pub inserted: u64,
+    /// The relfilenode.
+    pub relfilenode: u32,
+    /// `db:schema.table`, or `db OID relfilenode N` when not in the catalog.
+    pub table: String,
+    /// Tuples updated.
+    pub updated: u64,
+}
+
+/// One committed transaction. Fields in JSON order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XactInfo {
+    /// End of the commit record.
+    pub commit_end: Lsn,
+    /// The commit record.
+    pub commit_lsn: Lsn,
+    /// Commit time (`YYYY-MM-DD HH:MM:SS.ffffff UTC`).
+    pub commit_time: String,
+    /// First heap record of the transaction (empty when none).
+    pub first_lsn: String,
+    /// Subtransactions that committed with it.
+    pub subxacts: Vec<u32>,
+    /// Rows per table.
+    pub tables: Vec<XactTable>,
+    /// Top-level transaction id.
+    pub xid: u32,
+}
+
+/// The catalog of the database holding every table in `tables`.
+fn catalog_for(
+    dir: &DataDir,
+    db: Option<&str>,
+    tables: &[String],
+    job: &JobCtx,
+) -> Result<Catalog> {
+    let wanted: Vec<(String, String)> = tables.iter().map(|t| split_table(t)).collect();
+    for d in databases(dir, job, false)?
+        .iter()
+        .filter(|d| d.name != "template0")
+    {
+        if db.is_some_and(|n| n != d.name) {
+            continue;
+        }
+        let Some(cat) = try_open_db(dir, d, job) else {
+            continue;
+        };
+        if wanted.iter().all(|(s, n)| cat.find_table(s, n).is_some()) {
+            return Ok(cat);
+        }
+    }
+    Err(Error::NoDatabaseHolds {
+        database: db.map(str::to_string),
+        tables: tables.to_vec(),
+    })
+}
+
+fn classes(cat: &Catalog, tables: &[String]) -> Result<Vec<ClassRow>> {
+    tables
+        .iter()
+        .map(|t| {
+            let (s, n) = split_table(t);
+            cat.find_table(&s, &n)
+                .cloned()
+                .ok_or_else(|| Error::TableNotFound {
+                    table: format!("{s}.{n}"),
+                })
+        })
+        .collect()
+}
+
+/// Pass 1 over the WAL of `pgdata`.
+fn read_xacts(
+    pgdata: &Path,
+    interest: &HashSet<RelKey>,
+    job: &JobCtx,
+) -> Result<(walparse::WalCtx, XactLog)> {
+    let _pass = tracing::info_span!("xacts_pass").entered();
+    let mut segs = Vec::new();
+    let ctx = super::wal::for_each_segment(
+        &[pgdata.to_path_buf()],
+        job,
+        || XactSink::new(interest.clone()),
+        |_, s| segs.push(s.out),
+    )?;
+    Ok((ctx, XactLog::from_segments(segs)))
+}
+
+/// Names of every relation of every database (for `pg xacts`).
+fn relation_names(dir: &DataDir, job: &JobCtx) -> HashMap<RelKey, String> {
+    let mut out = HashMap::new();
+    let Ok(dbs) = databases(dir, job, false) else {
+        return out;
+    };
+    for d in dbs.into_iter().filter(|d| d.name != "template0") {
+        let Some(cat) = try_open_db(dir, &d, job) else {
+            continue;
+        };
+        for c in cat
+            .classes
+            .iter()
+            .filter(|c| matches!(c.relkind, b'r' | b'm' | b't'))
+        {
+            if let Ok(l) = cat.locator(c) {
+                let schema = cat
+                    .namespaces
+                    .get(&c.relnamespace)
+                    .cloned()
+                    .unwrap_or_default();
+                out.insert(
+                    RelKey {
+                        db_oid: l.db_oid,
+                        rel_number: l.rel_number,
+                    },
+                    format!("{}:{schema}.{}", d.name, c.relname),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Lists the committed transactions of the request into `sink`, in commit
+/// order, each with the rows it changed per table.
+pub fn xacts<S>(req: &XactsRequest, job: &JobCtx, sink: &mut S) -> Result<()>
+where
+    S: Sink<XactInfo>,
+    S::Error: Into<Error>,
+{
+    let _span = tracing::info_span!("pg_xacts").entered();
+    let timer = Throughput::start("pg xacts");
+    let dir = DataDir::open(&req.pgdata)?;
+    let mut only: Option<HashSet<RelKey>> = None;
+    if !req.tables.is_empty() {
+        let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
+        let mut set = HashSet::new();
+        for c in classes(&cat, &req.tables)? {
+            set.extend(table_rels(&cat, &c)?.into_iter().take(1));
+        }
+        only = Some(set);
+    }
+    let (_, log) = read_xacts(&req.pgdata, &HashSet::new(), job)?;
+    let names = relation_names(&dir, job);
+    let name_of = |r: &RelKey| {
+        names
+            .get(r)
+            .cloned()
+            .unwrap_or_else(|| format!("db {} relfilenode {}", r.db_oid, r.rel_number))
+    };
+    let target = Target::TimeRange {
+        since_us: req.since_us,
+        until_us: req.until_us,
+    };
+    let mut n = 0u64;
+    for x in log.select(target) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !x.per_rel.keys().any(|r| o.contains(r)))
+        {
+            continue;
+        }
+        let info = XactInfo {
+            commit_end: x.commit_end,
+            commit_lsn: x.commit_lsn,
+            commit_time: format_timestamp(x.time_us),
+            first_lsn: x.first_lsn.map(|l| l.to_string()).unwrap_or_default(),
+            subxacts: x.subxacts.clone(),
+            tables: x
+                .per_rel
+                .iter()
+                .map(|(rel, c)| XactTable {
+                    db_oid: rel.db_oid,
+                    deleted: c.deleted,
+                    inserted: c.inserted,
+                    relfilenode: rel.rel_number,
+                    table: name_of(rel),
+                    updated: c.updated,
+                })
+                .collect(),
+            xid: x.xid,
+        };
+        n = n.saturating_add(1);
+        if !sink.item(info).map_err(Into::into)? {
+            break;
+        }
+    }
+    timer.finish(n, 0);
+    Ok(())
+}
+
+/// Which transaction(s) to undo, in which tables.
+#[derive(Debug, Clone, Default)]
+pub struct RescueRequest {
+    /// The data directory (evidence; read-only). Its `pg_wal` is read.
+    pub pgdata: PathBuf,
+    /// Tables to rescue (`SCHEMA.TABLE`).
+    pub tables: Vec<String>,
+    /// Database of the tables (default: the one holding them).
+    pub db: Option<String>,
+    /// The mistaken transaction (a subtransaction id selects its top).
+    pub xid: Option<u32>,
+    /// Committed transactions whose commit record is at or after this LSN...
+    pub lsn_from: Option<Lsn>,
+    /// ... and at or before this LSN.
+    pub lsn_to: Option<Lsn>,
+    /// Committed transactions committed at or after this time (µs since 2000)...
+    pub since_us: Option<i64>,
+    /// ... and at or before this time.
+    pub until_us: Option<i64>,
+}
+
+/// The plan of a rescue: what to undo in each table, and from which rows.
+pub struct RescuePlan {
+    /// The catalog of the tables' database.
+    pub cat: Catalog,
+    /// The transactions undone.
+    pub targets: Vec<XactSummary>,
+    /// One plan per table.
+    pub plans: Vec<TablePlan>,
+    /// The WAL segment files read.
+    pub wal_files: Vec<PathBuf>,
+    /// The data directory.
+    pub pgdata: PathBuf,
+}
+
+impl RescueRequest {
+    fn target(&self) -> Result<Target> {
+        Ok(match (self.xid, self.lsn_from, self.lsn_to) {
+            (Some(x), _, _) => Target::Xid(x),
+            (None, None, None) if self.since_us.is_none() && self.until_us.is_none() => {
+                return Err(Error::NoTarget);
+            }
+            (None, None, None) => Target::TimeRange {
+                since_us: self.since_us,
+                until_us: self.until_us,
+            },
+            (None, from, to) => Target::LsnRange { from, to },
+        })
+    }
+}
+
+/// Plans the undo: reads the WAL twice and plans each table. Writes nothing.
+pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
+    let _span = tracing::info_span!("pg_rescue_plan").entered();
+    let timer = Throughput::start("pg rescue plan");
+    let dir = DataDir::open(&req.pgdata)?;
+    let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
+    let tables = classes(&cat, &req.tables)?;
+    let mut rels = HashSet::new();
+    for c in &tables {
+        rels.extend(table_rels(&cat, c)?);
+    }
+    let target = req.target()?;
+    let (ctx, log) = read_xacts(&req.pgdata, &rels, job)?;
+    let targets = log.select(target);
+    if targets.is_empty() {
+        return Err(match target {
+            Target::Xid(x) if log.committed(x) == Some(false) => Error::Aborted(x),
+            Target::Xid(xid) => Error::NoCommit {
+                xid,
+                pgdata: req.pgdata.clone(),
+            },
+            _ => Error::NoMatch,
+        });
+    }
+    let filter = log.change_filter(&targets, &rels);
+    let mut changes: Vec<Change> = Vec::new();
+    {
+        let _pass = tracing::info_span!("changes_pass").entered();
+        super::wal::for_each_segment(
+            std::slice::from_ref(&req.pgdata),
+            job,
+            || ChangeSink::new(ctx, &filter),
+            |_, s| changes.extend(s.out),
+        )?;
+    }
+    let _plan = tracing::info_span!("plan").entered();
+    let mut plans = Vec::new();
+    for c in &tables {
+        job.check()?;
+        plans.push(plan_table(&cat, c, &log, &targets, &changes)?);
+    }
+    timer.finish(plans.iter().map(|p| p.rows.len() as u64).sum(), 0);
+    Ok(RescuePlan {
+        cat,
+        targets,
+        plans,
+        wal_files: list_wal_files(&req.pgdata),
+        pgdata: req.pgdata.clone(),
+    })
+}
+
+fn list_wal_files(pgdata: &Path) -> Vec<PathBuf> {
+    let dir = pgdata.join("pg_wal");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(super::wal::is_segment_name)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
