@@ -5,6 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 pub mod history;
+mod report;
 pub mod salvage;
 
 /// SQLite subcommands.

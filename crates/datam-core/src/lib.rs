@@ -19,9 +19,12 @@
 //!   [`pg::dump::tables`], [`pg::dump::dump`] / [`pg::dump::dump_rows`],
 //!   [`pg::rescue::xacts`], [`pg::rescue::plan`] and [`pg::rescue::apply`].
 //!   One error type, [`pg::Error`].
+//! - [`sqlite`] — SQLite jobs: [`sqlite::history::history`] and the side
+//!   files of a salvage ([`sqlite::history::salvage_side`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod inspect;
 pub mod job;
 pub mod pg;
+pub mod sqlite;

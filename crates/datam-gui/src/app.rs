@@ -102,6 +102,12 @@ impl Opened {
         let Some(row) = self.store.rows.get(idx as usize) else {
             return;
         };
+        if row.status.is_side_file() {
+            self.page = Some(Err(
+                "this version comes from the -wal / -journal: the hex view shows pages of the main file only".into(),
+            ));
+            return;
+        }
         let page_no = row.at.page_no;
         if matches!(&self.page, Some(Ok(p)) if p.page_no == page_no) {
             return;

@@ -5,7 +5,10 @@
 //! SHA-256), [`start_salvage`] (SQLite rows,
 //! streamed in batches) and [`start_page_read`] (one page's bytes for the hex
 //! view), plus [`cell_layout`], which labels a row's bytes in its page.
-//! When datam-core gains these use cases, this file is the one to switch.
+//! The inspect and salvage jobs are datam-core's; the page read for the hex
+//! view and the cell layout still use `evidence` and `rowcodec` directly,
+//! and the salvage sink names `sqlite_pages`' row types (`Db`, `RowRef`,
+//! `RowMark`), which datam-core's `SalvageSink` exposes.
 //!
 //! **Architecture Invariant:** evidence is opened with
 //! [`evidence::Evidence::open`] (read-only, private mapping) and never with
@@ -14,10 +17,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use datam_core::job::{Diagnostic, JobCtx, Phase, Unit};
+use datam_core::job::{JobCtx, Phase, Unit};
+use datam_core::sqlite::SqliteError;
+use datam_core::sqlite::history::SideFiles;
+use datam_core::sqlite::salvage::{Format, Output, SalvageRequest, SalvageSink};
 use rowcodec::sqlite::{OwnedValue, Record, varint};
-use sqlite_pages::db::{Db, SalvageOptions, Sink};
-use sqlite_pages::scan::RecoveredRow;
+use sqlite_pages::db::{Db, RowFormat, RowMark};
+use sqlite_pages::scan::RowRef;
 
 use crate::job::{Job, Outbox, Waker};
 use crate::model::{Provenance, Row, Status, TableInfo, Value};
@@ -88,73 +94,58 @@ pub enum SalvageMsg {
     NotSqlite,
 }
 
-/// Starts salvaging every row of the SQLite database at `path` (live rows,
-/// then deleted, freelist and orphan rows carved from free space).
+/// Starts salvaging every row of the SQLite database at `path` through
+/// datam-core's `sqlite salvage` job (live rows, then deleted, freelist and
+/// orphan rows carved from free space, then the older versions in the
+/// `-wal` / `-journal` beside it, as `datam sqlite salvage` finds them).
 pub fn start_salvage(path: PathBuf, wake: Waker) -> std::io::Result<Job<SalvageMsg>> {
     Job::spawn("salvage", wake, move |ctx, out| salvage(&path, ctx, out))
 }
 
 fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
-    if path.is_dir() {
+    if path.is_dir() || !has_sqlite_magic(path) {
         out.send(SalvageMsg::NotSqlite);
         return;
     }
-    let ev = match evidence::Evidence::open(path) {
-        Ok(ev) => ev,
-        Err(e) => {
-            out.send(SalvageMsg::Failed(e.to_string()));
-            return;
-        }
+    let req = SalvageRequest {
+        db: path.to_path_buf(),
+        side: SideFiles::default(),
+        tables: Vec::new(),
+        deleted: true,
+        output: Output::Stream(Format::Jsonl),
     };
-    if !ev.bytes().starts_with(b"SQLite format 3\0") {
-        out.send(SalvageMsg::NotSqlite);
-        return;
-    }
-    let release = |offset: usize, len: usize| ev.release(offset, len);
-    let db = Db::open_releasing(ev.bytes(), &release);
-    let file = path.display().to_string();
-    for d in &db.diags {
-        let pos = d.page_no.map(|p| format!("page {}", p.0));
-        let diag = Diagnostic::warning("sqlite-damage", d.to_string()).in_file(file.clone());
-        ctx.diagnostic(match pos {
-            Some(p) => diag.at(p),
-            None => diag,
-        });
-    }
-    let tables = db
-        .tables
-        .iter()
-        .map(|t| TableInfo {
-            name: t.name.clone(),
-            columns: t.columns.iter().map(|c| c.name.clone()).collect(),
-            root: t.root.0,
-            dropped: t.dropped,
-        })
-        .collect();
-    if !out.send(SalvageMsg::Schema {
-        tables,
-        page_size_bytes: db.page_size,
-        n_pages: db.n_pages,
-    }) {
-        return;
-    }
     let mut sink = UiSink {
-        ctx,
         out,
+        tables: Vec::new(),
         batch: Vec::new(),
         last_send: Instant::now(),
     };
-    let _ = db.salvage(&SalvageOptions::default(), &mut sink);
-    let cancelled = ctx.check().is_err();
+    let res = datam_core::sqlite::salvage::salvage(&req, ctx, &mut sink, false);
     sink.flush();
-    out.send(SalvageMsg::Done { cancelled });
+    match res {
+        Ok(_) => {
+            out.send(SalvageMsg::Done { cancelled: false });
+        }
+        Err(SqliteError::Cancelled(_)) => {
+            out.send(SalvageMsg::Done { cancelled: true });
+        }
+        Err(e) => {
+            out.send(SalvageMsg::Failed(e.to_string()));
+        }
+    }
 }
 
-/// Batches rows for the UI: a batch leaves when it is large or 30 ms old, so
-/// the first rows show at once and later ones do not flood the channel.
+/// Reads the 16-byte SQLite magic (on the job's thread).
+fn has_sqlite_magic(path: &Path) -> bool {
+    evidence::Evidence::open(path).is_ok_and(|ev| ev.bytes().starts_with(b"SQLite format 3\0"))
+}
+
+/// The UI's salvage sink: rows become [`Row`]s on the worker threads and
+/// leave in batches when large or 30 ms old, so the first rows show at once
+/// and later ones do not flood the channel.
 struct UiSink<'a> {
-    ctx: &'a JobCtx,
     out: &'a Outbox<SalvageMsg>,
+    tables: Vec<String>,
     batch: Vec<Row>,
     last_send: Instant,
 }
@@ -168,52 +159,144 @@ impl UiSink<'_> {
         self.out
             .send(SalvageMsg::Rows(std::mem::take(&mut self.batch)))
     }
-}
 
-impl Sink for UiSink<'_> {
-    type Error = std::convert::Infallible;
-    fn row(&mut self, _db: &Db<'_>, r: &RecoveredRow) -> Result<bool, Self::Error> {
-        if self.ctx.check().is_err() {
-            return Ok(false);
-        }
-        self.batch.push(to_row(r));
+    fn maybe_flush(&mut self) -> bool {
         if self.batch.len() >= 16_384 || self.last_send.elapsed() > Duration::from_millis(30) {
-            return Ok(self.flush());
+            return self.flush();
         }
-        Ok(true)
-    }
-    fn progress(&mut self, done: u32, total: u32) {
-        self.ctx.progress(
-            Phase::Scan,
-            Unit::Pages,
-            u64::from(done),
-            Some(u64::from(total)),
-        );
+        true
     }
 }
 
-fn to_row(r: &RecoveredRow) -> Row {
-    let values = r
-        .values
-        .iter()
-        .map(|v| match v {
-            OwnedValue::Null => Value::Null,
-            OwnedValue::Int(i) => Value::Int(*i),
-            OwnedValue::Real(f) => Value::Real(*f),
-            OwnedValue::Text(t) => Value::Text(t.as_str().into()),
-            OwnedValue::Blob(b) => Value::Blob(b.as_slice().into()),
-        })
-        .collect();
-    Row {
-        table: r.table.and_then(|t| u32::try_from(t).ok()),
-        status: Status::from_name(r.status.name()),
-        at: Provenance {
-            page_no: r.page_no.0,
-            offset: u32::try_from(r.offset).unwrap_or(u32::MAX),
+/// Converts rows on the salvage's worker threads.
+struct ToRows;
+
+impl RowFormat for ToRows {
+    type Batch = Vec<Row>;
+    fn add(&self, _db: &Db<'_>, r: &RowRef<'_>, batch: &mut Vec<Row>) {
+        batch.push(Row {
+            table: r.table.and_then(|t| u32::try_from(t).ok()),
+            status: Status::from_name(r.status.name()),
+            at: Provenance {
+                page_no: r.page_no.0,
+                offset: u32::try_from(r.offset).unwrap_or(u32::MAX),
+            },
+            rowid: r.rowid,
+            confidence: r.confidence,
+            values: r
+                .values
+                .iter()
+                .map(|v| from_owned(v.to_owned_value(r.enc)))
+                .collect(),
+        });
+    }
+}
+
+impl SalvageSink for UiSink<'_> {
+    type Error = std::convert::Infallible;
+    type Format = ToRows;
+    fn start(&mut self, db: &Db<'_>) -> Result<ToRows, Self::Error> {
+        let tables = db
+            .tables
+            .iter()
+            .map(|t| TableInfo {
+                name: t.name.clone(),
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                root: t.root.0,
+                dropped: t.dropped,
+            })
+            .collect();
+        self.tables = db.tables.iter().map(|t| t.name.clone()).collect();
+        self.out.send(SalvageMsg::Schema {
+            tables,
+            page_size_bytes: db.page_size,
+            n_pages: db.n_pages,
+        });
+        Ok(ToRows)
+    }
+    fn batch(
+        &mut self,
+        _db: &Db<'_>,
+        rows: Vec<Row>,
+        marks: &[RowMark],
+    ) -> Result<bool, Self::Error> {
+        self.batch.extend(
+            rows.into_iter()
+                .zip(marks)
+                .filter(|(_, m)| m.keep)
+                .map(|(r, _)| r),
+        );
+        Ok(self.maybe_flush())
+    }
+    fn side_row(&mut self, row: &serde_json::Value) -> Result<bool, Self::Error> {
+        self.batch.push(side_row(row, &self.tables));
+        Ok(self.maybe_flush())
+    }
+    fn finish(&mut self, _db: &Db<'_>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// An older row version from the side files (a JSON row of the job).
+fn side_row(r: &serde_json::Value, tables: &[String]) -> Row {
+    use serde_json::Value as J;
+    let name = r.get("table").and_then(J::as_str).unwrap_or_default();
+    let num = |k: &str| {
+        r.get(k)
+            .and_then(J::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+    };
+    let value = |v: &J| match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Int(i64::from(*b)),
+        J::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+        J::String(s) => Value::Text(s.as_str().into()),
+        J::Object(o) => match o.get("blob_hex").and_then(J::as_str) {
+            Some(h) => Value::Blob(hex_bytes(h).into()),
+            None => Value::Text(v.to_string().into()),
         },
-        rowid: r.rowid,
-        confidence: r.confidence,
-        values,
+        J::Array(_) => Value::Text(v.to_string().into()),
+    };
+    Row {
+        table: tables
+            .iter()
+            .position(|t| t == name)
+            .and_then(|t| u32::try_from(t).ok()),
+        status: Status::from_name(r.get("status").and_then(J::as_str).unwrap_or_default()),
+        at: Provenance {
+            page_no: num("page").unwrap_or(0),
+            offset: num("offset").unwrap_or(0),
+        },
+        rowid: r.get("rowid").and_then(J::as_i64),
+        confidence: 1.0,
+        values: r
+            .get("values")
+            .and_then(J::as_array)
+            .map(|vs| vs.iter().map(value).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    h.as_bytes()
+        .chunks(2)
+        .filter_map(|p| {
+            std::str::from_utf8(p)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
+fn from_owned(v: OwnedValue) -> Value {
+    match v {
+        OwnedValue::Null => Value::Null,
+        OwnedValue::Int(i) => Value::Int(i),
+        OwnedValue::Real(f) => Value::Real(f),
+        OwnedValue::Text(t) => Value::Text(t.into_boxed_str()),
+        OwnedValue::Blob(b) => Value::Blob(b.into_boxed_slice()),
     }
 }
 

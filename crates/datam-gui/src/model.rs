@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Row statuses, in display order (SQLite salvage statuses first, then the
 /// statuses of row versions from side files).
-pub const STATUSES: [&str; 10] = [
+pub const STATUSES: [&str; 13] = [
     "live",
     "deleted",
     "freelist",
@@ -16,9 +16,12 @@ pub const STATUSES: [&str; 10] = [
     "orphan",
     "wal-old",
     "wal-uncommitted",
+    "wal-deleted",
     "journal",
+    "journal-deleted",
     "db-old",
     "db-uncommitted",
+    "unknown",
 ];
 
 /// Index into [`STATUSES`].
@@ -26,15 +29,22 @@ pub const STATUSES: [&str; 10] = [
 pub struct Status(pub u8);
 
 impl Status {
-    /// The status with this name (unknown names map to `orphan`).
+    /// The status with this name (names not in [`STATUSES`] map to `unknown`).
     pub fn from_name(name: &str) -> Self {
-        let i = STATUSES.iter().position(|s| *s == name).unwrap_or(4);
-        Self(u8::try_from(i).unwrap_or(4))
+        let unknown = STATUSES.len() - 1;
+        let i = STATUSES.iter().position(|s| *s == name).unwrap_or(unknown);
+        Self(u8::try_from(i).unwrap_or(u8::MAX))
     }
 
     /// The lower-case name.
     pub fn name(self) -> &'static str {
         STATUSES.get(usize::from(self.0)).copied().unwrap_or("?")
+    }
+
+    /// Whether the row is an older version from a `-wal` / `-journal` (its
+    /// page and offset are those of the side file's page image).
+    pub fn is_side_file(self) -> bool {
+        (5..12).contains(&self.0)
     }
 
     /// Whether the row was recovered (anything but a live row).

@@ -160,6 +160,29 @@ fn deleted_db_open_tables_grid_hex_match_the_cli() {
 }
 
 #[test]
+fn wal_sample_tables_count_side_file_versions_like_the_cli() {
+    let db = testkit::workspace_root().join("corpora/sqlite-history/samples/wal/evidence.db");
+    let hashes =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    let rows = cli_rows(&db);
+    assert!(
+        rows.iter().any(|r| r["status"] == "wal-old"),
+        "sample has WAL versions"
+    );
+    let mut h = harness();
+    h.state_mut().open(&db);
+    run_until_idle(&mut h);
+    h.state_mut().screen = datam_gui::Screen::Tables;
+    h.run_steps(2);
+    for table in ["people", "kv", "docs"] {
+        h.get_by_label(&counts_line(&rows, table));
+    }
+    let after =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    assert_eq!(after, hashes, "database and WAL unchanged");
+}
+
+#[test]
 fn live_row_hex_layout_names_cell_header_and_columns() {
     let db = sample("deleted.db");
     let rows = cli_rows(&db);

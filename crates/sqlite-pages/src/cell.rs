@@ -168,6 +168,57 @@ pub fn assemble_payload<'a>(
     (Cow::Owned(out), None)
 }
 
+/// Where the overflow chain of an intact cell broke: the row built from it
+/// carries the bytes read before the break (the rest of its values are
+/// missing or `NULL`), and the break is reported as a diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainBreak {
+    /// The page holding the cell.
+    pub page_no: PageNo,
+    /// Offset of the cell in that page.
+    pub cell_offset: usize,
+    /// The overflow page where the chain broke.
+    pub at: PageNo,
+    /// What is wrong there.
+    pub reason: &'static str,
+    /// Payload bytes read (local part and the overflow pages before the break).
+    pub read_bytes: u64,
+    /// Payload bytes the cell declares.
+    pub payload_len: u64,
+}
+
+impl ChainBreak {
+    /// The break `assemble_payload` returned for `cell`, if any (`read` is
+    /// the length of the payload it returned).
+    pub fn of(cell: &PayloadCell<'_>, read: usize, err: Option<Error>) -> Option<Self> {
+        match err? {
+            Error::BadOverflow {
+                page_no,
+                at,
+                reason,
+            } => Some(Self {
+                page_no,
+                cell_offset: cell.offset,
+                at,
+                reason,
+                read_bytes: read as u64,
+                payload_len: cell.payload_len,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "page {}: cell at offset {}: overflow chain broken at page {} ({}); {} of {} payload bytes read",
+            self.page_no, self.cell_offset, self.at, self.reason, self.read_bytes, self.payload_len
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,8 +117,11 @@ pub trait BatchSink<B> {
     /// and only rows whose mark says `keep` belong to the output. `Ok(false)`
     /// stops the run.
     fn batch(&mut self, db: &Db<'_>, batch: B, marks: &[RowMark]) -> Result<bool, Self::Error>;
-    /// Progress: pages done out of all pages (called between rounds).
-    fn progress(&mut self, _done: u32, _total: u32) {}
+    /// Progress: pages done out of all pages (called between rounds);
+    /// `false` stops the run there (cancellation).
+    fn progress(&mut self, _done: u32, _total: u32) -> bool {
+        true
+    }
 }
 
 /// One row of a batch, as the ordered stage sees it.
@@ -134,6 +137,8 @@ pub struct RowMark {
     key: (Option<usize>, u64),
     /// An FTS projection of the previous row: kept with it.
     projection: bool,
+    /// The row's overflow chain broke (see [`RowRef::chain_break`]).
+    pub chain_break: Option<crate::cell::ChainBreak>,
 }
 
 impl RowMark {
@@ -144,6 +149,7 @@ impl RowMark {
             keep: true,
             key: (r.table, 0),
             projection: false,
+            chain_break: r.chain_break,
         }
     }
 }
@@ -215,7 +221,7 @@ impl<'a> Db<'a> {
     }
 }
 
-fn master_table() -> Table {
+pub(crate) fn master_table() -> Table {
     let col = |n: &str, a| Column {
         name: n.into(),
         decl_type: String::new(),
@@ -237,11 +243,12 @@ fn master_table() -> Table {
         record_order: vec![0, 1, 2, 3, 4],
         sql: String::new(),
         dropped: false,
+        primary_key: Vec::new(),
         module: None,
     }
 }
 
-fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
+pub(crate) fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
     let text = |i: usize| match vals.get(i) {
         Some(OwnedValue::Text(s)) => Some(s.clone()),
         _ => None,
@@ -450,7 +457,7 @@ impl<'a> Db<'a> {
         let header_enc = self.header.as_ref().and_then(|h| h.text_encoding);
         let pick = |db: &Self, pages: &[PageNo]| -> (Vec<MasterRow>, crate::header::TextEncoding) {
             if let Some(e) = header_enc {
-                return (db.master_rows_from_pages(pages, e.to_rowcodec()), e);
+                return (db.master_rows_from_pages(pages, e), e);
             }
             let mut best = (Vec::new(), crate::header::TextEncoding::Utf8);
             for e in [
@@ -458,7 +465,7 @@ impl<'a> Db<'a> {
                 crate::header::TextEncoding::Utf16le,
                 crate::header::TextEncoding::Utf16be,
             ] {
-                let r = db.master_rows_from_pages(pages, e.to_rowcodec());
+                let r = db.master_rows_from_pages(pages, e);
                 if r.len() > best.0.len() {
                     best = (r, e);
                 }
@@ -479,8 +486,7 @@ impl<'a> Db<'a> {
                 let roots: HashSet<u32> = r.iter().map(|m| m.root.0).collect();
                 master_pages.extend(all.into_iter().filter(|p| {
                     !roots.contains(&p.0)
-                        && self.master_rows_from_pages(&[*p], e.to_rowcodec()).len()
-                            == self.page_rows(*p)
+                        && self.master_rows_from_pages(&[*p], e).len() == self.page_rows(*p)
                 }));
                 rows = r;
                 enc = e;
@@ -537,7 +543,7 @@ impl<'a> Db<'a> {
                 page: bp.bytes,
                 page_no: p,
                 tables: &tabs,
-                enc: self.encoding.to_rowcodec(),
+                enc: self.encoding,
                 src: self,
                 col0_codes: &[],
             };
@@ -777,7 +783,7 @@ impl Db<'_> {
     pub fn scan_ctx(&self) -> ScanCtx<'_> {
         ScanCtx {
             tables: &self.tables,
-            enc: self.encoding.to_rowcodec(),
+            enc: self.encoding,
             usable: self.usable as usize,
             src: self,
         }
@@ -865,8 +871,9 @@ impl Db<'_> {
                 }
                 Ok(true)
             }
-            fn progress(&mut self, done: u32, total: u32) {
+            fn progress(&mut self, done: u32, total: u32) -> bool {
                 self.0.progress(done, total);
+                true
             }
         }
         self.salvage_with(opts, &CopyRows, &mut Adapter(sink))
@@ -1029,6 +1036,8 @@ impl Db<'_> {
                     table: Some(v),
                     values,
                     raw: None,
+                    // Reported once, with the content row.
+                    chain_break: None,
                     ..*r
                 },
                 true,
@@ -1055,7 +1064,11 @@ fn drain<B, S: BatchSink<B>>(
                     return Ok(());
                 }
             }
-            Msg::Progress(done, total) => sink.progress(done, total),
+            Msg::Progress(done, total) => {
+                if !sink.progress(done, total) {
+                    return Ok(());
+                }
+            }
         }
     }
     Ok(())
@@ -1248,6 +1261,7 @@ impl Db<'_> {
                         confidence: 1.0,
                         raw: None,
                         rowid_inferred: false,
+                        chain_break: None,
                     });
                 }
             }

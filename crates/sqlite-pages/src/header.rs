@@ -83,47 +83,9 @@ pub struct RawDbHeader {
 
 const _: () = assert!(core::mem::size_of::<RawDbHeader>() == HEADER_SIZE);
 
-/// Database text encoding (header offset 56).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TextEncoding {
-    /// 1: UTF-8.
-    #[default]
-    Utf8,
-    /// 2: UTF-16 little-endian.
-    Utf16le,
-    /// 3: UTF-16 big-endian.
-    Utf16be,
-}
-
-impl TextEncoding {
-    /// Maps the header value; `None` for anything but 1, 2, 3.
-    pub fn from_header(v: u32) -> Option<Self> {
-        match v {
-            1 => Some(Self::Utf8),
-            2 => Some(Self::Utf16le),
-            3 => Some(Self::Utf16be),
-            _ => None,
-        }
-    }
-
-    /// The matching rowcodec text encoding.
-    pub fn to_rowcodec(self) -> rowcodec::sqlite::TextEncoding {
-        match self {
-            Self::Utf8 => rowcodec::sqlite::TextEncoding::Utf8,
-            Self::Utf16le => rowcodec::sqlite::TextEncoding::Utf16le,
-            Self::Utf16be => rowcodec::sqlite::TextEncoding::Utf16be,
-        }
-    }
-
-    /// Name as `PRAGMA encoding` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Utf8 => "UTF-8",
-            Self::Utf16le => "UTF-16le",
-            Self::Utf16be => "UTF-16be",
-        }
-    }
-}
+/// Database text encoding (header offset 56): the one SQLite text encoding
+/// type, shared with the record decoder.
+pub use rowcodec::sqlite::TextEncoding;
 
 /// The parsed database header.
 ///

@@ -20,6 +20,10 @@
 //!   the row-at-a-time form over a [`db::Sink`]. [`db::Db::open_releasing`]
 //!   lets a caller drop mapped pages the work has gone past.
 //! - `wal`, `journal`: `-wal` and `-journal` files.
+//! - [`history::collect`]: every version of every row across the database,
+//!   its WAL frames and journal page images (read with [`scan::scan_page`]
+//!   over a [`history::view::View`]), with deleted rows carved from those
+//!   page images.
 //!
 //! # Per-page extraction (for WAL frames and journal page images)
 //!
@@ -42,6 +46,7 @@ pub mod cell;
 pub mod db;
 pub mod error;
 pub mod header;
+pub mod history;
 pub mod journal;
 pub mod page;
 pub mod scan;

@@ -220,17 +220,13 @@ impl<'a> BtreePage<'a> {
         let mut at = self.first_freeblock;
         let min = self.gap_start();
         while at != 0 && at >= min {
-            let Some(h) = self.bytes.get(at..at.saturating_add(4)) else {
+            let (Some(next), Some(size)) = (
+                crate::be_u16_at(self.bytes, at),
+                crate::be_u16_at(self.bytes, at.saturating_add(2)),
+            ) else {
                 break;
             };
-            let next = usize::from(u16::from_be_bytes([
-                h.first().copied().unwrap_or(0),
-                h.get(1).copied().unwrap_or(0),
-            ]));
-            let size = usize::from(u16::from_be_bytes([
-                h.get(2).copied().unwrap_or(0),
-                h.get(3).copied().unwrap_or(0),
-            ]));
+            let (next, size) = (usize::from(next), usize::from(size));
             if size < 4 || at.saturating_add(size) > self.bytes.len() {
                 break;
             }
@@ -256,10 +252,7 @@ impl<'a> BtreePage<'a> {
     pub fn children(&self) -> Vec<PageNo> {
         let mut v: Vec<PageNo> = self
             .cell_ptrs()
-            .filter_map(|off| {
-                let b = self.bytes.get(off..off.saturating_add(4))?;
-                Some(PageNo(u32::from_be_bytes(b.try_into().ok()?)))
-            })
+            .filter_map(|off| crate::be_u32_at(self.bytes, off).map(PageNo))
             .collect();
         if let Some(rc) = self.right_child {
             v.push(rc);

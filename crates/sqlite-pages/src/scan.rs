@@ -10,7 +10,7 @@ use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, recy
 
 use crate::PageNo;
 use crate::carve::{CarveCtx, schema_values_into, shape_score, to_schema_values};
-use crate::cell::{CellKind, PageSource, assemble_payload, parse_payload_cell};
+use crate::cell::{CellKind, ChainBreak, PageSource, assemble_payload, parse_payload_cell};
 use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
 
@@ -65,6 +65,8 @@ pub struct RecoveredRow {
     /// rowids of the live cells stored physically around it (see
     /// [`infer_rowids`]).
     pub rowid_inferred: bool,
+    /// The cell's overflow chain broke: `values` hold what was read before.
+    pub chain_break: Option<ChainBreak>,
 }
 
 /// A recovered row whose values borrow the page (or its reassembled
@@ -91,6 +93,8 @@ pub struct RowRef<'r> {
     pub raw: Option<&'r [u8]>,
     /// As [`RecoveredRow::rowid_inferred`].
     pub rowid_inferred: bool,
+    /// As [`RecoveredRow::chain_break`].
+    pub chain_break: Option<ChainBreak>,
 }
 
 impl RowRef<'_> {
@@ -110,6 +114,7 @@ impl RowRef<'_> {
             confidence: self.confidence,
             raw: self.raw.map(<[u8]>::to_vec),
             rowid_inferred: self.rowid_inferred,
+            chain_break: self.chain_break,
         }
     }
 }
@@ -129,6 +134,7 @@ impl RecoveredRow {
             confidence: self.confidence,
             raw: self.raw.as_deref(),
             rowid_inferred: self.rowid_inferred,
+            chain_break: self.chain_break,
         })
     }
 }
@@ -269,6 +275,8 @@ pub fn scan_page(
     }
     // Intact cells: decode records once.
     let mut intact = Vec::new();
+    // Per intact cell (when decoded): where its overflow chain broke.
+    let mut breaks: Vec<Option<ChainBreak>> = Vec::new();
     // First serial-type codes of intact records (a prior for carving).
     let mut col0: Vec<u64> = Vec::new();
     // Carving a page whose owner is known needs only the cells' spans and rowids.
@@ -290,7 +298,8 @@ pub fn scan_page(
             ));
             continue;
         }
-        let (payload, _err) = assemble_payload(ctx.src, page_no, &cell);
+        let (payload, err) = assemble_payload(ctx.src, page_no, &cell);
+        let chain_break = ChainBreak::of(&cell, payload.len(), err);
         let Ok(rec) = Record::parse_header(&payload) else {
             continue;
         };
@@ -298,6 +307,7 @@ pub fn scan_page(
         if let Some(t) = types.first() {
             col0.push(t.code());
         }
+        breaks.push(chain_break);
         intact.push((
             cell.offset,
             cell.rowid,
@@ -317,11 +327,12 @@ pub fn scan_page(
         _ => (RowStatus::Orphan, RowStatus::Orphan),
     };
     if what.intact {
-        for (off, rowid, payload, _, _) in &intact {
+        for (i, (off, rowid, payload, _, _)) in intact.iter().enumerate() {
             let Ok(rec) = Record::parse_header(payload) else {
                 continue;
             };
-            let vals = rec.values();
+            let chain_break = breaks.get(i).copied().flatten();
+            let vals = values_of(&rec, chain_break.is_some());
             let (table, values, raw) = match owner.and_then(|i| ctx.tables.get(i).map(|t| (i, t))) {
                 Some((i, t)) if rec.types.len() <= t.columns.len() => {
                     (Some(i), to_schema_values(t, &vals, *rowid, ctx.enc), None)
@@ -344,6 +355,7 @@ pub fn scan_page(
                 confidence: 1.0,
                 raw,
                 rowid_inferred: false,
+                chain_break,
             });
         }
     }
@@ -392,6 +404,17 @@ pub fn scan_page(
     }
 }
 
+/// The values of an intact cell's record; with a broken overflow chain,
+/// the bytes read of a cut text or blob too.
+fn values_of<'r>(rec: &Record<'r>, chain_broken: bool) -> Vec<Option<Value<'r>>> {
+    if !chain_broken {
+        return rec.values();
+    }
+    let mut v = Vec::with_capacity(rec.types.len());
+    rec.values_partial_into(&mut v);
+    v
+}
+
 /// Every cell of a table leaf reached from `table`'s root, as live rows,
 /// decoded into buffers reused from cell to cell.
 fn live_cells(
@@ -408,13 +431,18 @@ fn live_cells(
         let Ok(cell) = parse_payload_cell(bp.page_no, bp.bytes, off, CellKind::TableLeaf) else {
             continue;
         };
-        let (payload, _err) = assemble_payload(ctx.src, bp.page_no, &cell);
+        let (payload, err) = assemble_payload(ctx.src, bp.page_no, &cell);
+        let chain_break = ChainBreak::of(&cell, payload.len(), err);
         let rec = match Record::parse_header_reusing(&payload, std::mem::take(&mut types)) {
             Ok(r) => r,
             Err(_) => continue,
         };
         let mut vals = recycle(std::mem::take(&mut vals_buf));
-        rec.values_into(&mut vals);
+        if chain_break.is_some() {
+            rec.values_partial_into(&mut vals);
+        } else {
+            rec.values_into(&mut vals);
+        }
         let mut row = recycle(std::mem::take(&mut row_buf));
         let fits = t.filter(|t| rec.types.len() <= t.columns.len());
         match fits {
@@ -432,6 +460,7 @@ fn live_cells(
             confidence: 1.0,
             raw: fits.is_none().then_some(payload.as_ref()),
             rowid_inferred: false,
+            chain_break,
         });
         types = rec.types;
         vals_buf = recycle(vals);
@@ -553,6 +582,7 @@ fn carve_into(
                 confidence: c.confidence,
                 raw: None,
                 rowid_inferred: false,
+                chain_break: None,
             },
             c.end,
         ));
@@ -606,11 +636,12 @@ fn without_rowid_rows(
         let Ok(cell) = parse_payload_cell(bp.page_no, bp.bytes, off, kind) else {
             continue;
         };
-        let (payload, _) = assemble_payload(ctx.src, bp.page_no, &cell);
+        let (payload, err) = assemble_payload(ctx.src, bp.page_no, &cell);
+        let chain_break = ChainBreak::of(&cell, payload.len(), err);
         let Ok(rec) = Record::parse_header(&payload) else {
             continue;
         };
-        let vals = rec.values();
+        let vals = values_of(&rec, chain_break.is_some());
         out(RecoveredRow {
             table: Some(table),
             rowid: None,
@@ -621,6 +652,7 @@ fn without_rowid_rows(
             confidence: 1.0,
             raw: None,
             rowid_inferred: false,
+            chain_break,
         });
     }
 }

@@ -72,6 +72,9 @@ pub struct Table {
     pub sql: String,
     /// Carved from free space of `sqlite_master` (the table was dropped).
     pub dropped: bool,
+    /// Schema indexes of the PRIMARY KEY columns, in key order (empty when
+    /// there is none); `history` keys WITHOUT ROWID rows by them.
+    pub primary_key: Vec<usize>,
     /// For a virtual table: its module (`fts4`, `rtree`, ...). Its rows are
     /// rebuilt from the shadow tables; it has no b-tree of its own.
     pub module: Option<String>,
@@ -348,6 +351,15 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
     } else {
         (rowid_alias, (0..columns.len()).collect())
     };
+    let mut primary_key: Vec<usize> = Vec::new();
+    for i in pk_cols
+        .iter()
+        .filter_map(|p| columns.iter().position(|c| c.name.eq_ignore_ascii_case(p)))
+    {
+        if !primary_key.contains(&i) {
+            primary_key.push(i);
+        }
+    }
     Some(Table {
         name: name.to_string(),
         root,
@@ -357,6 +369,7 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
         record_order,
         sql: sql.to_string(),
         dropped: false,
+        primary_key,
         module: None,
     })
 }
@@ -409,6 +422,7 @@ pub fn parse_virtual_table(name: &str, sql: &str) -> Option<Table> {
         without_rowid: false,
         sql: sql.to_string(),
         dropped: false,
+        primary_key: Vec::new(),
         module: Some(module),
     })
 }
@@ -478,5 +492,46 @@ mod tests {
         fn no_panic(s in ".{0,200}") {
             let _ = parse_create_table("t", PageNo(2), &format!("CREATE TABLE t({s}"));
         }
+    }
+
+    /// The CREATE TABLE readings `history` relies on (names, rowid alias,
+    /// primary key), formerly checked on the CLI's own parser.
+    #[test]
+    fn history_keys() {
+        let c = parse_create_table(
+            "people",
+            PageNo(2),
+            "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, age INT, note TEXT)",
+        )
+        .unwrap();
+        let names: Vec<&str> = c.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "age", "note"]);
+        assert_eq!(c.rowid_alias, Some(0));
+        assert_eq!(c.primary_key, [0]);
+        let c = parse_create_table(
+            "odd name",
+            PageNo(2),
+            "CREATE TABLE \"odd name\"(\"a b\" INTEGER, [c] TEXT DEFAULT 'x,y', PRIMARY KEY(\"a b\"))",
+        )
+        .unwrap();
+        let names: Vec<&str> = c.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a b", "c"]);
+        assert_eq!(c.rowid_alias, Some(0));
+        let d = parse_create_table(
+            "t",
+            PageNo(2),
+            "CREATE TABLE t(a INTEGER PRIMARY KEY DESC, b)",
+        )
+        .unwrap();
+        assert_eq!(d.rowid_alias, None);
+        let kv = parse_create_table(
+            "kv",
+            PageNo(2),
+            "CREATE TABLE kv(v TEXT, k TEXT, PRIMARY KEY(k)) WITHOUT ROWID",
+        )
+        .unwrap();
+        assert!(kv.without_rowid);
+        assert_eq!(kv.primary_key, [1]);
+        assert_eq!(kv.rowid_alias, None);
     }
 }

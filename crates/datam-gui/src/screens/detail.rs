@@ -89,7 +89,12 @@ fn provenance_ui(ui: &mut egui::Ui, row: &Row, file: &str, page_size: u32) {
                 .map_or_else(|| "unknown".into(), |r| r.to_string()),
         );
         kv("confidence", format!("{:.2}", row.confidence));
-        kv("WAL frame / LSN / xid", "— (row from the main file)".into());
+        let side = if row.status.is_side_file() {
+            "page image in the -wal / -journal (frame number: see datam sqlite history)"
+        } else {
+            "— (row from the main file)"
+        };
+        kv("WAL frame / LSN / xid", side.into());
     });
 }
 

@@ -16,6 +16,26 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
+    /// Maps the database header's value (offset 56); `None` for anything
+    /// but 1, 2, 3.
+    pub fn from_header(v: u32) -> Option<Self> {
+        match v {
+            1 => Some(Self::Utf8),
+            2 => Some(Self::Utf16le),
+            3 => Some(Self::Utf16be),
+            _ => None,
+        }
+    }
+
+    /// Name as `PRAGMA encoding` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF-8",
+            Self::Utf16le => "UTF-16le",
+            Self::Utf16be => "UTF-16be",
+        }
+    }
+
     /// Decodes text bytes to a `String`, replacing invalid sequences with U+FFFD.
     pub fn decode(self, b: &[u8]) -> String {
         match self {
@@ -222,6 +242,26 @@ impl<'a> Record<'a> {
             out.push(v);
         }
     }
+
+    /// [`Record::values_into`], except that a text or blob cut short by the
+    /// end of the body (a payload whose overflow chain broke) comes back
+    /// with the bytes present instead of `None`.
+    pub fn values_partial_into(&self, out: &mut Vec<Option<Value<'a>>>) {
+        let start = out.len();
+        self.values_into(out);
+        let mut off: usize = 0;
+        for (&t, v) in self.types.iter().zip(out.iter_mut().skip(start)) {
+            if v.is_none() {
+                let rest = self.body.get(off..).filter(|b| !b.is_empty());
+                *v = match (t, rest) {
+                    (SerialType::Text(_), Some(b)) => Some(Value::Text(b)),
+                    (SerialType::Blob(_), Some(b)) => Some(Value::Blob(b)),
+                    _ => None,
+                };
+            }
+            off = off.saturating_add(usize::try_from(t.content_len()).unwrap_or(usize::MAX));
+        }
+    }
 }
 
 /// One decoded column value, borrowing text and blobs.
@@ -310,6 +350,24 @@ pub enum OwnedValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[rustfmt::skip]
+    #[test]
+    fn partial_values_keep_the_bytes_present() {
+        let rec = [
+            4,          // header length
+            1,          // int8
+            23,         // text of 5 bytes
+            0x1a,       // blob of 7 bytes
+            7,          // 8, then "abc" of the text: the body is cut there
+            b'a', b'b', b'c',
+        ];
+        let r = Record::parse_header(&rec).unwrap();
+        assert_eq!(r.values(), vec![Some(Value::Int(7)), None, None]);
+        let mut v = Vec::new();
+        r.values_partial_into(&mut v);
+        assert_eq!(v, vec![Some(Value::Int(7)), Some(Value::Text(b"abc")), None]);
+    }
 
     #[rustfmt::skip]
     #[test]
