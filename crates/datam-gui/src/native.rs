@@ -132,13 +132,15 @@ struct Shot {
 
 impl eframe::App for NativeApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let t0 = Instant::now();
         self.state.ui(ui);
+        let ui_secs = t0.elapsed().as_secs_f32();
         let ctx = ui.ctx().clone();
         if let Some(shot) = &mut self.shot {
             shot.drive(&mut self.state, &ctx);
         }
         if let Some(b) = &mut self.bench {
-            if b.drive(&mut self.state, frame.info().cpu_usage) {
+            if b.drive(&mut self.state, frame.info().cpu_usage, ui_secs) {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
             ctx.request_repaint();
