@@ -40,11 +40,13 @@ impl Stderr {
 
     fn bar(&self, p: &Progress) -> Option<&indicatif::ProgressBar> {
         use std::io::IsTerminal;
+        // The bar counts the pages of a salvage only.
+        if p.unit != Unit::Pages {
+            return None;
+        }
         self.bar
             .get_or_init(|| {
-                let big = p.phase == Phase::Scan
-                    && p.unit == Unit::Pages
-                    && p.total.is_some_and(|t| t > 2 * 2048);
+                let big = p.phase == Phase::Scan && p.total.is_some_and(|t| t > 2 * 2048);
                 (big && std::io::stderr().is_terminal()).then(|| {
                     let pb = indicatif::ProgressBar::new(p.total.unwrap_or(0));
                     pb.set_style(

@@ -30,12 +30,22 @@ fn build(dir: &Path) -> (PathBuf, PathBuf) {
         ),
     )
     .unwrap();
-    let first: usize = out.lines().last().unwrap().trim().parse().unwrap();
-    let mut bytes = std::fs::read(&db).unwrap();
-    bytes.get_mut((first - 1) * PAGE..first * PAGE).unwrap().fill(0);
-    let cut = dir.join("cut.db");
-    std::fs::write(&cut, &bytes).unwrap();
+    let cut = zero_first_overflow(&db, &out);
     (db, cut)
+}
+
+/// A copy of `db` (`cut.db` beside it) whose page named on the last line of
+/// `sqlite3_out` (a `dbstat` query) is all zeros.
+fn zero_first_overflow(db: &Path, sqlite3_out: &str) -> PathBuf {
+    let first: usize = sqlite3_out.lines().last().unwrap().trim().parse().unwrap();
+    let mut bytes = std::fs::read(db).unwrap();
+    bytes
+        .get_mut((first - 1) * PAGE..first * PAGE)
+        .unwrap()
+        .fill(0);
+    let cut = db.with_file_name("cut.db");
+    std::fs::write(&cut, &bytes).unwrap();
+    cut
 }
 
 fn broken(d: &[Diagnostic]) -> Vec<&Diagnostic> {
@@ -147,4 +157,38 @@ fn history_reports_the_break_and_returns_the_version() {
     assert_eq!(v2.len(), 1);
     assert!(v2[0].version.chain_break.is_some());
     assert!(v2[0].version.values.is_some());
+}
+
+/// A CREATE TABLE longer than a page: its `sqlite_master` cell overflows.
+/// With that overflow page zeroed, the break is a diagnostic of page 1.
+#[test]
+fn schema_cell_break_is_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let cols: Vec<String> = (0..120)
+        .map(|i| format!("column_number_{i} TEXT"))
+        .collect();
+    let out = testkit::sqlite::sqlite3(
+        &db,
+        &format!(
+            "PRAGMA page_size={PAGE}; PRAGMA journal_mode=DELETE;
+             CREATE TABLE wide({});
+             SELECT pageno FROM dbstat WHERE name IN ('sqlite_master', 'sqlite_schema') AND pagetype='overflow' ORDER BY pageno LIMIT 1;",
+            cols.join(", ")
+        ),
+    )
+    .unwrap();
+    let cut = zero_first_overflow(&db, &out);
+    let (_, diags) = salvage_jsonl(&db);
+    assert!(broken(&diags).is_empty(), "{diags:?}");
+    let (_, diags) = salvage_jsonl(&cut);
+    let b = broken(&diags);
+    assert_eq!(b.len(), 1, "{diags:?}");
+    assert_eq!(b[0].position.as_deref(), Some("page 1"));
+    assert!(
+        b[0].message
+            .starts_with("page 1: sqlite_master: cell at offset "),
+        "{}",
+        b[0].message
+    );
 }

@@ -393,25 +393,8 @@ impl<'a> CarveCtx<'a> {
         let Some(col0) = t.record_order.first().and_then(|&c| t.columns.get(c)) else {
             return;
         };
-        let mut cands: Vec<u64> = Vec::new();
-        if t.rowid_alias == Some(0) {
-            cands.push(0);
-        } else {
-            cands.extend([0u64, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-            for target in [stale.map(|s| p + s), Some(end)].into_iter().flatten() {
-                for frag in 0..4usize {
-                    let len1 =
-                        (target.saturating_sub(frag) as u64).checked_sub(body_start as u64 + rest);
-                    if let Some(l) = len1 {
-                        cands.push(13 + 2 * l);
-                        cands.push(12 + 2 * l);
-                    }
-                }
-            }
-        }
-        cands.sort_unstable();
-        cands.dedup();
-        for code in cands {
+        let targets = [stale.map(|s| p + s), Some(end)];
+        for code in first_type_candidates(t, targets, body_start as u64 + rest) {
             if code >= 128 {
                 continue;
             }
@@ -622,3 +605,29 @@ pub fn shape_score(t: &Table, records: &[Vec<SerialType>]) -> f32 {
 
 /// Helper for callers: the cell kind for table leaves.
 pub const TABLE_LEAF: CellKind = CellKind::TableLeaf;
+
+/// Serial-type codes the lost first column of a clobbered record may have
+/// had: 0 for a rowid alias; otherwise the fixed-size codes, and text/blob
+/// lengths that make the record end at one of `targets` (the stale cell end
+/// or the region end, less up to 3 bytes of fragment), given `body_rest` =
+/// body start + the other columns' lengths.
+fn first_type_candidates(t: &Table, targets: [Option<usize>; 2], body_rest: u64) -> Vec<u64> {
+    let mut cands: Vec<u64> = Vec::new();
+    if t.rowid_alias == Some(0) {
+        cands.push(0);
+    } else {
+        cands.extend([0u64, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        for target in targets.into_iter().flatten() {
+            for frag in 0..4usize {
+                let len1 = (target.saturating_sub(frag) as u64).checked_sub(body_rest);
+                if let Some(l) = len1 {
+                    cands.push(13 + 2 * l);
+                    cands.push(12 + 2 * l);
+                }
+            }
+        }
+    }
+    cands.sort_unstable();
+    cands.dedup();
+    cands
+}

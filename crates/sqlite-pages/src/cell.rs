@@ -209,13 +209,19 @@ impl ChainBreak {
     }
 }
 
+impl ChainBreak {
+    /// What broke, without the page ("cell at offset …").
+    pub fn detail(&self) -> String {
+        format!(
+            "cell at offset {}: overflow chain broken at page {} ({}); {} of {} payload bytes read",
+            self.cell_offset, self.at, self.reason, self.read_bytes, self.payload_len
+        )
+    }
+}
+
 impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "page {}: cell at offset {}: overflow chain broken at page {} ({}); {} of {} payload bytes read",
-            self.page_no, self.cell_offset, self.at, self.reason, self.read_bytes, self.payload_len
-        )
+        write!(f, "page {}: {}", self.page_no, self.detail())
     }
 }
 

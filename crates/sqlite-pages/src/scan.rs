@@ -273,14 +273,27 @@ pub fn scan_page(
     } {
         return;
     }
-    // Intact cells: decode records once.
+    table_leaf_rows(ctx, &bp, role, what, out);
+}
+
+/// The intact cells of a table leaf, decoded once: per cell (offset, rowid,
+/// payload, serial types, cell length), where its overflow chain broke, and
+/// the first serial-type codes (a prior for carving).
+struct Intact {
+    cells: Vec<IntactCell>,
+    breaks: Vec<Option<ChainBreak>>,
+    col0: Vec<u64>,
+}
+
+/// Decodes the intact cells of a table leaf; with `spans_only` (carving a
+/// page whose owner is known) only their spans, rowids and first codes.
+fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool) -> Intact {
+    let page_no = bp.page_no;
     let mut intact = Vec::new();
     // Per intact cell (when decoded): where its overflow chain broke.
     let mut breaks: Vec<Option<ChainBreak>> = Vec::new();
     // First serial-type codes of intact records (a prior for carving).
     let mut col0: Vec<u64> = Vec::new();
-    // Carving a page whose owner is known needs only the cells' spans and rowids.
-    let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
     for off in bp.cell_ptrs() {
         let Ok(cell) = parse_payload_cell(page_no, bp.bytes, off, CellKind::TableLeaf) else {
             continue;
@@ -316,6 +329,30 @@ pub fn scan_page(
             cell.cell_len,
         ));
     }
+    Intact {
+        cells: intact,
+        breaks,
+        col0,
+    }
+}
+
+/// Rows of a table leaf: its intact cells (when asked) and the cells carved
+/// from its freeblocks and gap (when asked).
+fn table_leaf_rows(
+    ctx: &ScanCtx<'_>,
+    bp: &BtreePage<'_>,
+    role: PageRole,
+    what: Extract,
+    out: &mut dyn FnMut(RecoveredRow),
+) {
+    let page_no = bp.page_no;
+    // Carving a page whose owner is known needs only the cells' spans and rowids.
+    let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
+    let Intact {
+        cells: intact,
+        breaks,
+        col0,
+    } = intact_cells(ctx, bp, spans_only);
     let owner = match role {
         PageRole::Tree { table } => Some(table),
         _ => attribute(ctx, &intact),
@@ -360,47 +397,62 @@ pub fn scan_page(
         }
     }
     if what.carved {
-        let mut carved = Vec::new();
-        for (off, size) in bp.freeblocks() {
-            carve_into(
-                ctx,
-                page_no,
-                bp.bytes,
-                owner,
-                off,
-                off.saturating_add(size),
-                true,
-                carve_status_fb,
-                &col0,
-                &mut carved,
-            );
-        }
-        let (gs, ge) = bp.gap();
-        let gap_status = if carve_status_fb == RowStatus::Deleted {
-            RowStatus::Unallocated
-        } else {
-            carve_status_fb
-        };
+        carve_leaf(ctx, bp, owner, carve_status_fb, &intact, &col0, out);
+    }
+}
+
+/// The cells carved from a table leaf's freeblocks (`carve_status_fb`) and gap,
+/// with rowids inferred from the intact cells around them.
+fn carve_leaf(
+    ctx: &ScanCtx<'_>,
+    bp: &BtreePage<'_>,
+    owner: Option<usize>,
+    carve_status_fb: RowStatus,
+    intact: &[IntactCell],
+    col0: &[u64],
+    out: &mut dyn FnMut(RecoveredRow),
+) {
+    let page_no = bp.page_no;
+    let mut carved = Vec::new();
+    for (off, size) in bp.freeblocks() {
         carve_into(
             ctx,
             page_no,
             bp.bytes,
             owner,
-            gs,
-            ge,
-            false,
-            gap_status,
-            &col0,
+            off,
+            off.saturating_add(size),
+            true,
+            carve_status_fb,
+            col0,
             &mut carved,
         );
-        let spans: Vec<(usize, usize, Option<i64>)> = intact
-            .iter()
-            .map(|(o, r, _, _, len)| (*o, o.saturating_add(*len), *r))
-            .collect();
-        infer_rowids(ctx, &spans, &mut carved);
-        for (r, _) in carved {
-            out(r);
-        }
+    }
+    let (gs, ge) = bp.gap();
+    let gap_status = if carve_status_fb == RowStatus::Deleted {
+        RowStatus::Unallocated
+    } else {
+        carve_status_fb
+    };
+    carve_into(
+        ctx,
+        page_no,
+        bp.bytes,
+        owner,
+        gs,
+        ge,
+        false,
+        gap_status,
+        col0,
+        &mut carved,
+    );
+    let spans: Vec<(usize, usize, Option<i64>)> = intact
+        .iter()
+        .map(|(o, r, _, _, len)| (*o, o.saturating_add(*len), *r))
+        .collect();
+    infer_rowids(ctx, &spans, &mut carved);
+    for (r, _) in carved {
+        out(r);
     }
 }
 

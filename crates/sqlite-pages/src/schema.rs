@@ -203,6 +203,110 @@ const CONSTRAINT_WORDS: &[&str] = &[
     "AS",
 ];
 
+/// Splits the column list that opens at `toks[open]` at its top-level
+/// commas; also returns the index of its closing parenthesis.
+fn split_body(toks: &[Tok], open: usize) -> Option<(Vec<Vec<Tok>>, usize)> {
+    let mut depth = 0i32;
+    let mut parts: Vec<Vec<Tok>> = vec![Vec::new()];
+    for (i, t) in toks.iter().enumerate().skip(open + 1) {
+        match t {
+            Tok::Open => depth += 1,
+            Tok::Close if depth == 0 => return Some((parts, i)),
+            Tok::Close => depth -= 1,
+            Tok::Comma if depth == 0 => {
+                parts.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(p) = parts.last_mut() {
+            p.push(t.clone());
+        }
+    }
+    None
+}
+
+/// The column names of a table constraint's `PRIMARY KEY (...)`, if it has one.
+fn constraint_pk_columns(part: &[Tok]) -> Option<Vec<String>> {
+    let p = part.iter().position(|t| word_is(Some(t), "PRIMARY"))?;
+    let mut cols = Vec::new();
+    let mut d = 0;
+    for t in part.iter().skip(p) {
+        match t {
+            Tok::Open => d += 1,
+            Tok::Close => {
+                d -= 1;
+                if d == 0 {
+                    break;
+                }
+            }
+            t if d == 1 => {
+                if let Some(n) = tok_name(t)
+                    && !["ASC", "DESC", "COLLATE"]
+                        .iter()
+                        .any(|k| n.eq_ignore_ascii_case(k))
+                {
+                    cols.push(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(cols)
+}
+
+/// A column definition: the column, and whether it is declared `PRIMARY
+/// KEY` (`Some(desc)`).
+fn column_def(part: &[Tok]) -> Option<(Column, Option<bool>)> {
+    let cname = tok_name(part.first()?)?;
+    let mut ty = Vec::new();
+    let mut i = 1;
+    while let Some(t) = part.get(i) {
+        match t {
+            Tok::Word(w) if CONSTRAINT_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => break,
+            Tok::Word(w) | Tok::Quoted(w) => ty.push(w.clone()),
+            Tok::Open => {
+                // (size) of the type: skip to the close paren.
+                while part.get(i).is_some_and(|t| *t != Tok::Close) {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let decl = ty.join(" ");
+    let rest = part.get(i..).unwrap_or_default();
+    let pk = rest
+        .iter()
+        .position(|t| word_is(Some(t), "PRIMARY"))
+        .map(|p| word_is(rest.get(p + 2), "DESC"));
+    let not_null = rest
+        .windows(2)
+        .any(|w| word_is(w.first(), "NOT") && word_is(w.get(1), "NULL"));
+    let col = Column {
+        name: cname,
+        affinity: Affinity::from_decl(&decl),
+        decl_type: decl,
+        not_null,
+    };
+    Some((col, pk))
+}
+
+/// Positions in `columns` of the named columns, in order, each once.
+fn positions(columns: &[Column], names: &[String]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for i in names
+        .iter()
+        .filter_map(|p| columns.iter().position(|c| c.name.eq_ignore_ascii_case(p)))
+    {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// Parses a CREATE TABLE statement into a [`Table`] (root page and name from
 /// the caller). `None` for a statement that is not a plain CREATE TABLE with a
 /// column list (virtual tables, garbage).
@@ -219,29 +323,7 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
         return None;
     }
     let open = toks.iter().position(|t| *t == Tok::Open)?;
-    // Split the top-level body at commas.
-    let mut depth = 0i32;
-    let mut parts: Vec<Vec<Tok>> = vec![Vec::new()];
-    let mut close = None;
-    for (i, t) in toks.iter().enumerate().skip(open + 1) {
-        match t {
-            Tok::Open => depth += 1,
-            Tok::Close if depth == 0 => {
-                close = Some(i);
-                break;
-            }
-            Tok::Close => depth -= 1,
-            Tok::Comma if depth == 0 => {
-                parts.push(Vec::new());
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(p) = parts.last_mut() {
-            p.push(t.clone());
-        }
-    }
-    let close = close?;
+    let (parts, close) = split_body(&toks, open)?;
     let tail = toks.get(close + 1..).unwrap_or_default();
     let without_rowid = tail
         .windows(2)
@@ -254,69 +336,20 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
         let first = part.first()?;
         let is_tc = matches!(first, Tok::Word(w) if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"].iter().any(|k| w.eq_ignore_ascii_case(k)));
         if is_tc {
-            if let Some(p) = part.iter().position(|t| word_is(Some(t), "PRIMARY")) {
+            if let Some(cols) = constraint_pk_columns(part) {
                 pk_from_constraint = true;
-                let mut d = 0;
-                for t in part.iter().skip(p) {
-                    match t {
-                        Tok::Open => d += 1,
-                        Tok::Close => {
-                            d -= 1;
-                            if d == 0 {
-                                break;
-                            }
-                        }
-                        t if d == 1 => {
-                            if let Some(n) = tok_name(t)
-                                && !["ASC", "DESC", "COLLATE"]
-                                    .iter()
-                                    .any(|k| n.eq_ignore_ascii_case(k))
-                            {
-                                pk_cols.push(n);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                pk_cols.extend(cols);
             }
             continue;
         }
-        let cname = tok_name(first)?;
-        let mut ty = Vec::new();
-        let mut i = 1;
-        while let Some(t) = part.get(i) {
-            match t {
-                Tok::Word(w) if CONSTRAINT_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => break,
-                Tok::Word(w) | Tok::Quoted(w) => ty.push(w.clone()),
-                Tok::Open => {
-                    // (size) of the type: skip to the close paren.
-                    while part.get(i).is_some_and(|t| *t != Tok::Close) {
-                        i += 1;
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        let decl = ty.join(" ");
-        let rest = part.get(i..).unwrap_or_default();
-        let pk = rest.iter().position(|t| word_is(Some(t), "PRIMARY"));
-        if let Some(p) = pk {
-            pk_cols.push(cname.clone());
-            let desc = word_is(rest.get(p + 2), "DESC");
-            if decl.eq_ignore_ascii_case("INTEGER") && !desc {
+        let (col, pk) = column_def(part)?;
+        if let Some(desc) = pk {
+            pk_cols.push(col.name.clone());
+            if col.decl_type.eq_ignore_ascii_case("INTEGER") && !desc {
                 rowid_alias = Some(columns.len());
             }
         }
-        let not_null = rest
-            .windows(2)
-            .any(|w| word_is(w.first(), "NOT") && word_is(w.get(1), "NULL"));
-        columns.push(Column {
-            name: cname,
-            affinity: Affinity::from_decl(&decl),
-            decl_type: decl,
-            not_null,
-        });
+        columns.push(col);
     }
     if columns.is_empty() {
         return None;
@@ -351,15 +384,7 @@ pub fn parse_create_table(name: &str, root: PageNo, sql: &str) -> Option<Table> 
     } else {
         (rowid_alias, (0..columns.len()).collect())
     };
-    let mut primary_key: Vec<usize> = Vec::new();
-    for i in pk_cols
-        .iter()
-        .filter_map(|p| columns.iter().position(|c| c.name.eq_ignore_ascii_case(p)))
-    {
-        if !primary_key.contains(&i) {
-            primary_key.push(i);
-        }
-    }
+    let primary_key = positions(&columns, &pk_cols);
     Some(Table {
         name: name.to_string(),
         root,

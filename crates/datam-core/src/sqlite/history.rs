@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rowcodec::sqlite::encode::json_value;
 use serde_json::{Value as Json, json};
-use sqlite_pages::history::{self, History, Inputs, Status, Version};
+use sqlite_pages::history::{self, History, HistoryError, Inputs, Status, Version};
 
 use super::SqliteError;
 use crate::job::{Diagnostic, JobCtx, Phase, Sink, Throughput, Unit};
@@ -154,12 +154,10 @@ pub fn history<S: Sink<HistoryItem>>(
     };
     ctx.check()?;
     let total = loaded.total_bytes();
-    ctx.progress(Phase::Scan, Unit::Bytes, 0, Some(total));
     let h = {
         let _scan = tracing::info_span!("scan").entered();
-        history::collect(&loaded.inputs())?
+        collect(&loaded, ctx)?
     };
-    ctx.progress(Phase::Scan, Unit::Bytes, total, Some(total));
     report_chain_breaks(&loaded, &h, ctx);
     let _encode = tracing::info_span!("encode").entered();
     let mut n = 0u64;
@@ -178,6 +176,19 @@ pub fn history<S: Sink<HistoryItem>>(
     Ok(HistoryOutcome {
         tables: h.tables,
         notes: h.notes,
+    })
+}
+
+/// [`history::collect_with`] with the job's progress (states read, then
+/// WAL frames / journal records carved, of their total) and cancellation.
+fn collect<E>(loaded: &Loaded, ctx: &JobCtx) -> Result<History, SqliteError<E>> {
+    let mut step = |done: u64, total: u64| {
+        ctx.progress(Phase::Scan, Unit::Items, done, Some(total));
+        !ctx.cancel.is_cancelled()
+    };
+    history::collect_with(&loaded.inputs(), &mut step).map_err(|e| match e {
+        HistoryError::Stopped => SqliteError::Cancelled(crate::job::Cancelled),
+        e => SqliteError::History(e),
     })
 }
 
@@ -305,8 +316,10 @@ pub fn salvage_side(db: &Path, side: &SideFiles, tables: &[String], ctx: &JobCtx
     if !loaded.has_side_files() {
         return SalvageSide::default();
     }
-    let mut extra_rows = match history::collect(&loaded.inputs()) {
+    let mut extra_rows = match collect::<std::convert::Infallible>(&loaded, ctx) {
         Ok(h) => salvage_extra_rows(&loaded, &h),
+        // The salvage itself stops at its next check.
+        Err(SqliteError::Cancelled(_)) => return SalvageSide::default(),
         Err(e) => {
             warn(&e);
             Vec::new()

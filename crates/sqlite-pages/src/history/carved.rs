@@ -11,7 +11,7 @@ use super::states::Ctx;
 use super::tree::{self, Row};
 use super::versions::{RowKey, Timelines, Walked, changed_columns, row_key, version};
 use super::view::{PageSrc, View};
-use super::{Stage, Status, Version};
+use super::{Stage, Status, Steps, Version};
 use crate::schema::Table;
 use crate::wal::FrameStatus;
 
@@ -121,17 +121,18 @@ fn side_pages<'a>(cx: &Ctx<'a>) -> Vec<(u32, PageSrc, &'a [u8], Stage, Status)> 
 /// Deleted rows carved from every WAL frame and journal record, attributed
 /// to the table that owns the page number in some state; kept when no live
 /// version of a row of that table has the same values, once per content.
-/// Keyed by row.
+/// Keyed by row; `None` when `steps` says stop (one step per page image).
 pub(crate) fn carve_side_pages(
     cx: &Ctx<'_>,
     stages: &[(Stage, View<'_>)],
     live: usize,
     w: &Walked,
     enc: TextEncoding,
-) -> HashMap<RowKey, Vec<Version>> {
+    steps: &mut Steps<'_>,
+) -> Option<HashMap<RowKey, Vec<Version>>> {
     let mut out: HashMap<RowKey, Vec<Version>> = HashMap::new();
     let Some((_, view)) = stages.get(live) else {
-        return out;
+        return Some(out);
     };
     let list: Vec<Table> = w.all_tables.values().cloned().collect();
     // Only what SQLite shows hides a carved copy: older versions stay (their
@@ -143,6 +144,9 @@ pub(crate) fn carve_side_pages(
         }
     }
     for (pgno, src, page, stage, status) in side_pages(cx) {
+        if !steps.tick() {
+            return None;
+        }
         let Some(ti) = w
             .any_owners
             .get(&pgno)
@@ -161,5 +165,12 @@ pub(crate) fn carve_side_pages(
             out.entry(key).or_default().push(v);
         }
     }
-    out
+    Some(out)
+}
+
+/// The number of page images [`carve_side_pages`] goes through.
+pub(crate) fn n_side_pages(cx: &Ctx<'_>) -> u64 {
+    let frames = cx.wal.as_ref().map_or(0, |w| u64::from(w.n_frames()));
+    let records = cx.journal.as_ref().map_or(0, |j| j.records().len() as u64);
+    frames.saturating_add(records)
 }

@@ -59,6 +59,9 @@ pub enum HistoryError {
     /// The WAL file is not a WAL.
     #[error("reading the WAL: {0}")]
     Wal(#[source] WalError),
+    /// The caller's progress callback asked to stop ([`collect_with`]).
+    #[error("stopped by the caller")]
+    Stopped,
 }
 
 /// Status of one row version.
@@ -235,13 +238,50 @@ pub struct Inputs<'a> {
 
 /// Collects every version of every row from the evidence bytes.
 pub fn collect(inp: &Inputs<'_>) -> Result<History, HistoryError> {
+    collect_with(inp, &mut |_, _| true)
+}
+
+/// [`collect`], reporting progress to `step(done, total)`: one step per
+/// database state read (the file, each WAL commit, a journal image, an
+/// unfinished transaction), then one per WAL frame and journal record whose
+/// page image is carved. `step` returning `false` stops the collection
+/// there with [`HistoryError::Stopped`] (cancellation).
+pub fn collect_with(
+    inp: &Inputs<'_>,
+    step: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<History, HistoryError> {
     let (ps, usable, enc) = states::page_geometry(inp)?;
     let cx = states::Ctx::parse(inp, ps)?;
     let mut notes = Vec::new();
     let (stages, live) = states::states(inp, &cx, (ps, usable), &mut notes);
-    let mut h = versions::collect_versions(&cx, &stages, live, enc);
+    let total = (stages.len() as u64).saturating_add(carved::n_side_pages(&cx));
+    let mut steps = Steps {
+        done: 0,
+        total,
+        step,
+    };
+    if !(steps.step)(0, total) {
+        return Err(HistoryError::Stopped);
+    }
+    let mut h = versions::collect_versions(&cx, &stages, live, enc, &mut steps)
+        .ok_or(HistoryError::Stopped)?;
     h.notes = notes;
     Ok(h)
+}
+
+/// Counts the steps of [`collect_with`] and passes them on.
+pub(crate) struct Steps<'s> {
+    done: u64,
+    total: u64,
+    step: &'s mut dyn FnMut(u64, u64) -> bool,
+}
+
+impl Steps<'_> {
+    /// One step done; `false` when the caller asks to stop.
+    pub(crate) fn tick(&mut self) -> bool {
+        self.done = self.done.saturating_add(1).min(self.total);
+        (self.step)(self.done, self.total)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rowcodec::sqlite::encode::csv_field;
 use rowcodec::sqlite::{OwnedValue, TextEncoding};
 
+use super::Steps;
 use super::states::Ctx;
 use super::tree::{self, LeafCache, LeafRows, Row};
 use super::view::{PageSrc, View};
@@ -297,12 +298,14 @@ pub(crate) struct Walked {
     pub(crate) all_tables: BTreeMap<String, Table>,
 }
 
+/// Reads every state in order; `None` when `steps` says stop.
 fn walk_states(
     cx: &Ctx<'_>,
     stages: &[(Stage, View<'_>)],
     live: usize,
     enc: TextEncoding,
-) -> Walked {
+    steps: &mut Steps<'_>,
+) -> Option<Walked> {
     let mut cache = LeafCache::new();
     let mut w = Walked {
         tl: Timelines::default(),
@@ -363,8 +366,11 @@ fn walk_states(
             prev = cur.leaves;
             prev_tables = Some(cur.tables);
         }
+        if !steps.tick() {
+            return None;
+        }
     }
-    w
+    Some(w)
 }
 
 fn live_rows_of(cur: &StateRead) -> HashMap<RowKey, Row> {
@@ -410,16 +416,18 @@ fn set_live(
     }
 }
 
-/// Every version, from the states (chronological) and the live index.
+/// Every version, from the states (chronological) and the live index;
+/// `None` when `steps` says stop.
 pub(crate) fn collect_versions(
     cx: &Ctx<'_>,
     stages: &[(Stage, View<'_>)],
     live: usize,
     enc: TextEncoding,
-) -> History {
-    let mut w = walk_states(cx, stages, live, enc);
+    steps: &mut Steps<'_>,
+) -> Option<History> {
+    let mut w = walk_states(cx, stages, live, enc, steps)?;
     super::carved::earlier_generations(cx, stages, &w.owners, &w.all_tables, enc, &mut w.tl);
-    let mut carved = super::carved::carve_side_pages(cx, stages, live, &w, enc);
+    let mut carved = super::carved::carve_side_pages(cx, stages, live, &w, enc, steps)?;
     let Walked {
         mut tl,
         live_rows,
@@ -450,5 +458,5 @@ pub(crate) fn collect_versions(
         }
     }
     h.tables = all_tables.into_values().collect();
-    h
+    Some(h)
 }

@@ -138,6 +138,7 @@ pub fn diag_code(d: &Diag) -> &'static str {
         DiagKind::TreeBroken { .. } => "db-tree-broken",
         DiagKind::SchemaFromScan => "db-schema-from-scan",
         DiagKind::TruncatedFile { .. } => "db-truncated",
+        DiagKind::OverflowBroken(_) => "db-overflow-broken",
         _ => "db-other",
     }
 }
@@ -152,7 +153,7 @@ struct Ordered<'s, S> {
     n_rows: u64,
     cancelled: bool,
     span: Option<EnteredSpan>,
-    /// Kept rows whose overflow chain broke, in page order.
+    /// Rows whose overflow chain broke, in page order.
     breaks: Vec<ChainBreak>,
     file: String,
 }
@@ -167,15 +168,13 @@ impl<S: SalvageSink> BatchSink<<S::Format as RowFormat>::Batch> for Ordered<'_, 
     ) -> Result<bool, S::Error> {
         let kept = marks.iter().filter(|m| m.keep).count() as u64;
         self.n_rows = self.n_rows.saturating_add(kept);
-        for b in marks
-            .iter()
-            .filter(|m| m.keep)
-            .filter_map(|m| m.chain_break)
-        {
-            self.ctx.diagnostic(chain_break_diagnostic(&b, &self.file));
-            self.breaks.push(b);
-        }
         self.sink.batch(db, batch, marks)
+    }
+    fn chain_breaks(&mut self, _db: &Db<'_>, breaks: &[ChainBreak]) {
+        for b in breaks {
+            self.ctx.diagnostic(chain_break_diagnostic(b, &self.file));
+        }
+        self.breaks.extend_from_slice(breaks);
     }
     fn progress(&mut self, done: u32, total: u32) -> bool {
         self.ctx.progress(
