@@ -14,6 +14,17 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
 command -v runuser >/dev/null || need+=(util-linux)
+# datam gui: --screenshot under Xvfb with Mesa's software OpenGL, and fonts for
+# CJK / Thai / emoji row values (loaded at run time when present).
+command -v xvfb-run >/dev/null || need+=(xvfb xauth)
+[ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/x86_64-linux-gnu/dri/llvmpipe_dri.so ] || need+=(libgl1-mesa-dri libgl1 libegl1)
+[ -e /usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0 ] || need+=(libxkbcommon-x11-0)
+[ -e /usr/lib/x86_64-linux-gnu/libXcursor.so.1 ] || need+=(libxcursor1 libxrandr2 libxi6 libx11-xcb1)
+[ -e /usr/lib/x86_64-linux-gnu/libGLX_mesa.so.0 ] || need+=(libglx-mesa0)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+[ -d /usr/share/fonts/truetype/tlwg ] || need+=(fonts-thai-tlwg)
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: please install: ${need[*]} (needs root)" >&2; exit 1

@@ -12,6 +12,7 @@
 //!   or a working SQLite file (never evidence).
 //! - [`snapshot`]: `datam snapshot add|list|show|verify|export|diff` — the
 //!   evidence snapshot store.
+//! - [`gui`]: `datam gui [PATH]` — the desktop app (crates/datam-gui).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod gui;
 pub mod inspect;
 pub mod live;
 pub mod pg;
@@ -66,6 +68,8 @@ pub enum Command {
     /// Evidence snapshots: add, list, show, verify, export, diff.
     #[command(subcommand)]
     Snapshot(snapshot::Cmd),
+    /// The desktop app: browse evidence, recovered rows and their bytes.
+    Gui(gui::Args),
 }
 
 /// Runs one command line (including the program name in `args[0]`), writing
@@ -86,6 +90,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Pg(c) => pg::run(c, out),
         Command::Live(c) => live::run(c, out),
         Command::Snapshot(c) => snapshot::run(c, out),
+        Command::Gui(a) => gui::run(&a),
     }
 }
 

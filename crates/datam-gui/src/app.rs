@@ -1,0 +1,338 @@
+//! The app's state and its frame function: polls the background jobs, then
+//! draws the navigation bar and the current screen. [`GuiState::ui`] takes a
+//! plain `egui::Ui`, so the eframe window ([`crate::native`]) and the
+//! egui_kittest tests drive the same code.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use datam_core::job::Diagnostic;
+
+use crate::backend::{self, Facts, PageBytes, SalvageMsg};
+use crate::job::{Job, Waker};
+use crate::model::{Store, View};
+use crate::screens;
+
+/// The screens, in navigation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Path field, drag-and-drop, recent files.
+    Open,
+    /// What was recognised: the `inspect` facts, SHA-256, diagnostics.
+    Overview,
+    /// Each table with its row counts per status.
+    Tables,
+    /// The rows of one table (virtualized).
+    Grid,
+    /// One row: typed values, provenance, hex view of its page.
+    Detail,
+}
+
+impl Screen {
+    /// Every screen with its navigation label.
+    pub const ALL: [(Self, &'static str); 5] = [
+        (Self::Open, "Open"),
+        (Self::Overview, "Overview"),
+        (Self::Tables, "Tables"),
+        (Self::Grid, "Grid"),
+        (Self::Detail, "Row detail"),
+    ];
+}
+
+/// An opened path and everything the jobs brought back about it.
+pub struct Opened {
+    /// The evidence path.
+    pub path: PathBuf,
+    /// `inspect`'s answer, once it arrived.
+    pub facts: Option<Result<Facts, String>>,
+    inspect_job: Option<Job<Result<Facts, String>>>,
+    pub(crate) salvage_job: Option<Job<SalvageMsg>>,
+    /// Why the salvage could not run, if it could not.
+    pub salvage_error: Option<String>,
+    /// The path is no SQLite database (no row browser for it).
+    pub not_sqlite: bool,
+    /// Rows and tables.
+    pub store: Store,
+    /// Page size of the SQLite file.
+    pub page_size_bytes: u32,
+    /// Pages of the SQLite file.
+    pub n_pages: u32,
+    /// The salvage finished (or was cancelled).
+    pub scan_done: bool,
+    /// The salvage was cancelled.
+    pub cancelled: bool,
+    /// Diagnostics of the finished jobs.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The grid's view (table, filter, sort).
+    pub view: Option<View>,
+    /// The selected row (index into `store.rows`).
+    pub selected: Option<u32>,
+    /// The selected row's page bytes.
+    pub page: Option<Result<PageBytes, String>>,
+    page_job: Option<Job<Result<PageBytes, String>>>,
+    /// When the open started.
+    pub opened_at: Instant,
+    /// Time from open to the first frame that drew grid rows.
+    pub first_rows_drawn: Option<Duration>,
+}
+
+impl Opened {
+    /// Whether no job of this file is still running.
+    pub fn is_idle(&self) -> bool {
+        self.inspect_job.is_none() && self.salvage_job.is_none() && self.page_job.is_none()
+    }
+
+    /// The progress of the running salvage as a fraction, if any.
+    pub fn scan_fraction(&self) -> Option<f32> {
+        let p = self.salvage_job.as_ref()?.progress()?;
+        #[allow(clippy::cast_precision_loss)]
+        p.total.filter(|t| *t > 0).map(|t| p.done as f32 / t as f32)
+    }
+
+    /// Asks the running jobs to stop.
+    pub fn cancel(&self) {
+        if let Some(j) = &self.salvage_job {
+            j.cancel();
+        }
+    }
+
+    /// Selects row `idx` and starts reading its page for the hex view.
+    pub fn select(&mut self, idx: u32, wake: &Waker) {
+        self.selected = Some(idx);
+        let Some(row) = self.store.rows.get(idx as usize) else {
+            return;
+        };
+        if row.status.is_side_file() {
+            self.page = Some(Err(
+                "this version comes from the -wal / -journal: the hex view shows pages of the main file only".into(),
+            ));
+            return;
+        }
+        let page_no = row.at.page_no;
+        if matches!(&self.page, Some(Ok(p)) if p.page_no == page_no) {
+            return;
+        }
+        self.page = None;
+        match backend::start_page_read(
+            self.path.clone(),
+            page_no,
+            self.page_size_bytes,
+            wake.clone(),
+        ) {
+            Ok(j) => self.page_job = Some(j),
+            Err(e) => self.page = Some(Err(e.to_string())),
+        }
+    }
+
+    fn poll(&mut self) {
+        if let Some(j) = &mut self.inspect_job {
+            for r in j.poll() {
+                self.facts = Some(r);
+            }
+            if j.is_finished() {
+                self.inspect_job = None;
+            }
+        }
+        if let Some(j) = &mut self.page_job {
+            for r in j.poll() {
+                self.page = Some(r);
+            }
+            if j.is_finished() {
+                self.page_job = None;
+            }
+        }
+        self.poll_salvage();
+    }
+
+    fn poll_salvage(&mut self) {
+        let Some(j) = &mut self.salvage_job else {
+            return;
+        };
+        for m in j.poll() {
+            match m {
+                SalvageMsg::Schema {
+                    tables,
+                    page_size_bytes,
+                    n_pages,
+                } => {
+                    self.store = Store::new(tables);
+                    self.page_size_bytes = page_size_bytes;
+                    self.n_pages = n_pages;
+                }
+                SalvageMsg::Rows(rows) => {
+                    self.store.push_rows(rows);
+                }
+                SalvageMsg::Done { cancelled } => {
+                    self.scan_done = true;
+                    self.cancelled = cancelled;
+                }
+                SalvageMsg::Failed(e) => self.salvage_error = Some(e),
+                SalvageMsg::NotSqlite => self.not_sqlite = true,
+            }
+        }
+        if j.is_finished() {
+            self.diagnostics.extend(j.diagnostics());
+            self.salvage_job = None;
+            self.scan_done = true;
+        }
+        if let Some(v) = &mut self.view {
+            v.extend(&self.store);
+            if self.scan_done && v.unsorted_tail {
+                v.apply_sort(&self.store);
+            }
+        }
+    }
+}
+
+/// Everything the app shows; [`GuiState::ui`] draws one frame.
+pub struct GuiState {
+    /// The current screen.
+    pub screen: Screen,
+    /// The Open screen's path field.
+    pub path_input: String,
+    /// Paths opened in this session, newest first.
+    pub recent: Vec<PathBuf>,
+    /// The opened path.
+    pub opened: Option<Opened>,
+    /// The last error to show (cannot start a job ...).
+    pub error: Option<String>,
+    /// A scroll the grid performs on its next frame.
+    pub scroll_request: Option<crate::screens::grid::ScrollTo>,
+    pub(crate) wake: Waker,
+}
+
+impl GuiState {
+    /// A state on the Open screen; `wake` asks for a repaint (jobs call it).
+    pub fn new(wake: Waker) -> Self {
+        Self {
+            screen: Screen::Open,
+            path_input: String::new(),
+            recent: Vec::new(),
+            opened: None,
+            error: None,
+            scroll_request: None,
+            wake,
+        }
+    }
+
+    /// Opens `path`: starts `inspect` and, for a SQLite database, the
+    /// salvage; shows the Overview.
+    pub fn open(&mut self, path: &Path) {
+        if let Some(o) = &self.opened {
+            o.cancel();
+        }
+        self.error = None;
+        self.path_input = path.display().to_string();
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(10);
+        let inspect_job = backend::start_inspect(path.to_path_buf(), self.wake.clone());
+        let salvage_job = match backend::start_salvage(path.to_path_buf(), self.wake.clone()) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                self.error = Some(format!("cannot start the salvage: {e}"));
+                None
+            }
+        };
+        let mut opened = Opened {
+            path: path.to_path_buf(),
+            facts: None,
+            inspect_job: None,
+            salvage_error: None,
+            not_sqlite: false,
+            scan_done: salvage_job.is_none(),
+            salvage_job,
+            store: Store::default(),
+            page_size_bytes: 0,
+            n_pages: 0,
+            cancelled: false,
+            diagnostics: Vec::new(),
+            view: None,
+            selected: None,
+            page: None,
+            page_job: None,
+            opened_at: Instant::now(),
+            first_rows_drawn: None,
+        };
+        match inspect_job {
+            Ok(j) => opened.inspect_job = Some(j),
+            Err(e) => opened.facts = Some(Err(e.to_string())),
+        }
+        self.opened = Some(opened);
+        self.screen = Screen::Overview;
+    }
+
+    /// Shows table slot `t` in the grid.
+    pub fn browse(&mut self, t: u32) {
+        if let Some(o) = &mut self.opened {
+            let mut v = View::new(t);
+            v.extend(&o.store);
+            o.view = Some(v);
+            self.screen = Screen::Grid;
+        }
+    }
+
+    /// Whether every job has finished.
+    pub fn is_idle(&self) -> bool {
+        self.opened.as_ref().is_none_or(Opened::is_idle)
+    }
+
+    /// Polls the jobs (never blocks).
+    pub fn poll(&mut self) {
+        if let Some(o) = &mut self.opened {
+            o.poll();
+        }
+    }
+
+    /// Draws one frame.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll();
+        let dropped: Option<PathBuf> =
+            ui.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(p) = dropped {
+            self.open(&p);
+        }
+        egui::Panel::top("nav").show(ui, |ui| self.nav_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| match self.screen {
+            Screen::Open => screens::open::ui(self, ui),
+            Screen::Overview => screens::overview::ui(self, ui),
+            Screen::Tables => screens::tables::ui(self, ui),
+            Screen::Grid => screens::grid::ui(self, ui),
+            Screen::Detail => screens::detail::ui(self, ui),
+        });
+    }
+
+    fn nav_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("DataM");
+            ui.separator();
+            for (s, label) in Screen::ALL {
+                let enabled = s == Screen::Open || self.opened.is_some();
+                if ui
+                    .add_enabled(enabled, egui::Button::selectable(self.screen == s, label))
+                    .clicked()
+                {
+                    self.screen = s;
+                }
+            }
+            ui.separator();
+            let Some(o) = &self.opened else {
+                ui.weak("evidence is only ever read");
+                return;
+            };
+            ui.label(o.path.display().to_string());
+            if let Some(f) = o.scan_fraction() {
+                ui.add(
+                    egui::ProgressBar::new(f)
+                        .desired_width(160.0)
+                        .text(format!("scanning {:.0}%", f * 100.0)),
+                );
+                if ui.button("Cancel").clicked() {
+                    o.cancel();
+                }
+            } else if o.scan_done && o.cancelled {
+                ui.weak("scan cancelled: partial results");
+            }
+        });
+    }
+}

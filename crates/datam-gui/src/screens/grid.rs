@@ -1,0 +1,227 @@
+//! Grid: the rows of one table, virtualized with `egui_extras::TableBuilder`
+//! (`body.rows` builds only the visible rows), streaming in while the scan
+//! runs. Sort by clicking a header, filter by status and text, resize
+//! columns, right-click a cell to copy it or its row; double-click opens the
+//! row detail.
+//!
+//! Rows are [`ROW_HEIGHT_PX`] high: egui keeps scroll offsets in `f32`,
+//! exact up to 2^24, so 16 px rows stay pixel-exact up to a million rows and
+//! within 2 px at four million.
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::app::{GuiState, Screen};
+use crate::model::{Row, STATUSES, SortKey, Status, Store, View};
+
+/// Height of a grid row.
+pub const ROW_HEIGHT_PX: f32 = 16.0;
+
+/// A request to scroll the grid, used by the scroll benchmark and by keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrollTo {
+    /// Make this display row the first visible one.
+    Row(usize),
+}
+
+/// The grid's fixed columns before the table's own.
+const META: [(&str, SortKey); 4] = [
+    ("status", SortKey::Status),
+    ("page", SortKey::Page),
+    ("offset", SortKey::Page),
+    ("rowid", SortKey::Rowid),
+];
+
+/// Draws the Grid screen.
+pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
+    let wake = st.wake.clone();
+    let scroll = st.scroll_request.take();
+    let Some(o) = &mut st.opened else {
+        ui.label("Nothing is open.");
+        return;
+    };
+    let Some(view) = &mut o.view else {
+        ui.label("Pick a table on the Tables screen.");
+        return;
+    };
+    let store = &o.store;
+    let columns = store.columns(view.table);
+    let mut rebuild = false;
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(store.table_name(view.table));
+        ui.label(format!(
+            "{} of {} rows shown",
+            view.rows.len(),
+            store.by_table.get(view.table as usize).map_or(0, Vec::len)
+        ));
+        ui.separator();
+        let l = ui.label("Filter");
+        rebuild |= ui
+            .add(egui::TextEdit::singleline(&mut view.filter.text).desired_width(160.0))
+            .labelled_by(l.id)
+            .changed();
+        for (i, name) in STATUSES.iter().enumerate() {
+            let s = Status(u8::try_from(i).unwrap_or(0));
+            let n = store.count(view.table, s);
+            if n == 0 {
+                continue;
+            }
+            if let Some(on) = view.filter.statuses.get_mut(i) {
+                rebuild |= ui.checkbox(on, format!("{name} ({n})")).changed();
+            }
+        }
+        if view.unsorted_tail {
+            ui.weak("new rows appended; sorted again when the scan ends");
+        }
+    });
+    if rebuild {
+        view.rebuild(store);
+    }
+    let (selected, open_detail) = table_ui(ui, store, view, &columns, o.selected, scroll);
+    if !view.rows.is_empty() && o.first_rows_drawn.is_none() {
+        o.first_rows_drawn = Some(o.opened_at.elapsed());
+    }
+    if let Some(idx) = selected {
+        o.select(idx, &wake);
+    }
+    if open_detail {
+        st.screen = Screen::Detail;
+    }
+}
+
+/// The table itself; returns a newly selected row and whether to open its detail.
+fn table_ui(
+    ui: &mut egui::Ui,
+    store: &Store,
+    view: &mut View,
+    columns: &[String],
+    selected: Option<u32>,
+    scroll: Option<ScrollTo>,
+) -> (Option<u32>, bool) {
+    let mut clicked = None;
+    let mut open_detail = false;
+    let mut sort = None;
+    let mut tb = TableBuilder::new(ui)
+        .id_salt(("grid", view.table))
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(92.0))
+        .column(Column::initial(48.0).resizable(true))
+        .column(Column::initial(56.0).resizable(true))
+        .column(Column::initial(64.0).resizable(true));
+    for _ in columns {
+        tb = tb.column(
+            Column::initial(150.0)
+                .at_least(30.0)
+                .resizable(true)
+                .clip(true),
+        );
+    }
+    if let Some(ScrollTo::Row(r)) = scroll {
+        tb = tb.scroll_to_row(r, Some(egui::Align::TOP));
+    }
+    let header = |ui: &mut egui::Ui, name: &str, key: SortKey, cur: (SortKey, bool)| {
+        let arrow = match cur {
+            (k, false) if k == key => " ↑",
+            (k, true) if k == key => " ↓",
+            _ => "",
+        };
+        ui.add(
+            egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false),
+        )
+        .clicked()
+    };
+    tb.header(20.0, |mut h| {
+        for (name, key) in META {
+            h.col(|ui| {
+                if header(ui, name, key, view.sort) {
+                    sort = Some(key);
+                }
+            });
+        }
+        for (c, name) in columns.iter().enumerate() {
+            h.col(|ui| {
+                if header(ui, name, SortKey::Column(c), view.sort) {
+                    sort = Some(SortKey::Column(c));
+                }
+            });
+        }
+    })
+    .body(|body| {
+        body.rows(ROW_HEIGHT_PX, view.rows.len(), |mut row| {
+            let Some(&idx) = view.rows.get(row.index()) else {
+                return;
+            };
+            let Some(r) = store.rows.get(idx as usize) else {
+                return;
+            };
+            row.set_selected(selected == Some(idx));
+            let mut cell_texts: Vec<String> = Vec::with_capacity(4 + r.values.len());
+            cell_texts.push(r.status.name().to_string());
+            cell_texts.push(r.at.page_no.to_string());
+            cell_texts.push(r.at.offset.to_string());
+            cell_texts.push(r.rowid.map_or_else(String::new, |v| v.to_string()));
+            cell_texts.extend(r.values.iter().map(crate::model::Value::display));
+            for (i, text) in cell_texts.iter().enumerate() {
+                let (_, resp) = row.col(|ui| {
+                    let t = egui::RichText::new(first_line(text));
+                    let t = if i == 0 && r.status.is_recovered() {
+                        t.color(ui.visuals().warn_fg_color)
+                    } else {
+                        t
+                    };
+                    ui.add(egui::Label::new(t).truncate().selectable(false));
+                });
+                resp.context_menu(|ui| copy_menu_ui(ui, text, r, store));
+            }
+            let resp = row.response();
+            if resp.clicked() {
+                clicked = Some(idx);
+            }
+            if resp.double_clicked() {
+                clicked = Some(idx);
+                open_detail = true;
+            }
+        });
+    });
+    if let Some(key) = sort {
+        view.sort = match view.sort {
+            (k, desc) if k == key => (key, !desc),
+            _ => (key, false),
+        };
+        view.apply_sort(store);
+    }
+    (clicked, open_detail)
+}
+
+fn first_line(s: &str) -> &str {
+    s.split('\n').next().unwrap_or_default()
+}
+
+fn copy_menu_ui(ui: &mut egui::Ui, cell: &str, r: &Row, store: &Store) {
+    if ui.button("Copy cell").clicked() {
+        ui.ctx().copy_text(cell.to_string());
+        ui.close();
+    }
+    if ui.button("Copy row (tab-separated)").clicked() {
+        ui.ctx().copy_text(row_tsv(r, store));
+        ui.close();
+    }
+}
+
+/// A row as one tab-separated line: status, page, offset, rowid, values.
+pub fn row_tsv(r: &Row, _store: &Store) -> String {
+    let mut out = format!(
+        "{}\t{}\t{}\t{}",
+        r.status.name(),
+        r.at.page_no,
+        r.at.offset,
+        r.rowid.map_or_else(String::new, |v| v.to_string())
+    );
+    for v in &*r.values {
+        out.push('\t');
+        v.write_display(&mut out);
+    }
+    out
+}
