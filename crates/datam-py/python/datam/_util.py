@@ -1,0 +1,3 @@
+def collect(diagnostics, found):
+    if diagnostics is not None:
+        diagnostics.extend(found)

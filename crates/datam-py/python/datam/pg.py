@@ -1,0 +1,83 @@
+"""PostgreSQL jobs."""
+
+import os as _os
+
+from . import _native
+from ._util import collect as _collect
+
+
+def parse_lsn(text):
+    """``"0/16B3D28"`` → int."""
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def format_lsn(lsn):
+    """int → ``"0/016B3D28"`` (as ``datam pg wal`` prints it)."""
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:08X}"
+
+
+def _lsn(v):
+    return parse_lsn(v) if isinstance(v, str) else v
+
+
+def wal(paths, start=None, end=None, relation=None, xid=None, diagnostics=None):
+    """Every WAL record of ``paths`` (a data directory, a WAL directory or
+    segment files; the highest timeline of each segment) in LSN order.
+    ``start``/``end``: LSN (int or ``"X/Y"``); ``relation``: a relfilenode
+    (int) or ``"schema.table"`` (resolved in the first path, a data
+    directory); ``xid``: a transaction id."""
+    if isinstance(paths, (str, _os.PathLike)):
+        paths = [paths]
+    paths = [_os.fspath(p) for p in paths]
+    relfilenode = relation
+    if isinstance(relation, str):
+        tables = _native.pg_tables(paths[0])[0].read_all().to_pylist()
+        schema, _, name = relation.rpartition(".")
+        hits = [t for t in tables if t["table"] == name and t["schema"] == (schema or "public")]
+        if len(hits) != 1:
+            from .errors import DatamError
+
+            raise DatamError(f"table {relation} found {len(hits)} times", "not-found", paths[0])
+        relfilenode = hits[0]["relfilenode"]
+    reader, found = _native.pg_wal(paths, _lsn(start), _lsn(end), relfilenode, xid)
+    _collect(diagnostics, found)
+    return reader
+
+
+def scan_segment(segment, next_segment=None, name=None, next_name=None, diagnostics=None):
+    """The records that *start* in one WAL segment (a path or its bytes),
+    reading the tail of the last one from ``next_segment``. Over an archive,
+    the union over all segments equals one sequential scan: this is the unit
+    of work to map over a cluster. With bytes, pass the segment's file
+    ``name`` (and ``next_name``) so a recycled segment (older pages under a
+    newer name) is recognised as the CLI does; without it the first page's
+    address says which segment the bytes are."""
+    seg = segment if isinstance(segment, (bytes, bytearray)) else _os.fspath(segment)
+    nxt = next_segment
+    if nxt is not None and not isinstance(nxt, (bytes, bytearray)):
+        nxt = _os.fspath(nxt)
+    if isinstance(seg, bytearray):
+        seg = bytes(seg)
+    if isinstance(nxt, bytearray):
+        nxt = bytes(nxt)
+    reader, found = _native.scan_segment(seg, nxt, name, next_name)
+    _collect(diagnostics, found)
+    return reader
+
+
+def tables(pgdata, db=None, diagnostics=None):
+    """The tables of a data directory (as ``datam pg tables``)."""
+    reader, found = _native.pg_tables(_os.fspath(pgdata), db)
+    _collect(diagnostics, found)
+    return reader
+
+
+def dump(pgdata, table, dead=False, db=None, diagnostics=None):
+    """The rows of ``schema.table`` (``dead=True``: the tuples a committed
+    transaction deleted or replaced), with Arrow types from the PostgreSQL
+    column types and provenance columns ``datam_file``, ``datam_block``,
+    ``datam_lp``, ``datam_xmin``, ``datam_xmax``, ``datam_status``."""
+    reader, found = _native.pg_dump(_os.fspath(pgdata), table, dead, db)
+    _collect(diagnostics, found)
+    return reader
