@@ -58,66 +58,78 @@ pub(super) fn inspect_database(bytes: &[u8], r: &mut Report) {
     r.kind = Some("sqlite-database");
     let header = DbHeader::parse(bytes);
     match &header {
-        Ok(h) => {
-            r.fact("page_size_bytes", h.page_size_bytes);
-            // 0 means "not set yet": a database without any schema, which
-            // SQLite reads as UTF-8 (and `PRAGMA encoding` says so).
-            let enc = match (h.text_encoding, h.text_encoding_raw) {
-                (Some(e), _) => e.name(),
-                (None, 0) => "UTF-8",
-                (None, _) => "invalid",
-            };
-            r.fact("encoding", enc);
-            if h.text_encoding_raw == 0 {
-                r.fact("encoding_field_unset", true);
-            } else if h.text_encoding.is_none() {
-                r.error(format!(
-                    "text encoding field at offset 56 holds {}, not 1, 2 or 3",
-                    h.text_encoding_raw
-                ));
-            }
-            r.fact("page_count_header", h.db_size_pages);
-            r.fact("page_count_header_valid", h.db_size_valid);
-            r.fact("freelist_count", h.freelist_count);
-            r.fact("first_freelist_trunk", h.first_freelist_trunk.0);
-            r.fact("reserved_bytes", h.reserved_bytes);
-            r.fact("auto_vacuum", auto_vacuum_name(h));
-            r.fact("largest_root_page", h.largest_root_page.0);
-            r.fact(
-                "journal_mode_hint",
-                match (h.write_version, h.read_version) {
-                    (2, 2) => "wal",
-                    (1, 1) => "rollback",
-                    _ => "unknown",
-                },
-            );
-            r.fact("write_version", h.write_version);
-            r.fact("read_version", h.read_version);
-            r.fact("schema_format", h.schema_format);
-            r.fact("schema_cookie", h.schema_cookie);
-            r.fact("change_counter", h.change_counter);
-            r.fact("user_version", h.user_version);
-            r.fact("application_id", h.application_id);
-            r.fact("default_cache_size", h.default_cache_size);
-            r.fact("sqlite_version_number", h.sqlite_version_number);
-            r.fact(
-                "sqlite_version",
-                sqlite_version_text(h.sqlite_version_number),
-            );
-        }
+        Ok(h) => header_facts(h, r),
         Err(e) => r.error(format!("database header: {e}")),
     }
+    let header = header.as_ref().ok();
     // The schema comes from the b-tree (or, when that is damaged, from a
     // page scan); both are best-effort and their damage is reported.
     let db = Db::open(bytes);
-    if header.is_err() {
+    if header.is_none() {
         r.fact("page_size_bytes_inferred", db.page_size);
         r.fact("encoding_inferred", db.encoding.name());
     }
+    page_facts(bytes, header, &db, r);
+    schema_facts(&db, r);
+    let unset_encoding = header.is_some_and(|h| h.text_encoding_raw == 0);
+    report_diags(&db, unset_encoding, r);
+}
+
+/// The facts of a parsed 100-byte database header.
+fn header_facts(h: &DbHeader, r: &mut Report) {
+    r.fact("page_size_bytes", h.page_size_bytes);
+    // 0 means "not set yet": a database without any schema, which
+    // SQLite reads as UTF-8 (and `PRAGMA encoding` says so).
+    let enc = match (h.text_encoding, h.text_encoding_raw) {
+        (Some(e), _) => e.name(),
+        (None, 0) => "UTF-8",
+        (None, _) => "invalid",
+    };
+    r.fact("encoding", enc);
+    if h.text_encoding_raw == 0 {
+        r.fact("encoding_field_unset", true);
+    } else if h.text_encoding.is_none() {
+        r.error(format!(
+            "text encoding field at offset 56 holds {}, not 1, 2 or 3",
+            h.text_encoding_raw
+        ));
+    }
+    r.fact("page_count_header", h.db_size_pages);
+    r.fact("page_count_header_valid", h.db_size_valid);
+    r.fact("freelist_count", h.freelist_count);
+    r.fact("first_freelist_trunk", h.first_freelist_trunk.0);
+    r.fact("reserved_bytes", h.reserved_bytes);
+    r.fact("auto_vacuum", auto_vacuum_name(h));
+    r.fact("largest_root_page", h.largest_root_page.0);
+    r.fact(
+        "journal_mode_hint",
+        match (h.write_version, h.read_version) {
+            (2, 2) => "wal",
+            (1, 1) => "rollback",
+            _ => "unknown",
+        },
+    );
+    r.fact("write_version", h.write_version);
+    r.fact("read_version", h.read_version);
+    r.fact("schema_format", h.schema_format);
+    r.fact("schema_cookie", h.schema_cookie);
+    r.fact("change_counter", h.change_counter);
+    r.fact("user_version", h.user_version);
+    r.fact("application_id", h.application_id);
+    r.fact("default_cache_size", h.default_cache_size);
+    r.fact("sqlite_version_number", h.sqlite_version_number);
+    r.fact(
+        "sqlite_version",
+        sqlite_version_text(h.sqlite_version_number),
+    );
+}
+
+/// Page counts (header, file size), a truncated last page, and pages by class.
+fn page_facts(bytes: &[u8], header: Option<&DbHeader>, db: &Db<'_>, r: &mut Report) {
     // What `PRAGMA page_count` reports: the header's size when it is valid,
     // else the file size in pages.
-    let page_count = match &header {
-        Ok(h) if h.db_size_valid => h.db_size_pages,
+    let page_count = match header {
+        Some(h) if h.db_size_valid => h.db_size_pages,
         _ => db.n_pages,
     };
     r.fact("page_count", page_count);
@@ -142,6 +154,10 @@ pub(super) fn inspect_database(bytes: &[u8], r: &mut Report) {
                 .collect(),
         ),
     );
+}
+
+/// The `sqlite_schema` rows, and the dropped tables carved from free space.
+fn schema_facts(db: &Db<'_>, r: &mut Report) {
     let schema: Vec<Value> = db
         .master
         .iter()
@@ -165,7 +181,11 @@ pub(super) fn inspect_database(bytes: &[u8], r: &mut Report) {
     if !dropped.is_empty() {
         r.fact("dropped_tables_carved", dropped);
     }
-    let unset_encoding = matches!(&header, Ok(h) if h.text_encoding_raw == 0);
+}
+
+/// The first 50 diagnostics of the open (an inferred encoding is no news
+/// when the header leaves it unset) and how many more there were.
+fn report_diags(db: &Db<'_>, unset_encoding: bool, r: &mut Report) {
     let diags: Vec<_> = db
         .diags
         .iter()

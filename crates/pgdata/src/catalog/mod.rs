@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rowcodec::pg::{CompositeAttr, OidMap, TypeCatalog, TypeInfo, TypeMap};
+use rowcodec::pg::TypeMap;
 
 use crate::bytes::{i16_at, i32_at, u32_at};
 use crate::datadir::{DEFAULTTABLESPACE_OID, DataDir, Fork, GLOBALTABLESPACE_OID, RelLocator};
@@ -28,6 +28,7 @@ use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
 mod layout;
+mod types;
 mod warning;
 
 pub use layout::TOAST_LAYOUT;
@@ -377,104 +378,54 @@ impl Catalog {
         };
         let mut clog = Clog::new(dir.root(), dir.block_size_bytes());
         let mut warnings = Vec::new();
-        let mut classes = Vec::new();
-        let class_loc = cat.mapped_locator(RELATION_RELATION_ID)?;
-        scan_catalog(
-            dir,
-            &mut clog,
-            class_loc,
-            &class_schema,
-            &mut warnings,
-            |r| {
-                classes.push(ClassRow {
-                    oid: r.u32("oid"),
-                    relname: r.name("relname"),
-                    relnamespace: r.u32("relnamespace"),
-                    relfilenode: r.u32("relfilenode"),
-                    reltablespace: r.u32("reltablespace"),
-                    relpages: r.i32("relpages"),
-                    reltuples: f32::from_bits(r.u32("reltuples")),
-                    reltoastrelid: r.u32("reltoastrelid"),
-                    relisshared: r.u8("relisshared") != 0,
-                    relpersistence: r.u8("relpersistence"),
-                    relkind: r.u8("relkind"),
-                    relnatts: r.i16("relnatts"),
-                });
-            },
-        )?;
-        cat.classes = classes;
-
-        let ns_loc = cat.locator_of(NAMESPACE_RELATION_ID)?;
-        let ns_schema = Schema::parse(PG_NAMESPACE);
-        let mut namespaces = HashMap::new();
-        scan_catalog(dir, &mut clog, ns_loc, &ns_schema, &mut warnings, |r| {
-            namespaces.insert(r.u32("oid"), r.name("nspname"));
-        })?;
-        cat.namespaces = namespaces;
-
-        let mut procs = HashMap::new();
-        let proc_loc = cat.mapped_locator(PROCEDURE_RELATION_ID)?;
-        let proc_schema = Schema::parse(PG_PROC);
-        if let Err(e) = scan_catalog(dir, &mut clog, proc_loc, &proc_schema, &mut warnings, |r| {
-            procs.insert(r.u32("oid"), r.name("proname"));
-        }) {
-            warnings.push(Warning::OutputFunctionsInferred { error: Arc::new(e) });
-        }
-
-        let mut types = TypeMap::empty();
-        let mut composite_rels: OidMap<u32> = OidMap::default();
-        let type_loc = cat.mapped_locator(TYPE_RELATION_ID)?;
-        scan_catalog(dir, &mut clog, type_loc, &type_schema, &mut warnings, |r| {
-            let oid = r.u32("oid");
-            if r.u8("typtype") == b'c' && oid >= FIRST_NORMAL_OBJECT_ID {
-                composite_rels.insert(r.u32("typrelid"), oid);
-            }
-            types.add_type(TypeInfo {
-                oid,
-                name: r.name("typname"),
-                typlen: r.i16("typlen"),
-                typbyval: r.u8("typbyval") != 0,
-                typalign: r.u8("typalign"),
-                typtype: r.u8("typtype"),
-                typelem: r.u32("typelem"),
-                typbasetype: r.u32("typbasetype"),
-                typoutput: procs
-                    .get(&r.u32("typoutput"))
-                    .cloned()
-                    .unwrap_or_else(|| infer_typoutput(oid, r)),
-            });
-        })?;
-
-        if let Ok(enum_loc) = cat.locator_of(ENUM_RELATION_ID) {
-            let enum_schema = Schema::parse(PG_ENUM);
-            scan_catalog(dir, &mut clog, enum_loc, &enum_schema, &mut warnings, |r| {
-                types.add_enum_label(r.u32("oid"), r.name("enumlabel"));
-            })?;
-        }
-        if let Ok(range_loc) = cat.locator_of(RANGE_RELATION_ID) {
-            let range_schema = pick(major, &[(13, PG_RANGE_13), (14, PG_RANGE_14)])?;
-            scan_catalog(
-                dir,
-                &mut clog,
-                range_loc,
-                &range_schema,
-                &mut warnings,
-                |r| {
-                    types.add_range(r.u32("rngtypid"), r.u32("rngsubtype"));
-                    if r.u32("rngmultitypid") != 0 {
-                        types.add_multirange(r.u32("rngmultitypid"), r.u32("rngtypid"));
-                    }
-                },
-            )?;
-        }
-        if !composite_rels.is_empty() {
-            for (oid, attrs) in cat.composite_attrs(&composite_rels, &mut warnings)? {
-                types.add_composite(oid, attrs);
-            }
-        }
-        cat.types = types;
+        cat.classes = cat.read_classes(&mut clog, &class_schema, &mut warnings)?;
+        cat.namespaces = cat.read_namespaces(&mut clog, &mut warnings)?;
+        cat.types = cat.read_types(&mut clog, &type_schema, &mut warnings)?;
         cat.warnings = warnings;
         Ok(cat)
+    }
+
+    /// Every live `pg_class` row, read with `class_schema`.
+    fn read_classes(
+        &self,
+        clog: &mut Clog,
+        class_schema: &Schema,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Vec<ClassRow>> {
+        let mut classes = Vec::new();
+        let class_loc = self.mapped_locator(RELATION_RELATION_ID)?;
+        scan_catalog(&self.dir, clog, class_loc, class_schema, warnings, |r| {
+            classes.push(ClassRow {
+                oid: r.u32("oid"),
+                relname: r.name("relname"),
+                relnamespace: r.u32("relnamespace"),
+                relfilenode: r.u32("relfilenode"),
+                reltablespace: r.u32("reltablespace"),
+                relpages: r.i32("relpages"),
+                reltuples: f32::from_bits(r.u32("reltuples")),
+                reltoastrelid: r.u32("reltoastrelid"),
+                relisshared: r.u8("relisshared") != 0,
+                relpersistence: r.u8("relpersistence"),
+                relkind: r.u8("relkind"),
+                relnatts: r.i16("relnatts"),
+            });
+        })?;
+        Ok(classes)
+    }
+
+    /// `pg_namespace`: oid → name (found through the `pg_class` rows read).
+    fn read_namespaces(
+        &self,
+        clog: &mut Clog,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<HashMap<u32, String>> {
+        let ns_loc = self.locator_of(NAMESPACE_RELATION_ID)?;
+        let ns_schema = Schema::parse(PG_NAMESPACE);
+        let mut namespaces = HashMap::new();
+        scan_catalog(&self.dir, clog, ns_loc, &ns_schema, warnings, |r| {
+            namespaces.insert(r.u32("oid"), r.name("nspname"));
+        })?;
+        Ok(namespaces)
     }
 
     /// The data directory.
@@ -607,52 +558,6 @@ impl Catalog {
         })
     }
 
-    /// Attributes of user composite types, keyed by type OID (`rels` maps
-    /// each type's `typrelid` to the type).
-    fn composite_attrs(
-        &self,
-        rels: &OidMap<u32>,
-        warnings: &mut Vec<Warning>,
-    ) -> Result<OidMap<Vec<CompositeAttr>>> {
-        let mut clog = Clog::new(self.dir.root(), self.dir.block_size_bytes());
-        let loc = self.mapped_locator(ATTRIBUTE_RELATION_ID)?;
-        let mut rows: OidMap<Vec<(i16, CompositeAttr)>> = OidMap::default();
-        scan_catalog(
-            &self.dir,
-            &mut clog,
-            loc,
-            &self.attr_schema,
-            warnings,
-            |r| {
-                let Some(&type_oid) = rels.get(&r.u32("attrelid")) else {
-                    return;
-                };
-                let attnum = r.i16("attnum");
-                if attnum <= 0 {
-                    return;
-                }
-                let dropped = r.u8("attisdropped") != 0;
-                rows.entry(type_oid).or_default().push((
-                    attnum,
-                    CompositeAttr {
-                        type_oid: if dropped { 0 } else { r.u32("atttypid") },
-                        typmod: r.i32("atttypmod"),
-                        attlen: r.i16("attlen"),
-                        attalign: r.u8("attalign"),
-                        dropped,
-                    },
-                ));
-            },
-        )?;
-        Ok(rows
-            .into_iter()
-            .map(|(k, mut v)| {
-                v.sort_by_key(|a| a.0);
-                (k, v.into_iter().map(|a| a.1).collect())
-            })
-            .collect())
-    }
-
     /// The user attributes of relation `oid` (attnum > 0, in attnum order,
     /// dropped ones included and marked).
     pub fn attributes(&self, oid: u32) -> Result<(Vec<AttrRow>, Vec<Warning>)> {
@@ -731,22 +636,4 @@ fn missing_element(stored: &[u8]) -> Option<Vec<u8>> {
     };
     let elem = payload.get(start.checked_sub(4)?..)?;
     Some(elem.to_vec())
-}
-
-/// When `pg_proc` cannot be read: the built-in type's output function, or
-/// the generic one its `typtype` implies.
-fn infer_typoutput(oid: u32, r: &Row<'_, '_>) -> String {
-    let builtin = TypeMap::builtin();
-    if let Some(t) = builtin.type_info(oid) {
-        return t.typoutput.clone();
-    }
-    match r.u8("typtype") {
-        b'e' => "enum_out".into(),
-        b'd' => "domain_out".into(),
-        b'c' => "record_out".into(),
-        b'r' => "range_out".into(),
-        b'm' => "multirange_out".into(),
-        _ if r.u32("typelem") != 0 && r.i16("typlen") == -1 => "array_out".into(),
-        _ => String::new(),
-    }
 }

@@ -28,6 +28,67 @@ struct Elements<'a> {
     elem: &'a TypeInfo,
 }
 
+/// The fixed part of an array payload.
+struct Header {
+    ndim: usize,
+    dataoffset: i32,
+    /// `elemtype` as stored (used when the array type has no `typelem`).
+    elemtype: u32,
+    dims: [usize; MAXDIM],
+    lbounds: [i32; MAXDIM],
+    /// Product of the dimensions (0 for a zero-dimension array).
+    nitems: usize,
+}
+
+impl Header {
+    /// Reads `ndim`, `dataoffset`, `elemtype`, the dimensions and lower bounds.
+    fn read(c: &mut Cursor<'_>) -> Result<Self, Error> {
+        let ndim_raw = c.i32()?;
+        let ndim = usize::try_from(ndim_raw)
+            .ok()
+            .filter(|n| *n <= MAXDIM)
+            .ok_or(Error::Corrupt {
+                func: FUNC,
+                offset: 0,
+                what: "bad number of dimensions",
+                found: i64::from(ndim_raw),
+            })?;
+        let dataoffset = c.i32()?;
+        let elemtype = c.u32()?;
+        let mut dims = [0usize; MAXDIM];
+        let mut lbounds = [0i32; MAXDIM];
+        let mut nitems: usize = if ndim == 0 { 0 } else { 1 };
+        for dim in dims.iter_mut().take(ndim) {
+            let at = c.pos();
+            let v = c.i32()?;
+            *dim =
+                usize::try_from(v).map_err(|_| corrupt(at, "negative dimension", i64::from(v)))?;
+            nitems = nitems
+                .checked_mul(*dim)
+                .ok_or_else(|| corrupt(at, "too many elements", i64::from(v)))?;
+        }
+        for lb in lbounds.iter_mut().take(ndim) {
+            *lb = c.i32()?;
+        }
+        Ok(Self {
+            ndim,
+            dataoffset,
+            elemtype,
+            dims,
+            lbounds,
+            nitems,
+        })
+    }
+
+    fn dims(&self) -> &[usize] {
+        self.dims.get(..self.ndim).unwrap_or_default()
+    }
+
+    fn lbounds(&self) -> &[i32] {
+        self.lbounds.get(..self.ndim).unwrap_or_default()
+    }
+}
+
 /// `array_out` of an array payload; `info` is the array type.
 pub(crate) fn write(
     cat: &dyn TypeCatalog,
@@ -37,66 +98,16 @@ pub(crate) fn write(
     depth: usize,
 ) -> Result<(), Error> {
     let mut c = Cursor::new(d, FUNC);
-    let ndim_raw = c.i32()?;
-    let ndim = usize::try_from(ndim_raw)
-        .ok()
-        .filter(|n| *n <= MAXDIM)
-        .ok_or(Error::Corrupt {
-            func: FUNC,
-            offset: 0,
-            what: "bad number of dimensions",
-            found: i64::from(ndim_raw),
-        })?;
-    let dataoffset = c.i32()?;
-    let stored_elemtype = c.u32()?;
-    let mut dims = [0usize; MAXDIM];
-    let mut lbounds = [0i32; MAXDIM];
-    let mut nitems: usize = if ndim == 0 { 0 } else { 1 };
-    for dim in dims.iter_mut().take(ndim) {
-        let at = c.pos();
-        let v = c.i32()?;
-        *dim = usize::try_from(v).map_err(|_| corrupt(at, "negative dimension", i64::from(v)))?;
-        nitems = nitems
-            .checked_mul(*dim)
-            .ok_or_else(|| corrupt(at, "too many elements", i64::from(v)))?;
-    }
-    for lb in lbounds.iter_mut().take(ndim) {
-        *lb = c.i32()?;
-    }
-    if nitems == 0 {
+    let h = Header::read(&mut c)?;
+    if h.nitems == 0 {
         out.push_str("{}");
         return Ok(());
     }
-    let bitmap = if dataoffset != 0 {
-        Some(c.take(nitems.div_ceil(8))?)
-    } else {
-        None
-    };
-    let data_start = if dataoffset != 0 {
-        usize::try_from(dataoffset)
-            .ok()
-            .and_then(|o| o.checked_sub(VARHDRSZ))
-            .filter(|o| *o >= c.pos() && *o <= d.len())
-            .ok_or_else(|| corrupt(4, "bad dataoffset", i64::from(dataoffset)))?
-    } else {
-        align_up(c.pos().saturating_add(VARHDRSZ), 8).saturating_sub(VARHDRSZ)
-    };
-    let data = d.get(data_start..).unwrap_or_default();
-    // Every non-NULL element takes at least one byte: bound the work.
-    let max_items = data
-        .len()
-        .saturating_add(bitmap.map_or(0, |b| b.len().saturating_mul(8)));
-    if nitems > max_items {
-        return Err(corrupt(
-            8,
-            "more elements than bytes",
-            i64::try_from(nitems).unwrap_or(i64::MAX),
-        ));
-    }
+    let (bitmap, data) = locate_elements(&mut c, d, &h)?;
     let elem_oid = if info.typelem != 0 {
         info.typelem
     } else {
-        stored_elemtype
+        h.elemtype
     };
     let elem = cat
         .type_info(elem_oid)
@@ -112,9 +123,48 @@ pub(crate) fn write(
         bitmap,
         elem,
     };
+    write_bounds(h.dims(), h.lbounds(), out);
+    els.write_nested(cat, h.dims(), out, depth)
+}
 
-    let dims = dims.get(..ndim).unwrap_or_default();
-    let lbounds = lbounds.get(..ndim).unwrap_or_default();
+/// The null bitmap (if any) and the element data after the header, with the
+/// element count bounded by the bytes there.
+fn locate_elements<'a>(
+    c: &mut Cursor<'a>,
+    d: &'a [u8],
+    h: &Header,
+) -> Result<(Option<&'a [u8]>, &'a [u8]), Error> {
+    let bitmap = if h.dataoffset != 0 {
+        Some(c.take(h.nitems.div_ceil(8))?)
+    } else {
+        None
+    };
+    let data_start = if h.dataoffset != 0 {
+        usize::try_from(h.dataoffset)
+            .ok()
+            .and_then(|o| o.checked_sub(VARHDRSZ))
+            .filter(|o| *o >= c.pos() && *o <= d.len())
+            .ok_or_else(|| corrupt(4, "bad dataoffset", i64::from(h.dataoffset)))?
+    } else {
+        align_up(c.pos().saturating_add(VARHDRSZ), 8).saturating_sub(VARHDRSZ)
+    };
+    let data = d.get(data_start..).unwrap_or_default();
+    // Every non-NULL element takes at least one byte: bound the work.
+    let max_items = data
+        .len()
+        .saturating_add(bitmap.map_or(0, |b| b.len().saturating_mul(8)));
+    if h.nitems > max_items {
+        return Err(corrupt(
+            8,
+            "more elements than bytes",
+            i64::try_from(h.nitems).unwrap_or(i64::MAX),
+        ));
+    }
+    Ok((bitmap, data))
+}
+
+/// The `[lb:ub]...=` prefix `array_out` prints when a lower bound is not 1.
+fn write_bounds(dims: &[usize], lbounds: &[i32], out: &mut String) {
     if lbounds.iter().any(|&lb| lb != 1) {
         for (&dim, &lb) in dims.iter().zip(lbounds) {
             let ub = i64::from(lb)
@@ -124,40 +174,6 @@ pub(crate) fn write(
         }
         out.push('=');
     }
-    let mut indx = [0usize; MAXDIM];
-    let mut k = 0usize;
-    let mut j = 0usize;
-    out.push('{');
-    loop {
-        for _ in j..ndim.saturating_sub(1) {
-            out.push('{');
-        }
-        els.write_one(cat, k, out, depth)?;
-        check_text_len(out, FUNC)?;
-        k = k.saturating_add(1);
-        // Advance the index odometer, closing finished dimensions.
-        let mut i = ndim;
-        let mut done = true;
-        while i > 0 {
-            i -= 1;
-            let (Some(ix), Some(&dim)) = (indx.get_mut(i), dims.get(i)) else {
-                break;
-            };
-            *ix = ix.saturating_add(1);
-            if *ix < dim {
-                out.push(char::from(els.delim));
-                done = false;
-                break;
-            }
-            *ix = 0;
-            out.push('}');
-        }
-        if done {
-            break;
-        }
-        j = i;
-    }
-    Ok(())
 }
 
 fn corrupt(offset: usize, what: &'static str, found: i64) -> Error {
@@ -170,6 +186,51 @@ fn corrupt(offset: usize, what: &'static str, found: i64) -> Error {
 }
 
 impl<'a> Elements<'a> {
+    /// Prints all elements, nested in braces by `dims` (at least one
+    /// element; the elements in row-major order).
+    fn write_nested(
+        &mut self,
+        cat: &dyn TypeCatalog,
+        dims: &[usize],
+        out: &mut String,
+        depth: usize,
+    ) -> Result<(), Error> {
+        let ndim = dims.len();
+        let mut indx = [0usize; MAXDIM];
+        let mut k = 0usize;
+        let mut j = 0usize;
+        out.push('{');
+        loop {
+            for _ in j..ndim.saturating_sub(1) {
+                out.push('{');
+            }
+            self.write_one(cat, k, out, depth)?;
+            check_text_len(out, FUNC)?;
+            k = k.saturating_add(1);
+            // Advance the index odometer, closing finished dimensions.
+            let mut i = ndim;
+            let mut done = true;
+            while i > 0 {
+                i -= 1;
+                let (Some(ix), Some(&dim)) = (indx.get_mut(i), dims.get(i)) else {
+                    break;
+                };
+                *ix = ix.saturating_add(1);
+                if *ix < dim {
+                    out.push(char::from(self.delim));
+                    done = false;
+                    break;
+                }
+                *ix = 0;
+                out.push('}');
+            }
+            if done {
+                break;
+            }
+            j = i;
+        }
+        Ok(())
+    }
     /// Prints element `k` (quoted as `array_out` quotes), or `NULL`.
     fn write_one(
         &mut self,

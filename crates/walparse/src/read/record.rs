@@ -214,6 +214,12 @@ struct Cursor<'r> {
 }
 
 impl<'r> Cursor<'r> {
+    fn body_err(&self, reason: BodyProblem) -> Error {
+        Error::BadRecordBody {
+            lsn: self.lsn,
+            reason,
+        }
+    }
     fn err(&self) -> Error {
         Error::BadRecordBody {
             lsn: self.lsn,
@@ -281,6 +287,22 @@ pub fn decode_record<'r>(ctx: &WalCtx, lsn: Lsn, bytes: &'r [u8]) -> Result<Reco
     decode_body(ctx, lsn, hdr, bytes)
 }
 
+/// Block lengths by block id: (data length, image length).
+type BlockLens = [(u16, u16); XLR_MAX_BLOCK_ID as usize + 1];
+
+/// What the header part of a record body declares.
+struct BodyHeaders<'r> {
+    /// Block references, payload slices still empty.
+    blocks: Vec<BlockRef<'r>>,
+    /// Their data and image lengths.
+    lens: BlockLens,
+    origin: Option<u16>,
+    toplevel_xid: Option<u32>,
+    main_len: u32,
+    /// Bytes of payload (block data, images, main data) declared.
+    datatotal: u64,
+}
+
 /// Decodes without checking the CRC (the caller did).
 pub(crate) fn decode_body<'r>(
     ctx: &WalCtx,
@@ -288,139 +310,185 @@ pub(crate) fn decode_body<'r>(
     hdr: XLogRecord,
     bytes: &'r [u8],
 ) -> Result<Record<'r>> {
-    let body_err = |reason| Error::BadRecordBody { lsn, reason };
     let mut c = Cursor {
         bytes,
         pos: SIZE_OF_XLOG_RECORD,
         lsn,
     };
     let remaining = bytes.len().saturating_sub(SIZE_OF_XLOG_RECORD) as u64;
-    let mut datatotal: u64 = 0;
     // Headers first (lengths kept on the stack), then the payload slices.
-    let mut blocks: Vec<BlockRef<'r>> = Vec::new();
-    let mut lens = [(0u16, 0u16); XLR_MAX_BLOCK_ID as usize + 1];
-    let mut origin = None;
-    let mut toplevel_xid = None;
-    let mut main_len: u32 = 0;
+    let mut h = read_body_headers(&mut c, ctx, remaining)?;
+    let header_bytes = (c.pos as u64).saturating_sub(SIZE_OF_XLOG_RECORD as u64);
+    if header_bytes.saturating_add(h.datatotal) != remaining {
+        return Err(c.body_err(BodyProblem::LengthMismatch {
+            computed: header_bytes.saturating_add(h.datatotal),
+            declared: remaining,
+        }));
+    }
+    take_block_payloads(&mut c, &mut h.blocks, &h.lens)?;
+    let main_data = c.take(h.main_len as usize)?;
+    let end = lsn.checked_add(bytes.len() as u64).unwrap_or(lsn);
+    Ok(Record {
+        lsn,
+        end,
+        hdr,
+        blocks: h.blocks,
+        origin: h.origin,
+        toplevel_xid: h.toplevel_xid,
+        main_data,
+        bytes,
+    })
+}
+
+/// Reads the block, origin and top-level-xid headers up to the main-data
+/// header (or until the declared payload would fill the rest).
+fn read_body_headers<'r>(
+    c: &mut Cursor<'r>,
+    ctx: &WalCtx,
+    remaining: u64,
+) -> Result<BodyHeaders<'r>> {
+    let mut h = BodyHeaders {
+        blocks: Vec::new(),
+        lens: [(0u16, 0u16); XLR_MAX_BLOCK_ID as usize + 1],
+        origin: None,
+        toplevel_xid: None,
+        main_len: 0,
+        datatotal: 0,
+    };
     let mut last_loc: Option<RelFileLocator> = None;
-    let blcksz = ctx.block_size_bytes;
     while (c.pos as u64).saturating_sub(SIZE_OF_XLOG_RECORD as u64)
-        < remaining.saturating_sub(datatotal)
+        < remaining.saturating_sub(h.datatotal)
     {
         let id = c.u8()?;
         match id {
             XLR_BLOCK_ID_DATA_SHORT => {
-                main_len = u32::from(c.u8()?);
-                datatotal = datatotal.saturating_add(u64::from(main_len));
+                h.main_len = u32::from(c.u8()?);
+                h.datatotal = h.datatotal.saturating_add(u64::from(h.main_len));
                 break;
             }
             XLR_BLOCK_ID_DATA_LONG => {
-                main_len = c.u32()?;
-                datatotal = datatotal.saturating_add(u64::from(main_len));
+                h.main_len = c.u32()?;
+                h.datatotal = h.datatotal.saturating_add(u64::from(h.main_len));
                 break;
             }
-            XLR_BLOCK_ID_ORIGIN => origin = Some(c.u16()?),
+            XLR_BLOCK_ID_ORIGIN => h.origin = Some(c.u16()?),
             XLR_BLOCK_ID_TOPLEVEL_XID if ctx.major >= PgMajor::V14 => {
-                toplevel_xid = Some(c.u32()?);
+                h.toplevel_xid = Some(c.u32()?);
             }
             id if id <= XLR_MAX_BLOCK_ID => {
-                if blocks.last().is_some_and(|p| p.id >= id) {
-                    return Err(body_err(BodyProblem::OutOfOrderBlock(id)));
+                if h.blocks.last().is_some_and(|p| p.id >= id) {
+                    return Err(c.body_err(BodyProblem::OutOfOrderBlock(id)));
                 }
-                let fork_flags = c.u8()?;
-                let data_len = c.u16()?;
-                let has_data = fork_flags & BKPBLOCK_HAS_DATA != 0;
-                if has_data != (data_len != 0) {
-                    return Err(body_err(BodyProblem::DataFlag(id)));
+                let (block, data_len, img_len) = read_block_header(c, ctx, id, &mut last_loc)?;
+                h.datatotal = h
+                    .datatotal
+                    .saturating_add(u64::from(data_len))
+                    .saturating_add(u64::from(img_len));
+                if let Some(slot) = h.lens.get_mut(usize::from(id)) {
+                    *slot = (data_len, img_len);
                 }
-                datatotal = datatotal.saturating_add(u64::from(data_len));
-                let image = if fork_flags & BKPBLOCK_HAS_IMAGE != 0 {
-                    let len = c.u16()?;
-                    let hole_offset = c.u16()?;
-                    let bimg_info = c.u8()?;
-                    let (comp, apply) = bimg_bits(ctx.major, bimg_info)
-                        .map_err(|_| body_err(BodyProblem::ImageHeader(id)))?;
-                    let has_hole = bimg_info & BKPIMAGE_HAS_HOLE != 0;
-                    let hole_length = if comp != Compression::None {
-                        if has_hole { u32::from(c.u16()?) } else { 0 }
-                    } else {
-                        blcksz.saturating_sub(u32::from(len))
-                    };
-                    datatotal = datatotal.saturating_add(u64::from(len));
-                    let l = u32::from(len);
-                    let bad = (has_hole && (hole_offset == 0 || hole_length == 0 || l == blcksz))
-                        || (!has_hole && (hole_offset != 0 || hole_length != 0))
-                        || (comp != Compression::None && l == blcksz)
-                        || (!has_hole && comp == Compression::None && l != blcksz)
-                        || u32::from(hole_offset).saturating_add(hole_length) > blcksz;
-                    if bad {
-                        return Err(body_err(BodyProblem::ImageHeader(id)));
-                    }
-                    Some((
-                        len,
-                        BlockImage {
-                            bytes: &[],
-                            hole_offset,
-                            hole_length,
-                            bimg_info,
-                            compression: comp,
-                            apply,
-                        },
-                    ))
-                } else {
-                    None
-                };
-                let locator = if fork_flags & BKPBLOCK_SAME_REL == 0 {
-                    let l = RelFileLocator {
-                        spc_oid: c.u32()?,
-                        db_oid: c.u32()?,
-                        rel_number: c.u32()?,
-                    };
-                    last_loc = Some(l);
-                    l
-                } else {
-                    last_loc.ok_or(body_err(BodyProblem::SameRelWithoutPrevious(id)))?
-                };
-                let block = c.u32()?;
-                if let Some(slot) = lens.get_mut(usize::from(id)) {
-                    *slot = (data_len, image.map_or(0, |(l, _)| l));
-                }
-                blocks.push(BlockRef {
-                    id,
-                    fork_flags,
-                    locator,
-                    block,
-                    image: image.map(|(_, i)| i),
-                    data: &[],
-                });
+                h.blocks.push(block);
             }
-            other => return Err(body_err(BodyProblem::InvalidBlockId(other))),
+            other => return Err(c.body_err(BodyProblem::InvalidBlockId(other))),
         }
     }
-    let header_bytes = (c.pos as u64).saturating_sub(SIZE_OF_XLOG_RECORD as u64);
-    if header_bytes.saturating_add(datatotal) != remaining {
-        return Err(body_err(BodyProblem::LengthMismatch {
-            computed: header_bytes.saturating_add(datatotal),
-            declared: remaining,
-        }));
+    Ok(h)
+}
+
+/// Reads one `XLogRecordBlockHeader` (after its id) with its image header and
+/// relation; returns the block and its (data, image) lengths.
+fn read_block_header<'r>(
+    c: &mut Cursor<'r>,
+    ctx: &WalCtx,
+    id: u8,
+    last_loc: &mut Option<RelFileLocator>,
+) -> Result<(BlockRef<'r>, u16, u16)> {
+    let fork_flags = c.u8()?;
+    let data_len = c.u16()?;
+    let has_data = fork_flags & BKPBLOCK_HAS_DATA != 0;
+    if has_data != (data_len != 0) {
+        return Err(c.body_err(BodyProblem::DataFlag(id)));
     }
-    for b in &mut blocks {
+    let image = if fork_flags & BKPBLOCK_HAS_IMAGE != 0 {
+        Some(read_image_header(c, ctx, id)?)
+    } else {
+        None
+    };
+    let locator = if fork_flags & BKPBLOCK_SAME_REL == 0 {
+        let l = RelFileLocator {
+            spc_oid: c.u32()?,
+            db_oid: c.u32()?,
+            rel_number: c.u32()?,
+        };
+        *last_loc = Some(l);
+        l
+    } else {
+        last_loc.ok_or(c.body_err(BodyProblem::SameRelWithoutPrevious(id)))?
+    };
+    let block = c.u32()?;
+    let block_ref = BlockRef {
+        id,
+        fork_flags,
+        locator,
+        block,
+        image: image.map(|(_, i)| i),
+        data: &[],
+    };
+    Ok((block_ref, data_len, image.map_or(0, |(l, _)| l)))
+}
+
+/// Reads an `XLogRecordBlockImageHeader` (and its compress header) and checks
+/// its hole against the block size; returns the stored length and the image
+/// with its bytes still empty.
+fn read_image_header<'r>(
+    c: &mut Cursor<'_>,
+    ctx: &WalCtx,
+    id: u8,
+) -> Result<(u16, BlockImage<'r>)> {
+    let blcksz = ctx.block_size_bytes;
+    let len = c.u16()?;
+    let hole_offset = c.u16()?;
+    let bimg_info = c.u8()?;
+    let (comp, apply) =
+        bimg_bits(ctx.major, bimg_info).map_err(|_| c.body_err(BodyProblem::ImageHeader(id)))?;
+    let has_hole = bimg_info & BKPIMAGE_HAS_HOLE != 0;
+    let hole_length = if comp != Compression::None {
+        if has_hole { u32::from(c.u16()?) } else { 0 }
+    } else {
+        blcksz.saturating_sub(u32::from(len))
+    };
+    let l = u32::from(len);
+    let bad = (has_hole && (hole_offset == 0 || hole_length == 0 || l == blcksz))
+        || (!has_hole && (hole_offset != 0 || hole_length != 0))
+        || (comp != Compression::None && l == blcksz)
+        || (!has_hole && comp == Compression::None && l != blcksz)
+        || u32::from(hole_offset).saturating_add(hole_length) > blcksz;
+    if bad {
+        return Err(c.body_err(BodyProblem::ImageHeader(id)));
+    }
+    let image = BlockImage {
+        bytes: &[],
+        hole_offset,
+        hole_length,
+        bimg_info,
+        compression: comp,
+        apply,
+    };
+    Ok((len, image))
+}
+
+/// Slices each block's image and data, in block order, from the payload.
+fn take_block_payloads<'r>(
+    c: &mut Cursor<'r>,
+    blocks: &mut [BlockRef<'r>],
+    lens: &BlockLens,
+) -> Result<()> {
+    for b in blocks {
         let (data_len, img_len) = lens.get(usize::from(b.id)).copied().unwrap_or((0, 0));
         if let Some(img) = b.image.as_mut() {
             img.bytes = c.take(usize::from(img_len))?;
         }
         b.data = c.take(usize::from(data_len))?;
     }
-    let main_data = c.take(main_len as usize)?;
-    let end = lsn.checked_add(bytes.len() as u64).unwrap_or(lsn);
-    Ok(Record {
-        lsn,
-        end,
-        hdr,
-        blocks,
-        origin,
-        toplevel_xid,
-        main_data,
-        bytes,
-    })
+    Ok(())
 }

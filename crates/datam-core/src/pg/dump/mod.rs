@@ -12,11 +12,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use pgdata::DataDir;
-use pgdata::catalog::{Catalog, ClassRow, Warning};
+use pgdata::catalog::{Catalog, ClassRow, Types, Warning};
 use pgdata::table::{ScanMode, TableScan};
 use rowcodec::pg::Printer as ValuePrinter;
 use serde::Serialize;
@@ -188,84 +190,14 @@ fn run(
     let (dir, cat, class, (schema, name)) = open_table(req, job)?;
     let scan = TableScan::new(&cat, &class)?;
     report_warnings(job, &scan.warnings);
-    let cols: Vec<Col> = scan
-        .columns()
-        .map(|a| Col {
-            name: a.attname.clone(),
-            type_oid: a.atttypid,
-            typmod: a.atttypmod,
-            // The resolved printer ignores the typmod; use it only when there is none.
-            printer: (a.atttypmod < 0)
-                .then(|| ValuePrinter::new(&cat.types, a.atttypid).ok())
-                .flatten(),
-        })
-        .collect();
-    let mode = if req.dead {
-        ScanMode::Dead
-    } else {
-        ScanMode::Live
-    };
+    let cols = columns(&scan, &cat.types);
     let seg_blocks = dir.relseg_size_blocks();
     let n_blocks = scan.n_blocks();
-    let paths: Vec<String> = (0..n_blocks.div_ceil(seg_blocks.max(1)))
-        .map(|s| scan.file_of(pgdata::BlockNo(s.saturating_mul(seg_blocks))))
-        .collect();
+    let paths = segment_paths(&scan, seg_blocks);
     let ctx = RowCtx::new(encoder, (&schema, &name), &cols, seg_blocks, &paths);
     drop(open);
     let _scan_span = tracing::info_span!("scan").entered();
-    let n_batches = n_blocks.div_ceil(BATCH_BLOCKS);
-    let threads = thread_count(req, n_batches);
-    let next = AtomicU32::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(u32, encode::Batch, Vec<Warning>)>(threads * 2);
-    let mut warnings: Vec<Warning> = Vec::new();
-    let mut n_rows = 0u64;
-    std::thread::scope(|s| -> Result<()> {
-        for t in 0..threads {
-            let mut fork = scan.fork()?;
-            let tx = tx.clone();
-            let (next, ctx, types) = (&next, &ctx, &cat.types);
-            std::thread::Builder::new()
-                .name(format!("datam-dump-{t}"))
-                .spawn_scoped(s, move || {
-                    let mut enc = encode::RowEncoder::new(types, ctx, job);
-                    loop {
-                        let b = next.fetch_add(1, Ordering::Relaxed);
-                        if b >= n_batches || job.cancel.is_cancelled() {
-                            break;
-                        }
-                        let start = b.saturating_mul(BATCH_BLOCKS);
-                        let end = start.saturating_add(BATCH_BLOCKS).min(n_blocks);
-                        let mut batch = enc.empty_batch();
-                        fork.scan_blocks(start..end, mode, |row| {
-                            enc.push_row(row, &mut batch);
-                            true
-                        });
-                        let w = std::mem::take(&mut fork.warnings);
-                        if tx.send((b, batch, w)).is_err() {
-                            break; // the writer stopped
-                        }
-                    }
-                })
-                .map_err(Error::Thread)?;
-        }
-        drop(tx);
-        // Write batches in block order as they complete.
-        let mut pending = BTreeMap::new();
-        let mut want = 0u32;
-        for (b, batch, w) in rx {
-            job.check()?;
-            pending.insert(b, (batch, w));
-            while let Some((batch, w)) = pending.remove(&want) {
-                n_rows = n_rows.saturating_add(batch.n_rows());
-                write(batch)?;
-                warnings.extend(w);
-                want = want.saturating_add(1);
-                let done = want.saturating_mul(BATCH_BLOCKS).min(n_blocks);
-                job.progress(Phase::Scan, Unit::Pages, done.into(), Some(n_blocks.into()));
-            }
-        }
-        Ok(())
-    })?;
+    let (n_rows, warnings) = scan_batches(req, &scan, &ctx, &cat.types, job, &mut write)?;
     job.check()?;
     report_warnings(job, &warnings);
     let bytes = u64::from(n_blocks).saturating_mul(dir.block_size_bytes() as u64);
@@ -283,4 +215,146 @@ fn run(
         n_rows,
         n_blocks,
     })
+}
+
+/// The dumped columns, each with a resolved printer when its typmod does
+/// not matter.
+fn columns(scan: &TableScan<'_>, types: &Types) -> Vec<Col> {
+    scan.columns()
+        .map(|a| Col {
+            name: a.attname.clone(),
+            type_oid: a.atttypid,
+            typmod: a.atttypmod,
+            // The resolved printer ignores the typmod; use it only when there is none.
+            printer: (a.atttypmod < 0)
+                .then(|| ValuePrinter::new(types, a.atttypid).ok())
+                .flatten(),
+        })
+        .collect()
+}
+
+/// The file of each segment of the table (for row provenance).
+fn segment_paths(scan: &TableScan<'_>, seg_blocks: u32) -> Vec<String> {
+    (0..scan.n_blocks().div_ceil(seg_blocks.max(1)))
+        .map(|s| scan.file_of(pgdata::BlockNo(s.saturating_mul(seg_blocks))))
+        .collect()
+}
+
+/// One scanned batch: its number, its encoded rows and the scan's warnings.
+type Scanned = (u32, encode::Batch, Vec<Warning>);
+
+/// The batches of [`BATCH_BLOCKS`] blocks the workers take in turn.
+struct BatchQueue {
+    next: AtomicU32,
+    n_batches: u32,
+    n_blocks: u32,
+}
+
+impl BatchQueue {
+    /// Takes the next batch: its number and blocks, or `None` when all are
+    /// taken.
+    fn claim(&self) -> Option<(u32, Range<u32>)> {
+        let b = self.next.fetch_add(1, Ordering::Relaxed);
+        if b >= self.n_batches {
+            return None;
+        }
+        let start = b.saturating_mul(BATCH_BLOCKS);
+        let end = start.saturating_add(BATCH_BLOCKS).min(self.n_blocks);
+        Some((b, start..end))
+    }
+}
+
+/// Scans the table's batches on worker threads; `write` receives them in
+/// block order. Returns the rows written and the scan's warnings.
+fn scan_batches(
+    req: &DumpRequest,
+    scan: &TableScan<'_>,
+    ctx: &RowCtx<'_>,
+    types: &Types,
+    job: &JobCtx,
+    write: &mut impl FnMut(encode::Batch) -> Result<()>,
+) -> Result<(u64, Vec<Warning>)> {
+    let mode = if req.dead {
+        ScanMode::Dead
+    } else {
+        ScanMode::Live
+    };
+    let n_blocks = scan.n_blocks();
+    let n_batches = n_blocks.div_ceil(BATCH_BLOCKS);
+    let threads = thread_count(req, n_batches);
+    let queue = BatchQueue {
+        next: AtomicU32::new(0),
+        n_batches,
+        n_blocks,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(threads * 2);
+    std::thread::scope(|s| -> Result<(u64, Vec<Warning>)> {
+        for t in 0..threads {
+            let fork = scan.fork()?;
+            let tx = tx.clone();
+            let queue = &queue;
+            std::thread::Builder::new()
+                .name(format!("datam-dump-{t}"))
+                .spawn_scoped(s, move || {
+                    let enc = encode::RowEncoder::new(types, ctx, job);
+                    scan_worker(fork, enc, queue, mode, job, &tx);
+                })
+                .map_err(Error::Thread)?;
+        }
+        drop(tx);
+        write_in_order(rx, n_blocks, job, write)
+    })
+}
+
+/// One worker: scans and encodes batches until none are left, the job is
+/// cancelled or the writer stopped.
+fn scan_worker(
+    mut fork: TableScan<'_>,
+    mut enc: encode::RowEncoder<'_>,
+    queue: &BatchQueue,
+    mode: ScanMode,
+    job: &JobCtx,
+    tx: &SyncSender<Scanned>,
+) {
+    while let Some((b, blocks)) = queue.claim() {
+        if job.cancel.is_cancelled() {
+            break;
+        }
+        let mut batch = enc.empty_batch();
+        fork.scan_blocks(blocks, mode, |row| {
+            enc.push_row(row, &mut batch);
+            true
+        });
+        let w = std::mem::take(&mut fork.warnings);
+        if tx.send((b, batch, w)).is_err() {
+            break; // the writer stopped
+        }
+    }
+}
+
+/// Writes batches in block order as they complete, reporting progress.
+/// Returns the rows written and the scan's warnings.
+fn write_in_order(
+    rx: Receiver<Scanned>,
+    n_blocks: u32,
+    job: &JobCtx,
+    write: &mut impl FnMut(encode::Batch) -> Result<()>,
+) -> Result<(u64, Vec<Warning>)> {
+    let mut pending = BTreeMap::new();
+    let mut want = 0u32;
+    let mut n_rows = 0u64;
+    let mut warnings: Vec<Warning> = Vec::new();
+    for (b, batch, w) in rx {
+        job.check()?;
+        pending.insert(b, (batch, w));
+        while let Some((batch, w)) = pending.remove(&want) {
+            n_rows = n_rows.saturating_add(batch.n_rows());
+            write(batch)?;
+            warnings.extend(w);
+            want = want.saturating_add(1);
+            let done = want.saturating_mul(BATCH_BLOCKS).min(n_blocks);
+            job.progress(Phase::Scan, Unit::Pages, done.into(), Some(n_blocks.into()));
+        }
+    }
+    Ok((n_rows, warnings))
 }
