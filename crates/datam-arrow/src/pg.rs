@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn builtin_types_map_as_documented() {
-        let cat = rowcodec::pg::BuiltinCatalog::new();
+        let cat = rowcodec::pg::TypeMap::builtin();
         assert_eq!(arrow_type(&cat, 23, -1).data_type(), DataType::Int32);
         assert_eq!(
             arrow_type(&cat, 1184, -1).data_type(),

@@ -115,16 +115,11 @@ fn pg_err(path: &Path, e: impl std::fmt::Display) -> JobError {
 
 /// `datam.inspect(path)`: the JSON object `datam inspect --format json` prints.
 pub fn inspect_json(path: &Path) -> Result<String, JobError> {
-    let r = datam::inspect::inspect_path(path).map_err(|e| JobError::Open {
+    let r = datam_core::inspect::inspect_path(path).map_err(|e| JobError::Open {
         path: path.display().to_string(),
-        message: format!("{e:#}"),
+        message: e.to_string(),
     })?;
-    let v = serde_json::json!({
-        "path": path.display().to_string(),
-        "kind": r.kind,
-        "facts": serde_json::Value::Object(r.facts),
-        "errors": r.errors,
-    });
+    let v = r.to_json(path);
     Ok(v.to_string())
 }
 
@@ -580,7 +575,7 @@ fn is_user_schema(name: &str) -> bool {
 
 fn report_pg_warnings(ctx: &JobCtx, ws: &[pgdata::catalog::Warning]) {
     for w in ws {
-        ctx.diagnostic(Diagnostic::warning("pg-damage", w.message.clone()).in_file(w.what.clone()));
+        ctx.diagnostic(Diagnostic::warning("pg-damage", w.message()).in_file(w.what()));
     }
 }
 
