@@ -214,7 +214,15 @@ fn a_second_writer_is_refused() {
         .write(true)
         .open(store.root().join("lock"))
         .unwrap();
-    lock.try_lock().unwrap();
+    // A child another test thread forks in this process may hold a copy of
+    // the store's lock descriptor until it execs (close-on-exec), so retry
+    // briefly (bounded) before holding the lock ourselves.
+    let mut tries = 0;
+    while let Err(e) = lock.try_lock() {
+        tries += 1;
+        assert!(tries < 200, "lock never free: {e:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let r = store.add(&[dir.path().join("s.db")], "", &JobCtx::quiet());
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     let (ok, _, err) = testkit::run_bin(
