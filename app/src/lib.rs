@@ -79,7 +79,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args)?;
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = Cli::try_parse_from(&args)?;
+    let _mounts = snapshot::reference::mount_all(args.get(1..).unwrap_or_default())?;
     dispatch(cli, out)
 }
 
@@ -98,7 +100,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 /// with a buffered stdout, prints errors with their causes (`{:#}`), and
 /// treats a closed pipe (`datam ... | head`) as success.
 pub fn main_entry() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             // clap prints help/version to stdout and usage errors to stderr.
@@ -113,7 +116,10 @@ pub fn main_entry() -> ExitCode {
     init_tracing(cli.log_format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = dispatch(cli, &mut out).and_then(|()| out.flush().map_err(Into::into));
+    // Snapshot references (`STORE@ID:PATH`) stay mounted while the command runs.
+    let result = snapshot::reference::mount_all(args.get(1..).unwrap_or_default())
+        .and_then(|_mounts| dispatch(cli, &mut out))
+        .and_then(|()| out.flush().map_err(Into::into));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

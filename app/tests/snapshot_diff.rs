@@ -197,3 +197,75 @@ fn diff_equals_sqlite3_and_sql_turns_a_into_b() {
     );
     assert!(!text.contains("table kv"), "--table filters: {text}");
 }
+
+/// The diff reads pages from the packs on demand, so its memory follows the
+/// change, not the file: on a ~160 MB database where 6 rows changed, the
+/// diffing child runs under a data-segment limit (`ulimit -d`, RLIMIT_DATA:
+/// heap, anonymous and writable private memory; the read-only maps of the
+/// packs do not count) of 48 MiB, under a third of the file, and prints the
+/// right rows. Control: a command that holds the whole file in one buffer
+/// (salvage of the snapshot in place) fails under the same limit.
+#[test]
+fn diff_memory_follows_the_change_not_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    snapshot_util::blob_db(&db, 40000);
+    let size = std::fs::metadata(&db).unwrap().len();
+    assert!(size > 150 << 20, "{size}");
+    let store = dir.path().join("store");
+    datam_ok(&["snapshot", "add", s(&store), s(&db)]);
+    sqlite3(
+        &db,
+        "UPDATE b SET x = randomblob(3000) WHERE id IN (7, 5000, 12345, 30000); DELETE FROM b WHERE id = 39999; INSERT INTO b VALUES(50000, x'00');",
+    )
+    .unwrap();
+    datam_ok(&["snapshot", "add", s(&store), s(&db)]);
+    let limit_kib = 48 * 1024;
+    assert!(limit_kib * 1024 * 3 < size);
+    let limited = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -d {limit_kib} && exec {DATAM} {args}"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, text, err) = limited(&format!("snapshot diff {} 1 2 --format jsonl", s(&store)));
+    assert!(ok, "diff under the limit failed: {err}");
+    let changes: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("table").is_some())
+        .map(|v| {
+            let change = v["change"].as_str().unwrap().to_string();
+            (change, v["key"]["rowid"].to_string())
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("changed", "7"),
+        ("changed", "5000"),
+        ("changed", "12345"),
+        ("changed", "30000"),
+        ("removed", "39999"),
+        ("added", "50000"),
+    ]
+    .iter()
+    .map(|(c, k)| (c.to_string(), k.to_string()))
+    .collect();
+    let (mut got, mut want) = (changes, want);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let (ok, _, _) = limited(&format!(
+        "sqlite salvage {}@2:big.db --no-deleted",
+        s(&store)
+    ));
+    assert!(
+        !ok,
+        "the limit does not bind: a whole-file buffer fit under it"
+    );
+}

@@ -19,34 +19,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use snapshot_cow::{SnapshotId, Store};
-use snapshot_util::{DATAM, datam_run, s};
+use snapshot_util::{datam_run, s, sqlite_session};
 use testkit::sqlite::sqlite3;
 
 fn sha(p: &Path) -> String {
     evidence::sha256_file(p).unwrap()
-}
-
-/// Runs the sqlite3 shell on `db` with SQL steps; after each step the shell
-/// (still holding the database open, so the `-wal` exists) copies db + wal
-/// to `refs/N/` and runs `datam snapshot add`.
-fn sqlite_session(dir: &Path, steps: &[&str]) {
-    let db = dir.join("case.db");
-    let store = dir.join("store");
-    let mut script = String::from("PRAGMA journal_mode=WAL;\nPRAGMA wal_autocheckpoint=0;\n");
-    for (i, step) in steps.iter().enumerate() {
-        let n = i + 1;
-        let r = dir.join(format!("refs/{n}"));
-        std::fs::create_dir_all(&r).unwrap();
-        script.push_str(step);
-        script.push('\n');
-        script.push_str(&format!(
-            ".shell cp {db} {db}-wal {r}/ && sha256sum {db} {db}-wal > {r}/pre && {DATAM} snapshot add {store} {db} {db}-wal --note 'step {n}' > {r}/id && sha256sum {db} {db}-wal > {r}/post\n",
-            db = s(&db),
-            r = s(&r),
-            store = s(&store),
-        ));
-    }
-    sqlite3(&db, &script).unwrap();
 }
 
 const STEPS: &[&str] = &[
@@ -174,12 +151,7 @@ fn one_percent_changed_pages_add_under_three_percent() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("big.db");
     // ~96 MB: one ~3 KB row per 4 KiB page.
-    sqlite3(
-        &db,
-        "PRAGMA page_size=4096; CREATE TABLE b(id INTEGER PRIMARY KEY, x BLOB);
-         INSERT INTO b SELECT value, randomblob(3000) FROM generate_series(1, 24000);",
-    )
-    .unwrap();
+    snapshot_util::blob_db(&db, 24000);
     let store = dir.path().join("store");
     let v1 = page_digests(&db, 4096);
     let (res, _) = datam_run(&["snapshot", "add", s(&store), s(&db)]);

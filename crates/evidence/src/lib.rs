@@ -9,6 +9,9 @@
 //! - [`Evidence`]: one opened file, its bytes (`&[u8]`), its path and length.
 //! - [`sha256_file`] / [`Evidence::sha256_hex`]: fingerprints for reports and
 //!   for tests that check the evidence was not changed.
+//! - [`vfs`]: where a path leads: the file system, or a mounted read-only
+//!   [`vfs::Source`] (a snapshot of the evidence store, read in place), and
+//!   the directory calls (`is_file`, `is_dir`, `read_dir`) readers use.
 //!
 //! **Architecture Invariant:** this is the only crate in the workspace that
 //! contains `unsafe` code: the memory map in [`Evidence::open`] and the
@@ -19,6 +22,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+pub mod vfs;
 
 /// Errors from opening or hashing evidence.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +49,9 @@ pub enum Error {
 
 enum Bytes {
     Mapped(memmap2::Mmap),
+    /// A file of a mounted [`vfs::Source`], read into one buffer of its
+    /// length (freed with the `Evidence`).
+    Owned(Vec<u8>),
     Empty,
 }
 
@@ -68,12 +76,28 @@ impl Evidence {
     /// let ev = evidence::Evidence::open(&p).unwrap();
     /// assert_eq!(ev.bytes(), b"hello");
     /// ```
+    ///
+    /// A path under a [`vfs::mount`]ed source is read from that source into
+    /// one buffer of the file's length instead (no mapping).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let io = |error| Error::Io {
             path: path.clone(),
             error,
         };
+        if let Some((src, rel)) = vfs::resolve(&path) {
+            return match src.kind(&rel) {
+                Some(vfs::Kind::File { .. }) => {
+                    let bytes = src.read(&rel).map_err(io)?;
+                    Ok(Self {
+                        path,
+                        bytes: Bytes::Owned(bytes),
+                    })
+                }
+                Some(_) => Err(Error::NotAFile { path }),
+                None => Err(io(std::io::ErrorKind::NotFound.into())),
+            };
+        }
         let file = File::open(&path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
@@ -103,6 +127,7 @@ impl Evidence {
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
             Bytes::Empty => &[],
         }
     }
@@ -111,7 +136,8 @@ impl Evidence {
     /// resident set (advisory; errors are ignored). The bytes stay readable:
     /// touching them again reads them back from the file. A scan over a big
     /// file calls this behind itself so that its resident memory does not
-    /// grow with the file.
+    /// grow with the file. A file read from a mounted source is one heap
+    /// buffer, which this leaves alone.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -168,8 +194,13 @@ impl Evidence {
 
 /// SHA-256 of a file read with plain buffered reads (no mapping), lower-case
 /// hex. Used for reports and to prove evidence was left unchanged.
+///
+/// A path under a [`vfs::mount`]ed source is hashed from that source.
 pub fn sha256_file(path: impl AsRef<Path>) -> Result<String, Error> {
     let path = path.as_ref();
+    if vfs::resolve(path).is_some() {
+        return Ok(Evidence::open(path)?.sha256_hex());
+    }
     let io = |error| Error::Io {
         path: path.to_path_buf(),
         error,

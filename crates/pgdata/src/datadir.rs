@@ -155,7 +155,7 @@ impl DataDir {
         let mut out = Vec::new();
         for segno in 0u32.. {
             let p = self.segment_path(loc, fork, segno);
-            if !p.is_file() {
+            if !evidence::vfs::is_file(&p) {
                 break;
             }
             out.push(p);
@@ -169,7 +169,7 @@ impl DataDir {
 /// A directory without one is [`Error::NotADataDir`].
 pub fn read_pg_version(root: &Path) -> Result<u32> {
     let file = root.join("PG_VERSION");
-    if root.is_dir() && !file.exists() {
+    if evidence::vfs::is_dir(root) && !evidence::vfs::exists(&file) {
         return Err(Error::NotADataDir {
             path: root.to_path_buf(),
         });

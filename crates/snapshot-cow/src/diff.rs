@@ -1,30 +1,34 @@
 //! Differences between two snapshots: pages per file, and rows of SQLite
 //! tables.
 //!
-//! The row diff opens each version's database as SQLite would read it (the
-//! main file with the committed frames of its `-wal` laid over it), lets
-//! `sqlite-pages` classify the pages, and decodes rows only from the leaf
-//! pages of a table that are not byte-identical, as the same table's leaf,
-//! in the other version (for WITHOUT ROWID tables, whose index b-tree keeps
-//! rows in interior cells too, interior pages count as leaves). A row on a page identical in both versions is the
+//! The row diff reads each version's database as SQLite would read it (the
+//! main file with the committed frames of its `-wal` laid over it) page by
+//! page from the packs ([`crate::sqlite_version`]: only interior b-tree
+//! pages are read to learn which table owns which leaf), and decodes rows
+//! only from the leaf pages of a table that are not identical (by page hash,
+//! or bytes for WAL pages), as the same table's leaf, in the other version
+//! (for WITHOUT ROWID tables, whose index b-tree keeps rows in interior
+//! cells too, interior pages count as leaves). Memory grows with the pages
+//! read (interior pages, the changed leaves, the `-wal`), not with the
+//! file. A row on a page identical in both versions is the
 //! same in both, so the rows of the decoded pages alone decide what was
 //! added, removed or changed (keyed by rowid, or by the primary key of a
-//! WITHOUT ROWID table). When an overflow page differs, every leaf of every
-//! table is decoded, since the owner of an overflow page is not recorded.
+//! WITHOUT ROWID table). When a page that differs belongs to no b-tree,
+//! freelist or pointer map (an overflow page: its owner is not recorded),
+//! every leaf of every table is decoded.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use datam_core::job::{JobCtx, Phase, Unit};
 use rowcodec::sqlite::record::OwnedValue;
 use sqlite_pages::PageNo;
-use sqlite_pages::db::Db;
-use sqlite_pages::page::PageClass;
-use sqlite_pages::scan::{Extract, PageRole, RowStatus, table_rows_in_page};
+use sqlite_pages::cell::PageSource;
 
 use crate::error::Error;
 use crate::layout::PageKind;
 use crate::manifest::Manifest;
 use crate::read::Reader;
+use crate::sqlite_version::{Version, live_rows};
 
 /// Pages changed in one file between two snapshots (from the manifests).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -121,41 +125,6 @@ pub struct TableDiff {
     pub changes: Vec<RowChange>,
 }
 
-/// The database of snapshot `m`'s file `name` as SQLite would read it: the
-/// main file with the committed frames of `name-wal` (if in the snapshot)
-/// laid over it. One buffer of the database's size.
-pub fn sqlite_image(reader: &Reader, m: &Manifest, name: &str) -> Result<Vec<u8>, Error> {
-    let mut img = reader.file(m, name)?.to_vec()?;
-    let wal_name = format!("{name}-wal");
-    if !m.meta.files.iter().any(|f| f.name == wal_name) {
-        return Ok(img);
-    }
-    let wal_bytes = reader.file(m, &wal_name)?.to_vec()?;
-    let Ok(wal) = sqlite_pages::wal::Wal::parse(&wal_bytes) else {
-        return Ok(img);
-    };
-    let Some(ps) = wal.page_size_bytes().map(|p| p as usize) else {
-        return Ok(img);
-    };
-    let state = wal.committed_state();
-    if let Some(n) = state.db_size_pages {
-        img.resize((n as usize).saturating_mul(ps), 0);
-    }
-    for (&pgno, &frame_idx) in &state.latest_frame_by_pgno {
-        let Some(frame) = wal.frame(frame_idx) else {
-            continue;
-        };
-        let start = (pgno.saturating_sub(1) as usize).saturating_mul(ps);
-        let end = start.saturating_add(ps);
-        if let Some(dst) = img.get_mut(start..end)
-            && let Some(src) = frame.page.get(..ps)
-        {
-            dst.copy_from_slice(src);
-        }
-    }
-    Ok(img)
-}
-
 /// A row key ordered as SQLite orders values (NULL, numbers, text, blobs).
 #[derive(Debug, Clone, PartialEq)]
 struct Key(Vec<OwnedValue>);
@@ -215,22 +184,19 @@ pub fn sqlite_diff(
     tables: &[String],
     ctx: &JobCtx,
 ) -> Result<Vec<TableDiff>, Error> {
-    let (img_a, img_b) = (
-        sqlite_image(reader, a, name)?,
-        sqlite_image(reader, b, name)?,
-    );
+    let va = Version::open(reader, a, name)?;
+    let vb = Version::open(reader, b, name)?;
     ctx.check()?;
-    let (da, db) = (Db::open(&img_a), Db::open(&img_b));
-    let full = overflow_changed(&da, &db);
-    let live = |d: &Db<'_>| -> BTreeMap<String, usize> {
-        d.tables
+    let full = unowned_page_changed(&va, &vb);
+    let live = |v: &Version<'_>| -> BTreeMap<String, usize> {
+        v.tables
             .iter()
             .enumerate()
             .filter(|(_, t)| !t.dropped && t.module.is_none())
             .map(|(i, t)| (t.name.clone(), i))
             .collect()
     };
-    let (ta, tb) = (live(&da), live(&db));
+    let (ta, tb) = (live(&va), live(&vb));
     let names: BTreeSet<&String> = ta.keys().chain(tb.keys()).collect();
     let mut out = Vec::new();
     for (done, t) in names.into_iter().enumerate() {
@@ -240,11 +206,13 @@ pub fn sqlite_diff(
         ctx.check()?;
         ctx.progress(Phase::Decode, Unit::Items, done as u64, None);
         let (ia, ib) = (ta.get(t).copied(), tb.get(t).copied());
-        let (rows_a, na) = decode_side(&da, ia, &db, ib, full);
-        let (rows_b, nb) = decode_side(&db, ib, &da, ia, full);
+        let (rows_a, na) = decode_side(&va, ia, &vb, ib, full);
+        let (rows_b, nb) = decode_side(&vb, ib, &va, ia, full);
+        va.take_error()?;
+        vb.take_error()?;
         let Some(schema) = ib
-            .and_then(|i| db.tables.get(i))
-            .or_else(|| ia.and_then(|i| da.tables.get(i)))
+            .and_then(|i| vb.tables.get(i))
+            .or_else(|| ia.and_then(|i| va.tables.get(i)))
         else {
             continue;
         };
@@ -284,21 +252,21 @@ fn key_len(t: &sqlite_pages::schema::Table) -> Option<usize> {
     Some(1)
 }
 
-fn overflow_changed(a: &Db<'_>, b: &Db<'_>) -> bool {
-    let n = a.n_pages.max(b.n_pages);
-    (1..=n).any(|p| {
-        let i = (p - 1) as usize;
-        let ov = |d: &Db<'_>| d.classes.get(i) == Some(&PageClass::Overflow);
-        (ov(a) || ov(b)) && a.page_bytes(PageNo(p)) != b.page_bytes(PageNo(p))
-    })
+/// Whether a page that differs belongs to no b-tree, the freelist or the
+/// pointer map in either version: an overflow page (whose owner is not
+/// recorded), so every row page must be decoded.
+fn unowned_page_changed(a: &Version<'_>, b: &Version<'_>) -> bool {
+    let owned = |v: &Version<'_>, p: u32| v.row_pages.contains_key(&p) || v.known.contains(&p);
+    (1..=a.n_pages.max(b.n_pages)).any(|p| !a.same_page(b, p) && !owned(a, p) && !owned(b, p))
 }
 
-/// Rows of table `ti` of `d` on its leaves that are not identical leaves of
-/// table `oi` in `other` (all leaves when `full`); and how many were decoded.
+/// Rows of table `ti` of `d` on its row pages that are not identical row
+/// pages of table `oi` in `other` (all of them when `full`); and how many
+/// pages were decoded.
 fn decode_side(
-    d: &Db<'_>,
+    d: &Version<'_>,
     ti: Option<usize>,
-    other: &Db<'_>,
+    other: &Version<'_>,
     oi: Option<usize>,
     full: bool,
 ) -> (Rows, u64) {
@@ -313,53 +281,36 @@ fn decode_side(
         0
     };
     let ctx = d.scan_ctx();
+    let mut pages: Vec<u32> = d
+        .row_pages
+        .iter()
+        .filter(|&(_, &owner)| owner == ti)
+        .map(|(&p, _)| p)
+        .collect();
+    pages.sort_unstable();
     let mut n = 0u64;
-    for (i, role) in d.roles.iter().enumerate() {
-        if *role != (PageRole::Tree { table: ti }) {
-            continue;
-        }
-        if !matches!(
-            d.classes.get(i),
-            Some(PageClass::TableLeaf | PageClass::IndexLeaf | PageClass::IndexInterior)
-        ) {
-            continue;
-        }
-        let p = PageNo(u32::try_from(i + 1).unwrap_or(u32::MAX));
-        let same = oi.is_some_and(|oi| other.roles.get(i) == Some(&PageRole::Tree { table: oi }))
-            && d.page_bytes(p) == other.page_bytes(p);
+    for p in pages {
+        let same =
+            oi.is_some_and(|oi| other.row_pages.get(&p) == Some(&oi)) && d.same_page(other, p);
         if same && !full {
             continue;
         }
-        let Some(bytes) = d.page_bytes(p) else {
+        let Some(bytes) = d.page(PageNo(p)) else {
             continue;
         };
         n += 1;
-        let what = Extract {
-            intact: true,
-            carved: false,
-        };
-        table_rows_in_page(
-            &ctx,
-            p,
-            bytes,
-            PageRole::Tree { table: ti },
-            what,
-            &mut |r| {
-                if r.status != RowStatus::Live {
-                    return;
-                }
-                let key = Key(if t.without_rowid {
-                    t.record_order
-                        .iter()
-                        .take(klen)
-                        .filter_map(|&c| r.values.get(c).cloned())
-                        .collect()
-                } else {
-                    vec![OwnedValue::Int(r.rowid.unwrap_or_default())]
-                });
-                rows.insert(key, r.values);
-            },
-        );
+        live_rows(&ctx, p, bytes, ti, &mut |values, rowid| {
+            let key = Key(if t.without_rowid {
+                t.record_order
+                    .iter()
+                    .take(klen)
+                    .filter_map(|&c| values.get(c).cloned())
+                    .collect()
+            } else {
+                vec![OwnedValue::Int(rowid.unwrap_or_default())]
+            });
+            rows.insert(key, values);
+        });
     }
     (rows, n)
 }

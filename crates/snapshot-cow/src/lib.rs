@@ -30,9 +30,12 @@
 //!   of a snapshot as a [`SnapFile`] (zero-copy pages from the maps, checked
 //!   against their hash on read, `Read + Seek`, [`SnapFile::to_vec`]);
 //!   [`Reader::export`] writes a snapshot out byte-identical.
+//! - [`SnapshotSource`] ([`Store::source`]): one snapshot as an
+//!   `evidence::vfs::Source`, so every reading command can read its files
+//!   and data directories in place (time travel, `STORE@ID:path`).
 //! - [`diff`]: pages changed per file ([`diff::page_summary`]) and the row
-//!   diff of SQLite tables ([`diff::sqlite_diff`]), decoding only the leaf
-//!   pages that differ.
+//!   diff of SQLite tables ([`diff::sqlite_diff`]), reading pages from the
+//!   packs on demand and decoding only the leaf pages that differ.
 //! - [`verify::VerifyReport`]: bad pages (file, page, the snapshots using
 //!   them), damaged manifests, broken chain links.
 //!
@@ -53,6 +56,8 @@ pub mod layout;
 pub mod manifest;
 pub mod pack;
 mod read;
+mod source;
+mod sqlite_version;
 mod store;
 pub mod verify;
 mod walk;
@@ -61,6 +66,7 @@ pub use error::{Error, ManifestError, ManifestProblem, PackProblem};
 pub use layout::{Layout, PageKind};
 pub use manifest::{FileEntry, Manifest, Meta};
 pub use read::{Reader, SnapFile};
+pub use source::SnapshotSource;
 pub use store::{AddReport, SnapshotSummary, Store};
 
 /// A snapshot's monotonic ID (1, 2, 3, ...).

@@ -92,6 +92,18 @@ impl Store {
 }
 
 impl Reader {
+    pub(crate) fn from_parts(
+        index: HashMap<PageHash, Loc>,
+        packs: Vec<(SnapshotId, Evidence)>,
+        scans: Vec<PackScan>,
+    ) -> Self {
+        Self {
+            index,
+            packs,
+            scans,
+        }
+    }
+
     /// The bytes of the page with hash `h`, checked against it.
     pub fn page(&self, h: &PageHash) -> Result<&[u8], PackProblem> {
         let loc = self.index.get(h).ok_or(PackProblem::Missing)?;

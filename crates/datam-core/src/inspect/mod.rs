@@ -113,11 +113,11 @@ fn write_text_value(out: &mut dyn Write, k: &str, v: &Value, depth: usize) -> st
 /// Identifies `path` and reads its header facts.
 pub fn inspect_path(path: &Path) -> Result<Report, Error> {
     let _span = tracing::info_span!("inspect").entered();
-    let meta = std::fs::metadata(path).map_err(|error| Error::Stat {
+    let kind = evidence::vfs::kind(path).map_err(|error| Error::Stat {
         path: path.to_path_buf(),
         error,
     })?;
-    if meta.is_dir() {
+    if kind == evidence::vfs::Kind::Dir {
         return Ok(pg::inspect_dir(path));
     }
     let ev = evidence::Evidence::open(path)?;

@@ -234,8 +234,8 @@ pub(super) fn inspect_relation_file(path: &Path, bytes: &[u8], r: &mut Report) {
 /// A data directory (PG_VERSION + global/pg_control) or a directory of WAL segments.
 pub(super) fn inspect_dir(path: &Path) -> Report {
     let mut r = Report::default();
-    let has_version = path.join("PG_VERSION").is_file();
-    let has_control = path.join("global").join("pg_control").is_file();
+    let has_version = evidence::vfs::is_file(&path.join("PG_VERSION"));
+    let has_control = evidence::vfs::is_file(&path.join("global").join("pg_control"));
     if has_version || has_control {
         inspect_data_dir(path, &mut r);
     } else {
@@ -256,13 +256,13 @@ pub(super) fn inspect_dir(path: &Path) -> Report {
 /// Names of files in `dir` that are WAL segments by their bytes (the first
 /// page has a long header with a known magic), sorted.
 fn wal_segments_in(dir: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
+    let Ok(rd) = evidence::vfs::read_dir(dir) else {
         return Vec::new();
     };
     let mut out: Vec<String> = rd
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().into_string().ok())
+        .into_iter()
+        .filter(|p| evidence::vfs::is_file(p))
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
         .filter(|name| {
             let p = dir.join(name);
             evidence::Evidence::open(&p).is_ok_and(|ev| {

@@ -67,7 +67,7 @@ pub(crate) fn resolve_relation(
         .ok_or_else(|| Error::BadRelationName(rel.to_string()))?;
     let root = inputs
         .first()
-        .filter(|p| p.join("PG_VERSION").is_file())
+        .filter(|p| evidence::vfs::is_file(&p.join("PG_VERSION")))
         .ok_or(Error::RelationNeedsDataDir)?;
     let dir = DataDir::open(root)?;
     let mut found = Vec::new();

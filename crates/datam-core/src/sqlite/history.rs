@@ -37,7 +37,7 @@ impl SideFiles {
         let mut s = db.as_os_str().to_os_string();
         s.push(suffix);
         let p = PathBuf::from(s);
-        p.is_file().then_some(p)
+        evidence::vfs::is_file(&p).then_some(p)
     }
     /// The WAL path to read, if any.
     pub fn wal_path(&self, db: &Path) -> Option<PathBuf> {

@@ -351,10 +351,10 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
 
 fn list_wal_files(pgdata: &Path) -> Vec<PathBuf> {
     let dir = pgdata.join("pg_wal");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut v: Vec<PathBuf> = evidence::vfs::read_dir(&dir)
         .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
+            rd.into_iter()
+                .filter(|p| evidence::vfs::is_file(p))
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())

@@ -207,10 +207,8 @@ fn evidence_hashes(r: &RescuePlan) -> Vec<serde_json::Value> {
             }
         }
     }
-    if let Ok(rd) = std::fs::read_dir(pgdata.join("pg_xact")) {
-        let mut x: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        x.sort();
-        files.extend(x);
+    if let Ok(rd) = evidence::vfs::read_dir(&pgdata.join("pg_xact")) {
+        files.extend(rd);
     }
     files
         .iter()

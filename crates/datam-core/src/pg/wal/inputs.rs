@@ -36,9 +36,9 @@ fn name_of(f: &Path) -> Option<String> {
 /// The WAL directory of `p`: its `pg_wal`/`pg_xlog` when it is a data
 /// directory, else `p` itself.
 fn wal_dir_of(p: &Path) -> PathBuf {
-    if p.join("pg_wal").is_dir() {
+    if evidence::vfs::is_dir(&p.join("pg_wal")) {
         p.join("pg_wal")
-    } else if p.join("pg_xlog").is_dir() {
+    } else if evidence::vfs::is_dir(&p.join("pg_xlog")) {
         p.join("pg_xlog")
     } else {
         p.to_path_buf()
@@ -47,16 +47,14 @@ fn wal_dir_of(p: &Path) -> PathBuf {
 
 /// The regular files of `dir`, sorted.
 fn files_of(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir).map_err(|source| Error::List {
+    let rd = evidence::vfs::read_dir(dir).map_err(|source| Error::List {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut v: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|f| f.is_file())
-        .collect();
-    v.sort();
-    Ok(v)
+    Ok(rd
+        .into_iter()
+        .filter(|f| evidence::vfs::is_file(f))
+        .collect())
 }
 
 /// A directory contributes its files named like segments or history files.
@@ -66,7 +64,7 @@ fn list_inputs(inputs: &[PathBuf]) -> Result<InputPaths> {
         histories: BTreeMap::new(),
     };
     for p in inputs {
-        if p.is_dir() {
+        if evidence::vfs::is_dir(p) {
             for f in files_of(&wal_dir_of(p))? {
                 match name_of(&f) {
                     Some(n) if is_segment_name(&n) => found.segments.push(f),
@@ -322,15 +320,17 @@ enum SmallFileError {
 /// Reads a history file, refusing one larger than 1 MiB (real ones hold a
 /// line per ancestor timeline).
 fn read_small(path: &Path) -> std::result::Result<Vec<u8>, SmallFileError> {
-    use std::io::Read;
     const LIMIT: u64 = 1 << 20;
-    let f = std::fs::File::open(path).map_err(SmallFileError::Open)?;
-    let mut bytes = Vec::new();
-    f.take(LIMIT.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(SmallFileError::Read)?;
-    if bytes.len() as u64 > LIMIT {
+    if let evidence::vfs::Kind::File { len_bytes } =
+        evidence::vfs::kind(path).map_err(SmallFileError::Open)?
+        && len_bytes > LIMIT
+    {
         return Err(SmallFileError::TooLarge(LIMIT));
     }
-    Ok(bytes)
+    let ev = evidence::Evidence::open(path)
+        .map_err(|e| SmallFileError::Read(std::io::Error::other(e)))?;
+    if ev.len_bytes() > LIMIT {
+        return Err(SmallFileError::TooLarge(LIMIT));
+    }
+    Ok(ev.bytes().to_vec())
 }

@@ -1,0 +1,99 @@
+//! A snapshot as an [`evidence::vfs::Source`]: time travel for every reading
+//! command. Mounted under a path prefix (the app uses `STORE@ID:`), the
+//! snapshot's files and directories answer the paths a command derives, and
+//! each file opened is assembled from the mapped packs (every page checked
+//! against its hash) into one buffer of the file's length, freed when the
+//! command drops it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use evidence::vfs::{Kind, Source};
+
+use crate::SnapshotId;
+use crate::error::Error;
+use crate::manifest::Manifest;
+use crate::read::{Reader, load_index};
+use crate::store::Store;
+
+/// One snapshot, readable by name (`/`-separated, as added; `""` is the
+/// snapshot's root, holding every source added).
+pub struct SnapshotSource {
+    reader: Reader,
+    manifest: Manifest,
+    /// File name -> size.
+    files: HashMap<String, u64>,
+    /// Directory name -> names of its entries (the root is `""`).
+    dirs: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Store {
+    /// Snapshot `id` as a read-only file tree (packs `1..=id` mapped).
+    pub fn source(&self, id: SnapshotId) -> Result<SnapshotSource, Error> {
+        let manifest = self.manifest(id)?;
+        let (index, packs, scans) = load_index(self, Some(id))?;
+        let reader = Reader::from_parts(index, packs, scans);
+        let mut dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        dirs.insert(String::new(), BTreeSet::new());
+        let names = manifest
+            .meta
+            .dirs
+            .iter()
+            .map(|d| d.name.as_str())
+            .chain(manifest.meta.files.iter().map(|f| f.name.as_str()));
+        for name in names {
+            let mut parent = String::new();
+            for part in name.split('/') {
+                dirs.entry(parent.clone())
+                    .or_default()
+                    .insert(part.to_string());
+                if !parent.is_empty() {
+                    parent.push('/');
+                }
+                parent.push_str(part);
+            }
+        }
+        for d in &manifest.meta.dirs {
+            dirs.entry(d.name.clone()).or_default();
+        }
+        let files = manifest
+            .meta
+            .files
+            .iter()
+            .map(|f| (f.name.clone(), f.size_bytes))
+            .collect();
+        Ok(SnapshotSource {
+            reader,
+            manifest,
+            files,
+            dirs,
+        })
+    }
+}
+
+impl SnapshotSource {
+    /// The snapshot's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+impl Source for SnapshotSource {
+    fn kind(&self, rel: &str) -> Option<Kind> {
+        if let Some(&len_bytes) = self.files.get(rel) {
+            return Some(Kind::File { len_bytes });
+        }
+        self.dirs.contains_key(rel).then_some(Kind::Dir)
+    }
+
+    fn list(&self, rel: &str) -> Option<Vec<String>> {
+        self.dirs.get(rel).map(|s| s.iter().cloned().collect())
+    }
+
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        let id = self.manifest.meta.id;
+        self.reader
+            .file(&self.manifest, rel)
+            .and_then(|f| f.to_vec())
+            .map_err(|e| std::io::Error::other(format!("snapshot {id}: {e}")))
+    }
+}
