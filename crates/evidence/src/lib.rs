@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 
 pub mod vfs;
 
+/// Alignment of the ranges [`Evidence::release`] hands to `madvise`.
+const RELEASE_ALIGN: usize = 4096;
+
 /// Errors from opening or hashing evidence.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -51,7 +54,7 @@ enum Bytes {
     Mapped(memmap2::Mmap),
     /// A file of a mounted [`vfs::Source`], read into one buffer of its
     /// length (freed with the `Evidence`).
-    Owned(Vec<u8>),
+    Owned(std::sync::Arc<Vec<u8>>),
     Empty,
 }
 
@@ -127,7 +130,7 @@ impl Evidence {
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
+            Bytes::Owned(v) => v.as_slice(),
             Bytes::Empty => &[],
         }
     }
@@ -137,7 +140,7 @@ impl Evidence {
     /// touching them again reads them back from the file. A scan over a big
     /// file calls this behind itself so that its resident memory does not
     /// grow with the file. A file read from a mounted source is one heap
-    /// buffer, which this leaves alone.
+    /// buffer, which this leaves alone. `offset` need not be page-aligned.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -155,6 +158,11 @@ impl Evidence {
         if len == 0 {
             return;
         }
+        // madvise wants a page-aligned start: widen the range down to the
+        // 4 KiB boundary (releasing a few bytes more is harmless).
+        let start = offset & !(RELEASE_ALIGN - 1);
+        let len = len.saturating_add(offset - start);
+        let offset = start;
         #[allow(unsafe_code)]
         // SAFETY: the mapping is private and read-only (`map_copy_read_only`,
         // PROT_READ), so no page of it was ever written and none holds

@@ -42,8 +42,10 @@ pub trait Source: Send + Sync {
     /// The names of the entries of directory `rel`, sorted, or `None` when
     /// `rel` is not a directory.
     fn list(&self, rel: &str) -> Option<Vec<String>>;
-    /// The whole contents of file `rel`, in one buffer of its length.
-    fn read(&self, rel: &str) -> io::Result<Vec<u8>>;
+    /// The whole contents of file `rel`, in one buffer of its length
+    /// (shared, so that a source can hand the same buffer to every opener
+    /// while one holds it).
+    fn read(&self, rel: &str) -> io::Result<Arc<Vec<u8>>>;
 }
 
 type Mounts = Vec<(String, Arc<dyn Source>)>;
@@ -93,7 +95,7 @@ impl Drop for Mount {
 ///         match rel { "" => Some(Kind::Dir), "a" => Some(Kind::File { len_bytes: 2 }), _ => None }
 ///     }
 ///     fn list(&self, rel: &str) -> Option<Vec<String>> { rel.is_empty().then(|| vec!["a".into()]) }
-///     fn read(&self, _: &str) -> std::io::Result<Vec<u8>> { Ok(b"hi".to_vec()) }
+///     fn read(&self, _: &str) -> std::io::Result<Arc<Vec<u8>>> { Ok(Arc::new(b"hi".to_vec())) }
 /// }
 /// let _m = evidence::vfs::mount("demo@1:", Arc::new(One));
 /// assert_eq!(evidence::Evidence::open("demo@1:a").unwrap().bytes(), b"hi");
@@ -231,10 +233,10 @@ mod tests {
                 v
             })
         }
-        fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
+        fn read(&self, rel: &str) -> io::Result<Arc<Vec<u8>>> {
             self.0
                 .get(rel)
-                .map(|b| b.to_vec())
+                .map(|b| Arc::new(b.to_vec()))
                 .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
         }
     }

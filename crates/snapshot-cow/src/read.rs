@@ -111,6 +111,14 @@ impl Reader {
         pack::checked_page(ev.bytes(), &loc.entry)
     }
 
+    /// Drops every pack map from this process' resident set (advisory; see
+    /// `Evidence::release`): the bytes stay readable from the packs.
+    pub fn release_all(&self) {
+        for (_, ev) in &self.packs {
+            ev.release(0, ev.bytes().len());
+        }
+    }
+
     /// The snapshot (pack) that stores page `h`, if any.
     pub fn stored_by(&self, h: &PageHash) -> Option<SnapshotId> {
         let loc = self.index.get(h)?;
@@ -290,6 +298,27 @@ impl<'r> SnapFile<'r> {
         for i in 0..self.pages.len() as u64 {
             v.extend_from_slice(self.page(i)?);
         }
+        Ok(v)
+    }
+
+    /// [`SnapFile::to_vec`], releasing the pack maps behind the copy (every
+    /// 4 MiB, and at the end: the kernel maps neighbouring pages on each
+    /// fault, so releasing page by page would leave those behind), so that
+    /// the buffer is the only copy resident.
+    pub fn to_vec_releasing(&self) -> Result<Vec<u8>, Error> {
+        const STEP_BYTES: usize = 4 << 20;
+        let mut v = Vec::with_capacity(usize::try_from(self.entry.size_bytes).unwrap_or(0));
+        let mut since = 0usize;
+        for i in 0..self.pages.len() as u64 {
+            let p = self.page(i)?;
+            v.extend_from_slice(p);
+            since = since.saturating_add(p.len());
+            if since >= STEP_BYTES {
+                self.reader.release_all();
+                since = 0;
+            }
+        }
+        self.reader.release_all();
         Ok(v)
     }
 

@@ -6,6 +6,7 @@
 //! command drops it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, Weak};
 
 use evidence::vfs::{Kind, Source};
 
@@ -24,6 +25,10 @@ pub struct SnapshotSource {
     files: HashMap<String, u64>,
     /// Directory name -> names of its entries (the root is `""`).
     dirs: BTreeMap<String, BTreeSet<String>>,
+    /// Files assembled and still held by someone: opening one again (a
+    /// command that opens the database twice) shares the buffer, as two
+    /// maps of one file share the page cache.
+    open: Mutex<HashMap<String, Weak<Vec<u8>>>>,
 }
 
 impl Store {
@@ -66,6 +71,7 @@ impl Store {
             manifest,
             files,
             dirs,
+            open: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -89,11 +95,20 @@ impl Source for SnapshotSource {
         self.dirs.get(rel).map(|s| s.iter().cloned().collect())
     }
 
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+    fn read(&self, rel: &str) -> std::io::Result<Arc<Vec<u8>>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = open.get(rel).and_then(Weak::upgrade) {
+            return Ok(held);
+        }
         let id = self.manifest.meta.id;
-        self.reader
+        let bytes = self
+            .reader
             .file(&self.manifest, rel)
-            .and_then(|f| f.to_vec())
-            .map_err(|e| std::io::Error::other(format!("snapshot {id}: {e}")))
+            .and_then(|f| f.to_vec_releasing())
+            .map_err(|e| std::io::Error::other(format!("snapshot {id}: {e}")))?;
+        let bytes = Arc::new(bytes);
+        open.retain(|_, w| w.strong_count() > 0);
+        open.insert(rel.to_string(), Arc::downgrade(&bytes));
+        Ok(bytes)
     }
 }
