@@ -147,7 +147,9 @@ mod tests {
         assert_eq!(parse(&format!("{s}@x:db")), None);
         assert_eq!(parse(&format!("{s}@3")), None);
         // An existing path is always itself, whatever its shape.
-        std::fs::write(&arg, b"").unwrap();
-        assert_eq!(parse(&arg), None);
+        let file = format!("{s}@3:db");
+        assert!(parse(&file).is_some());
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(parse(&file), None);
     }
 }
