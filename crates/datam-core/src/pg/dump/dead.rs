@@ -384,3 +384,55 @@ pub(super) fn text_line(
         DumpFormat::Jsonl => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(source: &'static str, vals: &[&str], complete: bool) -> Found {
+        Found {
+            row: DumpRow {
+                file: String::new(),
+                block: 0,
+                lp: 0,
+                xmin: 0,
+                xmax: 0,
+                status: "dead",
+                source,
+                values: vals.iter().map(|v| Some((*v).to_string())).collect(),
+            },
+            offset: None,
+            wal: None,
+            complete,
+        }
+    }
+
+    #[test]
+    fn equal_values_print_as_often_as_the_richest_source() {
+        let heap = vec![
+            found("carve", &["1", "a"], true),
+            found("carve", &["1"], false), // starts row 1: dropped
+            found("carve", &["9"], false), // starts no row: kept
+        ];
+        let wal = vec![
+            found("wal", &["1", "a"], true),
+            found("wal", &["2", "b"], true),
+            found("wal", &["2", "b"], true),
+        ];
+        let out = dedup(heap, wal);
+        let got: Vec<(&str, Vec<Option<String>>)> = out
+            .iter()
+            .map(|f| (f.row.source, f.row.values.clone()))
+            .collect();
+        let v = |x: &[&str]| x.iter().map(|s| Some((*s).to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                ("carve", v(&["1", "a"])),
+                ("wal", v(&["2", "b"])),
+                ("wal", v(&["2", "b"])),
+                ("carve", v(&["9"])),
+            ]
+        );
+    }
+}
