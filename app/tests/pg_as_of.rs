@@ -72,6 +72,20 @@ fn check_moments(dd: &str, moments: &[(String, Vec<String>)], what: &str) -> Res
 
 fn as_of(install: &PgInstall) -> Result<(), String> {
     let opts = ClusterOptions::default().conf("wal_keep_size = '1GB'");
+    as_of_with(install, opts, false)
+}
+
+/// With data checksums, `wal_compression` and a checkpoint after the
+/// first step (later records carry full-page images, compressed).
+fn as_of_checksums_fpi(install: &PgInstall) -> Result<(), String> {
+    let opts = ClusterOptions::default()
+        .initdb_arg("--data-checksums")
+        .conf("wal_keep_size = '1GB'")
+        .conf("wal_compression = on");
+    as_of_with(install, opts, true)
+}
+
+fn as_of_with(install: &PgInstall, opts: ClusterOptions, checkpoint: bool) -> Result<(), String> {
     let mut c = Cluster::start(install, opts).map_err(e)?;
     c.psql(SETUP).map_err(e)?;
     let toasted = c
@@ -92,6 +106,9 @@ fn as_of(install: &PgInstall) -> Result<(), String> {
             moments.push((t.trim().to_string(), copy(&c)?));
         }
         c.psql(step).map_err(e)?;
+        if checkpoint && i == 0 {
+            c.psql("CHECKPOINT").map_err(e)?;
+        }
     }
     let hot = c
         .psql("SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'h'")
@@ -114,6 +131,11 @@ fn as_of(install: &PgInstall) -> Result<(), String> {
 }
 
 fn main() {
-    let trials = major_trials("pg_dump_as_of_matches_copy", &[13, 15, 17], as_of);
+    let mut trials = major_trials("pg_dump_as_of_matches_copy", &[13, 15, 17], as_of);
+    trials.extend(major_trials(
+        "pg_dump_as_of_checksums_wal_compression_fpi",
+        &[15],
+        as_of_checksums_fpi,
+    ));
     libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
 }
