@@ -37,7 +37,7 @@ pub enum AsOf {
 }
 
 impl AsOf {
-    fn is_after(&self, x: &XactSummary) -> bool {
+    pub(super) fn is_after(&self, x: &XactSummary) -> bool {
         match *self {
             AsOf::Lsn(l) => x.commit_lsn > l,
             AsOf::TimeUs(t) => x.time_us > t,

@@ -30,11 +30,13 @@ use crate::job::{JobCtx, Phase, Sink, Throughput, Unit};
 mod asof;
 mod dead;
 mod encode;
+mod history;
 mod tables;
 
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
+pub use history::{HistoryRequest, RowVersion, Values, history};
 pub use tables::{TableInfo, TablesRequest, tables};
 
 /// Output format of [`dump`].
