@@ -22,6 +22,8 @@ pub enum Cmd {
     Xacts(rescue::XactsArgs),
     /// Undo one mistaken transaction's rows: dry run, undo SQL or apply.
     Rescue(rescue::RescueArgs),
+    /// Every committed change of a table's rows the WAL shows, in commit order.
+    History(dump::HistoryArgs),
 }
 
 /// Runs a PostgreSQL subcommand.
@@ -32,5 +34,6 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
         Cmd::Dump(a) => dump::run_dump(&a, out),
         Cmd::Xacts(a) => rescue::run_xacts(&a, out),
         Cmd::Rescue(a) => rescue::run_rescue(&a, out),
+        Cmd::History(a) => dump::run_history(&a, out),
     }
 }

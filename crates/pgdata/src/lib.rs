@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod bytes;
+pub mod carve;
 pub mod catalog;
 pub mod control;
 pub mod datadir;

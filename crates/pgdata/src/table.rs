@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::carve::{CarveStatus, CarvedTuple, carve_page};
 use crate::catalog::{AttrRow, Catalog, ClassRow, TOAST_LAYOUT, Warning};
 use crate::datadir::Fork;
 use crate::error::{BlockNo, Error, Result, ToastProblem};
@@ -36,6 +37,19 @@ pub enum Value<'a> {
     Datum(Cow<'a, [u8]>),
     /// The value could not be rebuilt (TOAST chunk missing, bad compression).
     Broken(String),
+}
+
+/// A tuple found by carving, decoded: its intact columns only.
+#[derive(Debug, Clone)]
+pub struct CarvedRow<'a> {
+    /// Block, line pointer (0 when none led to it), xmin/xmax and the
+    /// values of the intact columns (fewer than the table's columns when
+    /// partial).
+    pub row: ScanRow<'a>,
+    /// Byte offset of the tuple in its page.
+    pub offset: u16,
+    /// `dead`, `carved` or `carved-partial`.
+    pub status: CarveStatus,
 }
 
 /// A row with its provenance.
@@ -202,6 +216,72 @@ impl<'c> TableScan<'c> {
             }
         }
         self.rel = rel;
+    }
+
+    /// Carves the pages of `blocks` ([`crate::carve::carve_page`]) and calls
+    /// `f` with each carved tuple whose inserting transaction did not abort
+    /// (`false` stops). A value that cannot be rebuilt (TOAST gone, bad
+    /// compression) ends the row there: it becomes
+    /// [`CarveStatus::CarvedPartial`] with the values before it.
+    pub fn carve_blocks(
+        &mut self,
+        blocks: std::ops::Range<u32>,
+        mut f: impl FnMut(&CarvedRow<'_>) -> bool,
+    ) {
+        let rel = std::mem::take(&mut self.rel);
+        let end = blocks.end.min(rel.n_blocks());
+        'blocks: for b in blocks.start..end {
+            let Ok(page) = rel.page(BlockNo(b)) else {
+                continue; // the live scan reports unreadable blocks
+            };
+            for t in carve_page(&page, &self.layouts) {
+                let intact = t.intact_tuple();
+                if let Some(row) = self.carved_row(&t, &intact)
+                    && !f(&row)
+                {
+                    break 'blocks;
+                }
+            }
+        }
+        self.rel = rel;
+    }
+
+    fn carved_row<'p>(&mut self, t: &CarvedTuple<'_>, intact: &'p [u8]) -> Option<CarvedRow<'p>> {
+        let lp = t.lp.unwrap_or(0);
+        let h = HeapTuple::parse(intact, t.block, lp).ok()?;
+        if tuple_status(&h, &mut self.clog) == TupleStatus::Aborted {
+            return None;
+        }
+        let mut values = self.values_of(&h, TupleStatus::Dead, &mut |_| None).ok()?;
+        let n_cols = self
+            .attrs
+            .iter()
+            .take(usize::from(t.n_intact))
+            .filter(|a| !a.attisdropped)
+            .count();
+        let mut status = t.status;
+        if let Some(cut) = values.iter().position(|v| matches!(v, Value::Broken(_))) {
+            values.truncate(cut);
+            status = CarveStatus::CarvedPartial;
+        }
+        if values.len() > n_cols {
+            values.truncate(n_cols);
+        }
+        if values.is_empty() {
+            return None;
+        }
+        Some(CarvedRow {
+            row: ScanRow {
+                block: t.block,
+                lp,
+                xmin: t.xmin,
+                xmax: t.xmax,
+                status: TupleStatus::Dead,
+                values,
+            },
+            offset: t.offset,
+            status,
+        })
     }
 
     fn row<'p>(

@@ -186,7 +186,7 @@ impl<'a> HeapTuple<'a> {
 }
 
 /// Where the attribute at `off` starts and how long it is.
-fn attr_span(data: &[u8], off: usize, lay: AttrLayout) -> Option<(usize, usize)> {
+pub(crate) fn attr_span(data: &[u8], off: usize, lay: AttrLayout) -> Option<(usize, usize)> {
     match lay.attlen {
         -1 => {
             // A non-zero byte here starts a short (1-byte-header) varlena,

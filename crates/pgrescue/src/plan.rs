@@ -233,6 +233,33 @@ pub fn plan_table<'c>(
     targets: &[XactSummary],
     changes: &[Change],
 ) -> Result<TablePlan, Error> {
+    plan_inner(cat, class, src, (log, targets, changes), false)
+}
+
+/// Like [`plan_table`], but each target transaction's rows stay its own:
+/// a row that several targets changed in turn gives one [`PlanRow`] per
+/// transaction, whose `old` is the version that transaction deleted or
+/// replaced and whose `new` the version it wrote. This is every row
+/// version the WAL shows (`pg dump --dead`, time travel); the rows are not
+/// an undo plan of the targets together.
+pub fn plan_versions<'c>(
+    cat: &'c Catalog,
+    class: &ClassRow,
+    src: TableSources<'c>,
+    log: &XactLog,
+    targets: &[XactSummary],
+    changes: &[Change],
+) -> Result<TablePlan, Error> {
+    plan_inner(cat, class, src, (log, targets, changes), true)
+}
+
+fn plan_inner<'c>(
+    cat: &'c Catalog,
+    class: &ClassRow,
+    src: TableSources<'c>,
+    (log, targets, changes): (&XactLog, &[XactSummary], &[Change]),
+    per_xact: bool,
+) -> Result<TablePlan, Error> {
     let TableSources {
         heap,
         toast,
@@ -248,6 +275,7 @@ pub fn plan_table<'c>(
         },
     };
     let mut replay = Replay::new(rels, heap, toast, multis, log);
+    replay.rows.per_xact = per_xact;
     let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
     let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
     for t in targets {

@@ -66,11 +66,25 @@ pub(crate) struct Rows {
     pub(crate) list: Vec<PendingRow>,
     /// Where each row's current version (written by the mistake) lives.
     pub(crate) versions: HashMap<(u32, u16), usize>,
+    /// Chains are merged within one transaction only (every transaction's
+    /// own before/after images), not across the targets.
+    pub(crate) per_xact: bool,
 }
 
 impl Rows {
+    /// The row whose current version is at `at`, if chains may join it
+    /// (the version is forgotten either way: `xid` replaces it).
+    fn take_version(&mut self, at: (u32, u16), xid: u32) -> Option<usize> {
+        let i = self.versions.remove(&at)?;
+        let same = self.list.get(i).is_some_and(|r| r.xid == xid);
+        (same || !self.per_xact).then_some(i)
+    }
+
     fn deleted(&mut self, at: (u32, u16), xid: u32, lsn: Lsn, old: Captured) {
-        match self.versions.remove(&at).and_then(|i| self.list.get_mut(i)) {
+        match self
+            .take_version(at, xid)
+            .and_then(|i| self.list.get_mut(i))
+        {
             // Inserted, then deleted by the mistake: nothing to undo.
             Some(r) if r.kind == RowKind::Delete => r.cancelled = true,
             // Updated, then deleted: put the original back.
@@ -98,7 +112,7 @@ impl Rows {
         old: Captured,
         new: Captured,
     ) {
-        let idx = match self.versions.remove(&from) {
+        let idx = match self.take_version(from, xid) {
             Some(i) => {
                 if let Some(r) = self.list.get_mut(i) {
                     r.new = Some(new);

@@ -116,6 +116,14 @@ pub enum Error {
         /// The first warning's message.
         first: String,
     },
+    /// A column named by `--key` that the table does not have.
+    #[error("table {table} has no column {column:?}")]
+    UnknownColumn {
+        /// `SCHEMA.TABLE`.
+        table: String,
+        /// The column asked for.
+        column: String,
+    },
     /// A rescue names no transaction.
     #[error("name the mistaken transaction: --xid, --lsn-from/--lsn-to or --since/--until")]
     NoTarget,

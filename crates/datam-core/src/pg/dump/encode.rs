@@ -29,8 +29,12 @@ pub struct DumpRow {
     pub xmin: u32,
     /// `t_xmax`.
     pub xmax: u32,
-    /// Visibility verdict (`live`, `dead`, ...).
+    /// Visibility verdict (`live`, `dead`; with `--dead` also `carved`,
+    /// `carved-partial`).
     pub status: &'static str,
+    /// Where the row was found: `heap` (under its line pointer), `carve`
+    /// (carved from the page) or `wal` (an old image rebuilt from WAL).
+    pub source: &'static str,
     /// Column values as text.
     pub values: Vec<Option<String>>,
 }
@@ -114,6 +118,25 @@ impl<'a> RowCtx<'a> {
             paths,
             cols,
         }
+    }
+
+    pub(super) fn encoder(&self) -> Encoder {
+        self.encoder
+    }
+    pub(super) fn n_cols(&self) -> usize {
+        self.cols.len()
+    }
+    pub(super) fn type_oid(&self, col_idx: usize) -> u32 {
+        self.cols.get(col_idx).map_or(0, |c| c.type_oid)
+    }
+    pub(super) fn qualified(&self) -> &str {
+        &self.qualified
+    }
+    pub(super) fn col_list(&self) -> &str {
+        &self.col_list
+    }
+    pub(super) fn names(&self) -> impl Iterator<Item = &str> {
+        self.cols.iter().map(|c| c.name.as_str())
     }
 
     fn file_of(&self, row: &ScanRow<'_>) -> String {
@@ -224,6 +247,11 @@ impl<'a> RowEncoder<'a> {
 
     /// The typed row.
     fn row(&mut self, row: &ScanRow<'_>) -> DumpRow {
+        self.typed_row(row, "heap")
+    }
+
+    /// The typed row, found in `source`.
+    pub(super) fn typed_row(&mut self, row: &ScanRow<'_>, source: &'static str) -> DumpRow {
         let values = (0..row.values.len())
             .map(|i| row.values.get(i).and_then(|v| self.text(i, v, row)))
             .collect();
@@ -234,6 +262,7 @@ impl<'a> RowEncoder<'a> {
             xmin: row.xmin,
             xmax: row.xmax,
             status: row.status.as_str(),
+            source,
             values,
         }
     }

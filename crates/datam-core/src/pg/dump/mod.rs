@@ -27,11 +27,16 @@ use super::catalogs::{databases, open_db, split_table, try_open_db};
 use super::{Error, Result, report_warnings};
 use crate::job::{JobCtx, Phase, Sink, Throughput, Unit};
 
+mod asof;
+mod dead;
 mod encode;
+mod history;
 mod tables;
 
+pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
+pub use history::{HistoryRequest, RowVersion, Values, history};
 pub use tables::{TableInfo, TablesRequest, tables};
 
 /// Output format of [`dump`].
@@ -57,7 +62,8 @@ pub struct DumpRequest {
     pub table: String,
     /// Database (default: the one holding the table, `postgres` first).
     pub db: Option<String>,
-    /// Deleted/replaced tuples (committed) instead of live rows.
+    /// Deleted/replaced row versions instead of live rows: dead tuples on
+    /// the heap, carved tuples, old images from WAL (see `dead`).
     pub dead: bool,
     /// Worker threads (default: the available parallelism, at most 8).
     pub threads: Option<usize>,
@@ -197,7 +203,11 @@ fn run(
     let ctx = RowCtx::new(encoder, (&schema, &name), &cols, seg_blocks, &paths);
     drop(open);
     let _scan_span = tracing::info_span!("scan").entered();
-    let (n_rows, warnings) = scan_batches(req, &scan, &ctx, &cat.types, job, &mut write)?;
+    let (n_rows, warnings) = if req.dead {
+        dead::dead_rows(req, (&cat, &class), &scan, &ctx, job, &mut write)?
+    } else {
+        scan_batches(req, &scan, &ctx, &cat.types, job, &mut write)?
+    };
     job.check()?;
     report_warnings(job, &warnings);
     let bytes = u64::from(n_blocks).saturating_mul(dir.block_size_bytes() as u64);

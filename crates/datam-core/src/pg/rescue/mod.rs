@@ -128,7 +128,7 @@ fn classes(cat: &Catalog, tables: &[String]) -> Result<Vec<ClassRow>> {
 }
 
 /// Pass 1 over the WAL of `pgdata`.
-fn read_xacts(
+pub(crate) fn read_xacts(
     pgdata: &Path,
     interest: &HashSet<RelKey>,
     job: &JobCtx,
@@ -369,7 +369,11 @@ fn list_wal_files(pgdata: &Path) -> Vec<PathBuf> {
 
 /// Opens what planning `class` reads: its heap and TOAST files, its row
 /// decoder, `pg_xact` and `pg_multixact` (pgrescue opens no file).
-fn open_sources<'c>(dir: &DataDir, cat: &'c Catalog, class: &ClassRow) -> Result<TableSources<'c>> {
+pub(crate) fn open_sources<'c>(
+    dir: &DataDir,
+    cat: &'c Catalog,
+    class: &ClassRow,
+) -> Result<TableSources<'c>> {
     let toast = match cat.class(class.reltoastrelid) {
         Some(t) => Some(RelationFile::open(dir, cat.locator(t)?, Fork::Main)?),
         None => None,

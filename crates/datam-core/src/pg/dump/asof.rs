@@ -1,0 +1,244 @@
+//! `pg dump --as-of`: a table as it was at an earlier moment, computed
+//! offline from the current heap by undoing, newest first, every committed
+//! transaction whose commit record lies after the moment.
+//!
+//! Each later transaction's own before/after images of its rows come from
+//! `pgrescue::plan::plan_versions` (heap, record data, full-page images,
+//! replay, TOAST chunks from WAL). Undoing it takes the rows it wrote out
+//! of the multiset of current rows and puts back the rows it deleted or
+//! replaced. A row whose image cannot be rebuilt, or whose written version
+//! is not among the rows, is listed (never guessed) in
+//! [`AsOfSummary::incomplete`] and as a diagnostic; every other row is
+//! written.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use pgdata::table::{ScanMode, TableScan};
+use pgrescue::plan::{Image, PlanRow, RowStatus};
+use pgrescue::time::format_timestamp;
+use pgrescue::xacts::XactSummary;
+use serde::Serialize;
+use walparse::Lsn;
+
+use super::encode::{Encoder, RowCtx, RowEncoder};
+use super::{DumpFormat, DumpRequest, columns, open_table, segment_paths};
+use crate::job::{Diagnostic, JobCtx};
+use crate::pg::{Error, Result, report_warnings};
+
+/// The moment of `--as-of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOf {
+    /// Transactions whose commit record starts after this LSN are undone.
+    Lsn(Lsn),
+    /// Transactions committed after this time (µs since 2000-01-01 UTC) are undone.
+    TimeUs(i64),
+}
+
+impl AsOf {
+    pub(super) fn is_after(&self, x: &XactSummary) -> bool {
+        match *self {
+            AsOf::Lsn(l) => x.commit_lsn > l,
+            AsOf::TimeUs(t) => x.time_us > t,
+        }
+    }
+}
+
+/// A row whose state at the moment could not be rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncompleteRow {
+    /// The later transaction being undone.
+    pub xid: u32,
+    /// Its first record on the row.
+    pub lsn: Lsn,
+    /// The row's key (printed values of the key columns), when known.
+    pub key: Vec<Option<String>>,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a `--as-of` dump did (the JSON report).
+#[derive(Debug, Clone, Serialize)]
+pub struct AsOfSummary {
+    /// `SCHEMA.TABLE`.
+    pub table: String,
+    /// The moment.
+    pub as_of: AsOf,
+    /// Rows written.
+    pub n_rows: u64,
+    /// The later committed transactions undone, newest first: xid, commit
+    /// LSN, commit time.
+    pub undone: Vec<(u32, Lsn, String)>,
+    /// Rows whose state could not be rebuilt.
+    pub incomplete: Vec<IncompleteRow>,
+}
+
+/// The current rows as a multiset of printed images.
+#[derive(Default)]
+struct Rows {
+    list: Vec<Option<Image>>,
+    at: HashMap<Image, Vec<usize>>,
+}
+
+impl Rows {
+    fn add(&mut self, img: Image) {
+        self.at
+            .entry(img.clone())
+            .or_default()
+            .push(self.list.len());
+        self.list.push(Some(img));
+    }
+    fn remove(&mut self, img: &Image) -> bool {
+        let Some(i) = self.at.get_mut(img).and_then(Vec::pop) else {
+            return false;
+        };
+        if let Some(slot) = self.list.get_mut(i) {
+            *slot = None;
+        }
+        true
+    }
+}
+
+/// Writes the table as of `as_of` to `out` in `format`. The summary lists
+/// the rows that could not be rebuilt (the result is then incomplete).
+pub fn dump_as_of(
+    req: &DumpRequest,
+    as_of: AsOf,
+    format: DumpFormat,
+    job: &JobCtx,
+    out: &mut dyn Write,
+) -> Result<AsOfSummary> {
+    let _span = tracing::info_span!("pg_dump_as_of", table = %req.table).entered();
+    let (dir, cat, class, (schema, name)) = open_table(req, job)?;
+    let mut scan = TableScan::new(&cat, &class)?;
+    report_warnings(job, &scan.warnings);
+    let cols = columns(&scan, &cat.types);
+    let paths = segment_paths(&scan, dir.relseg_size_blocks());
+    let ctx = RowCtx::new(
+        Encoder::Rows,
+        (&schema, &name),
+        &cols,
+        dir.relseg_size_blocks(),
+        &paths,
+    );
+    let mut rows = Rows::default();
+    {
+        let mut enc = RowEncoder::new(&cat.types, &ctx, job);
+        scan.scan(ScanMode::Live, |r| {
+            rows.add(enc.typed_row(r, "heap").values);
+            !job.cancel.is_cancelled()
+        });
+    }
+    job.check()?;
+    report_warnings(job, &scan.warnings);
+    let table = format!("{schema}.{name}");
+    if let Some(first) = scan.warnings.first() {
+        return Err(Error::DamagedRows {
+            n: scan.warnings.len(),
+            table,
+            first: first.message(),
+        });
+    }
+    let (mut later, plan) =
+        super::dead::wal_versions(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
+    later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
+    let mut incomplete = Vec::new();
+    if let Some(plan) = plan {
+        for w in &plan.warnings {
+            job.diagnostic(Diagnostic::warning("as-of-plan", w.clone()));
+        }
+        undo_all(&mut rows, &later, plan.rows, &mut incomplete);
+    }
+    let n_rows = write_rows(format, &ctx, &cat.types, &rows, out)?;
+    let summary = AsOfSummary {
+        table: table.clone(),
+        as_of,
+        n_rows,
+        undone: later
+            .iter()
+            .map(|x| (x.xid, x.commit_lsn, format_timestamp(x.time_us)))
+            .collect(),
+        incomplete,
+    };
+    for r in &summary.incomplete {
+        job.diagnostic(
+            Diagnostic::warning("as-of-incomplete", r.reason.clone()).at(format!(
+                "transaction {} at {}, key {:?}",
+                r.xid, r.lsn, r.key
+            )),
+        );
+    }
+    Ok(summary)
+}
+
+/// Undoes the transactions of `later` (newest first) on `rows`.
+fn undo_all(
+    rows: &mut Rows,
+    later: &[XactSummary],
+    plan_rows: Vec<PlanRow>,
+    incomplete: &mut Vec<IncompleteRow>,
+) {
+    let mut by_xid: HashMap<u32, Vec<PlanRow>> = HashMap::new();
+    for r in plan_rows {
+        by_xid.entry(r.xid).or_default().push(r);
+    }
+    for x in later {
+        for r in by_xid.remove(&x.xid).unwrap_or_default() {
+            if let Some(why) = undo_row(rows, &r) {
+                incomplete.push(IncompleteRow {
+                    xid: r.xid,
+                    lsn: r.lsn,
+                    key: r.key.clone(),
+                    reason: why,
+                });
+            }
+        }
+    }
+}
+
+/// Undoes one row of a transaction: its written version out, its old
+/// version back. Returns why the row's earlier state is unknown, if it is.
+fn undo_row(rows: &mut Rows, r: &PlanRow) -> Option<String> {
+    let mut why = match &r.status {
+        RowStatus::Incomplete { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    if let Some(new) = &r.new
+        && !rows.remove(new)
+    {
+        why.get_or_insert_with(|| {
+            "the version it wrote is not among the rows after it (changed outside the WAL read?)"
+                .to_string()
+        });
+    }
+    if let Some(old) = &r.old {
+        rows.add(old.clone());
+    }
+    why
+}
+
+fn write_rows(
+    format: DumpFormat,
+    ctx: &RowCtx<'_>,
+    types: &pgdata::catalog::Types,
+    rows: &Rows,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut n = 0u64;
+    let mut line = String::new();
+    for img in rows.list.iter().flatten() {
+        line.clear();
+        if format == DumpFormat::Jsonl {
+            let values: std::collections::BTreeMap<&str, Option<&str>> =
+                ctx.names().zip(img.iter().map(Option::as_deref)).collect();
+            line.push_str(&serde_json::json!({ "values": values }).to_string());
+        } else {
+            super::dead::text_line(format, ctx, types, img, &mut line);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        n = n.saturating_add(1);
+    }
+    Ok(n)
+}

@@ -1,0 +1,438 @@
+//! `pg dump --dead`: every deleted or replaced row version found, from
+//! three sources, de-duplicated:
+//! - `heap`: tuples a committed transaction deleted or replaced that are
+//!   still whole under their line pointers (status `dead`);
+//! - `carve`: tuple bytes pruning or VACUUM left behind (dead/unused line
+//!   pointers with storage, free space; status `dead`, `carved` or
+//!   `carved-partial`, see `pgdata::carve`);
+//! - `wal`: the old image of every committed DELETE/UPDATE of the table in
+//!   `pg_wal` (`pgrescue::plan::plan_versions`: record data, full-page
+//!   images, replay, TOAST chunks from WAL; status `dead`).
+//!
+//! The same version found twice (on the heap and in WAL, or carved and in
+//! WAL) is printed once: for equal values, as many rows as the source that
+//! saw the most of them; heap rows first (they carry a place), then the
+//! WAL's surplus in LSN order. A partial carved row whose columns start a
+//! complete row is dropped; the others are printed by `--format jsonl`
+//! only (the text formats have no way to say "this column is missing"),
+//! and a diagnostic counts them.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use pgdata::catalog::{Catalog, ClassRow, Types, Warning};
+use pgdata::table::{ScanMode, TableScan};
+use pgrescue::collect::{Change, ChangeSink, RelKey};
+use pgrescue::plan::{RowKind, RowStatus, TablePlan, plan_versions, table_rels};
+use pgrescue::xacts::{Target, XactSummary};
+use rowcodec::pg::{copy_text_escape, csv_quote, sql_literal};
+use serde::Serialize;
+
+use super::encode::{Batch, DumpRow, Encoder, RowCtx, RowEncoder};
+use super::{DumpFormat, DumpRequest};
+use crate::job::{Diagnostic, JobCtx};
+use crate::pg::{Result, rescue};
+
+/// A dead row version and where it was found.
+struct Found {
+    row: DumpRow,
+    /// Byte offset in the page (carved rows).
+    offset: Option<u16>,
+    /// WAL: the record and the transaction that deleted/replaced it.
+    wal: Option<(walparse::Lsn, &'static str)>,
+    complete: bool,
+}
+
+/// How many rows each source gave.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct DeadCounts {
+    heap: u64,
+    carved: u64,
+    carved_partial: u64,
+    wal: u64,
+    wal_incomplete: u64,
+}
+
+/// Collects, de-duplicates and writes the dead row versions of the table.
+/// Returns the rows written and the scan's warnings.
+pub(super) fn dead_rows(
+    req: &DumpRequest,
+    (cat, class): (&Catalog, &ClassRow),
+    scan: &TableScan<'_>,
+    ctx: &RowCtx<'_>,
+    job: &JobCtx,
+    write: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<(u64, Vec<Warning>)> {
+    let mut counts = DeadCounts::default();
+    let mut enc = RowEncoder::new(&cat.types, ctx, job);
+    let mut fork = scan.fork()?;
+    let mut heap: Vec<Found> = Vec::new();
+    fork.scan(ScanMode::Dead, |r| {
+        heap.push(Found {
+            row: enc.typed_row(r, "heap"),
+            offset: None,
+            wal: None,
+            complete: true,
+        });
+        !job.cancel.is_cancelled()
+    });
+    counts.heap = heap.len() as u64;
+    fork.carve_blocks(0..fork.n_blocks(), |c| {
+        let mut row = enc.typed_row(&c.row, "carve");
+        row.status = c.status.as_str();
+        let complete = c.status != pgdata::carve::CarveStatus::CarvedPartial
+            && row.values.len() == ctx.n_cols();
+        if complete {
+            counts.carved += 1;
+        } else {
+            counts.carved_partial += 1;
+        }
+        heap.push(Found {
+            row,
+            offset: Some(c.offset),
+            wal: None,
+            complete,
+        });
+        !job.cancel.is_cancelled()
+    });
+    job.check()?;
+    let wal = match wal_versions(&req.pgdata, (cat, class), job, &|_| true) {
+        Ok((_, plan)) => wal_rows(plan, &mut counts),
+        Err(e) => {
+            job.diagnostic(Diagnostic::warning(
+                "dead-wal-unread",
+                format!("the WAL was not read for --dead: {e}; rows from the heap only"),
+            ));
+            Vec::new()
+        }
+    };
+    let rows = dedup(heap, wal);
+    report_counts(job, &counts, &rows);
+    let n = write_rows(req, ctx, &cat.types, &rows, job, write)?;
+    Ok((n, std::mem::take(&mut fork.warnings)))
+}
+
+fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
+    let partial_out = rows.iter().filter(|f| !f.complete).count();
+    job.diagnostic(Diagnostic::note(
+        "dead-sources",
+        format!(
+            "dead row versions found: {} on the heap, {} carved whole, {} carved partial, {} in WAL \
+             ({} WAL images incomplete); {} printed after de-duplication ({partial_out} partial)",
+            c.heap,
+            c.carved,
+            c.carved_partial,
+            c.wal,
+            c.wal_incomplete,
+            rows.len()
+        ),
+    ));
+    if c.wal_incomplete > 0 {
+        job.diagnostic(Diagnostic::warning(
+            "dead-wal-incomplete",
+            format!(
+                "{} deleted/replaced versions in WAL could not be rebuilt completely (not printed)",
+                c.wal_incomplete
+            ),
+        ));
+    }
+}
+
+/// The committed transactions of the WAL in `pgdata` that changed the
+/// table and that `keep` accepts (in commit order), with their rows'
+/// before/after images (`None` when there is none).
+pub(super) fn wal_versions(
+    pgdata: &std::path::Path,
+    (cat, class): (&Catalog, &ClassRow),
+    job: &JobCtx,
+    keep: &dyn Fn(&XactSummary) -> bool,
+) -> Result<(Vec<XactSummary>, Option<TablePlan>)> {
+    let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
+    let (ctx, log) = rescue::read_xacts(pgdata, &rels, job)?;
+    let targets: Vec<XactSummary> = log
+        .select(Target::TimeRange {
+            since_us: None,
+            until_us: None,
+        })
+        .into_iter()
+        .filter(|x| x.per_rel.keys().any(|r| rels.contains(r)) && keep(x))
+        .collect();
+    if targets.is_empty() {
+        return Ok((targets, None));
+    }
+    let filter = log.change_filter(&targets, &rels);
+    let mut changes: Vec<Change> = Vec::new();
+    super::super::wal::for_each_segment(
+        &[pgdata.to_path_buf()],
+        job,
+        || ChangeSink::new(ctx, &filter),
+        |_, s| changes.extend(s.out),
+    )?;
+    let dir = pgdata::DataDir::open(pgdata)?;
+    let src = rescue::open_sources(&dir, cat, class)?;
+    let plan = plan_versions(cat, class, src, &log, &targets, &changes)?;
+    Ok((targets, Some(plan)))
+}
+
+/// The old images of a plan's deleted and updated rows.
+fn wal_rows(plan: Option<TablePlan>, counts: &mut DeadCounts) -> Vec<Found> {
+    let Some(plan) = plan else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in plan.rows {
+        if r.kind == RowKind::Delete {
+            continue; // an insert: no old version
+        }
+        let (Some(old), false) = (r.old, matches!(r.status, RowStatus::Incomplete { .. })) else {
+            counts.wal_incomplete += 1;
+            continue;
+        };
+        counts.wal += 1;
+        let (block, lp) = match r.old_source {
+            Some(pgrescue::plan::Source::HeapPage { block, lp }) => (block, lp),
+            _ => (0, 0),
+        };
+        out.push(Found {
+            row: DumpRow {
+                file: String::new(),
+                block,
+                lp,
+                xmin: 0,
+                xmax: r.xid,
+                status: "dead",
+                source: "wal",
+                values: old,
+            },
+            offset: None,
+            wal: Some((r.lsn, r.old_source.map_or("?", |s| s.kind()))),
+            complete: true,
+        });
+    }
+    out
+}
+
+/// Heap and carved rows first, then the WAL rows not already seen (see
+/// the module doc).
+fn dedup(heap: Vec<Found>, wal: Vec<Found>) -> Vec<Found> {
+    let mut seen: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(heap.len().saturating_add(wal.len()));
+    let mut partial = Vec::new();
+    for f in heap {
+        if f.complete {
+            *seen.entry(f.row.values.clone()).or_default() += 1;
+            out.push(f);
+        } else {
+            partial.push(f);
+        }
+    }
+    let mut from_wal: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+    for f in wal {
+        let n = from_wal.entry(f.row.values.clone()).or_default();
+        *n += 1;
+        if *n > seen.get(&f.row.values).copied().unwrap_or(0) {
+            out.push(f);
+        }
+    }
+    let complete: Vec<&Vec<Option<String>>> = out.iter().map(|f| &f.row.values).collect();
+    let partial: Vec<Found> = partial
+        .into_iter()
+        .filter(|p| !complete.iter().any(|c| c.starts_with(&p.row.values)))
+        .collect();
+    out.extend(partial);
+    out
+}
+
+/// The JSON line of a dead row: keys sorted, values by column name (the
+/// intact columns only for a partial row).
+#[derive(Serialize)]
+struct JsonDead<'a> {
+    block: u32,
+    file: &'a str,
+    lp: u16,
+    lsn: Option<String>,
+    offset: Option<u16>,
+    source: &'static str,
+    status: &'static str,
+    values: std::collections::BTreeMap<&'a str, Option<&'a str>>,
+    wal_source: Option<&'static str>,
+    xmax: u32,
+    xmin: u32,
+}
+
+fn write_rows(
+    req: &DumpRequest,
+    ctx: &RowCtx<'_>,
+    types: &Types,
+    rows: &[Found],
+    job: &JobCtx,
+    write: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<u64> {
+    let format = match ctx.encoder() {
+        Encoder::Rows => {
+            let typed: Vec<DumpRow> = rows.iter().map(|f| f.row.clone()).collect();
+            let n = typed.len() as u64;
+            write(Batch::Rows(typed))?;
+            return Ok(n);
+        }
+        Encoder::Text(f) => f,
+    };
+    let mut text = String::new();
+    let mut n = 0u64;
+    let mut skipped = 0u64;
+    for f in rows {
+        job.check()?;
+        if !f.complete && format != DumpFormat::Jsonl {
+            skipped += 1;
+            continue;
+        }
+        line(format, ctx, types, f, &mut text);
+        text.push('\n');
+        n += 1;
+    }
+    if skipped > 0 {
+        job.diagnostic(Diagnostic::warning(
+            "dead-partial-rows",
+            format!(
+                "{skipped} partial carved rows of {} are printed by --format jsonl only",
+                req.table
+            ),
+        ));
+    }
+    write(Batch::Text(text, n))?;
+    Ok(n)
+}
+
+fn line(format: DumpFormat, ctx: &RowCtx<'_>, types: &Types, f: &Found, out: &mut String) {
+    let values = &f.row.values;
+    match format {
+        DumpFormat::Copy | DumpFormat::Csv | DumpFormat::Sql => {
+            text_line(format, ctx, types, values, out);
+        }
+        DumpFormat::Jsonl => {
+            let obj = JsonDead {
+                block: f.row.block,
+                file: &f.row.file,
+                lp: f.row.lp,
+                lsn: f.wal.map(|(l, _)| l.to_string()),
+                offset: f.offset,
+                source: f.row.source,
+                status: f.row.status,
+                values: ctx
+                    .names()
+                    .zip(values.iter().map(Option::as_deref))
+                    .collect(),
+                wal_source: f.wal.map(|(_, s)| s),
+                xmax: f.row.xmax,
+                xmin: f.row.xmin,
+            };
+            if let Ok(s) = serde_json::to_string(&obj) {
+                out.push_str(&s);
+            }
+        }
+    }
+}
+
+/// One row of printed values as a COPY text, CSV or INSERT line (no
+/// newline); nothing for JSON lines.
+pub(super) fn text_line(
+    format: DumpFormat,
+    ctx: &RowCtx<'_>,
+    types: &Types,
+    values: &[Option<String>],
+    out: &mut String,
+) {
+    match format {
+        DumpFormat::Copy => {
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push('\t');
+                }
+                match v {
+                    Some(s) => copy_text_escape(s, out),
+                    None => out.push_str("\\N"),
+                }
+            }
+        }
+        DumpFormat::Csv => {
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if let Some(s) = v {
+                    csv_quote(s, out);
+                }
+            }
+        }
+        DumpFormat::Sql => {
+            let lits: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Some(s) => sql_literal(types, ctx.type_oid(i), s),
+                    None => "NULL".to_string(),
+                })
+                .collect();
+            let _ = write!(
+                out,
+                "INSERT INTO {} ({}) VALUES ({});",
+                ctx.qualified(),
+                ctx.col_list(),
+                lits.join(", ")
+            );
+        }
+        DumpFormat::Jsonl => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(source: &'static str, vals: &[&str], complete: bool) -> Found {
+        Found {
+            row: DumpRow {
+                file: String::new(),
+                block: 0,
+                lp: 0,
+                xmin: 0,
+                xmax: 0,
+                status: "dead",
+                source,
+                values: vals.iter().map(|v| Some((*v).to_string())).collect(),
+            },
+            offset: None,
+            wal: None,
+            complete,
+        }
+    }
+
+    #[test]
+    fn equal_values_print_as_often_as_the_richest_source() {
+        let heap = vec![
+            found("carve", &["1", "a"], true),
+            found("carve", &["1"], false), // starts row 1: dropped
+            found("carve", &["9"], false), // starts no row: kept
+        ];
+        let wal = vec![
+            found("wal", &["1", "a"], true),
+            found("wal", &["2", "b"], true),
+            found("wal", &["2", "b"], true),
+        ];
+        let out = dedup(heap, wal);
+        let got: Vec<(&str, Vec<Option<String>>)> = out
+            .iter()
+            .map(|f| (f.row.source, f.row.values.clone()))
+            .collect();
+        let v = |x: &[&str]| x.iter().map(|s| Some((*s).to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                ("carve", v(&["1", "a"])),
+                ("wal", v(&["2", "b"])),
+                ("wal", v(&["2", "b"])),
+                ("carve", v(&["9"])),
+            ]
+        );
+    }
+}
