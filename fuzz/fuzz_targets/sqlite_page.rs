@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         &ctx,
         PageNo(2),
         data,
-        PageRole::Orphan { live_guess: false },
+        PageRole::Orphan,
         Extract {
             intact: true,
             carved: true,

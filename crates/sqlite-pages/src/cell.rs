@@ -124,6 +124,11 @@ pub trait PageSource: Sync {
     fn page(&self, p: PageNo) -> Option<&[u8]>;
     /// Number of pages.
     fn n_pages(&self) -> u32;
+    /// `true` when page `p` is known to be on the freelist: an overflow
+    /// chain that runs into it ends there (its bytes are not the payload's).
+    fn is_free(&self, _p: PageNo) -> bool {
+        false
+    }
 }
 
 /// Reassembles a payload: the local part plus the overflow chain. Returns the
@@ -134,6 +139,26 @@ pub fn assemble_payload<'a>(
     page_no: PageNo,
     cell: &PayloadCell<'a>,
 ) -> (Cow<'a, [u8]>, Option<Error>) {
+    assemble(src, page_no, cell, false)
+}
+
+/// [`assemble_payload`] for a live cell: its chain also ends at a page
+/// the freelist holds ([`PageSource::is_free`]; a deleted cell's overflow
+/// pages are freed with it, a live cell's are not).
+pub fn assemble_live_payload<'a>(
+    src: &dyn PageSource,
+    page_no: PageNo,
+    cell: &PayloadCell<'a>,
+) -> (Cow<'a, [u8]>, Option<Error>) {
+    assemble(src, page_no, cell, true)
+}
+
+fn assemble<'a>(
+    src: &dyn PageSource,
+    page_no: PageNo,
+    cell: &PayloadCell<'a>,
+    live: bool,
+) -> (Cow<'a, [u8]>, Option<Error>) {
     let Some(first) = cell.overflow else {
         return (Cow::Borrowed(cell.local), None);
     };
@@ -141,7 +166,9 @@ pub fn assemble_payload<'a>(
     let mut out = Vec::with_capacity(want.min(1 << 24));
     out.extend_from_slice(cell.local);
     let mut next = first;
-    let mut hops = 0u32;
+    // Every page of the chain once: a loop ends the chain (a page read twice
+    // would put bytes into the payload that are not its own).
+    let mut visited = std::collections::HashSet::new();
     while out.len() < want {
         let fail = |reason| Error::BadOverflow {
             page_no,
@@ -151,9 +178,17 @@ pub fn assemble_payload<'a>(
         if next.0 == 0 || next.0 > src.n_pages() {
             return (Cow::Owned(out), Some(fail("page number out of range")));
         }
-        hops = hops.saturating_add(1);
-        if hops > src.n_pages() {
-            return (Cow::Owned(out), Some(fail("chain longer than the file")));
+        if !visited.insert(next) {
+            return (
+                Cow::Owned(out),
+                Some(fail("chain loops back to a page it read")),
+            );
+        }
+        if live && src.is_free(next) {
+            return (
+                Cow::Owned(out),
+                Some(fail("chain runs into a freelist page")),
+            );
         }
         let Some(pg) = src.page(next) else {
             return (Cow::Owned(out), Some(fail("page missing")));
