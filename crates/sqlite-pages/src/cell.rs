@@ -13,8 +13,9 @@
 
 use std::borrow::Cow;
 
-use rowcodec::sqlite::varint;
+use rowcodec::sqlite::{Record, varint};
 
+use crate::page::BtreePage;
 use crate::{Error, PageNo};
 
 /// Bytes of a payload of `payload_len` stored on the page itself.
@@ -258,6 +259,64 @@ impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "page {}: {}", self.page_no, self.detail())
     }
+}
+
+/// The cells of a b-tree page worth decoding: the distinct pointers in
+/// order, less cells that overlap another: a pointer forged (or left over
+/// past a forged cell count) into another cell's bytes decodes as garbage.
+/// Of two overlapping cells the one whose record is inconsistent (header
+/// unreadable, or sizes disagreeing with the payload length) goes, else
+/// the one that starts inside the other.
+pub(crate) fn sound_cells<'p>(bp: &BtreePage<'p>, kind: CellKind) -> Vec<PayloadCell<'p>> {
+    let cells: Vec<PayloadCell<'p>> = bp
+        .cell_ptrs()
+        .filter_map(|off| parse_payload_cell(bp.page_no, bp.bytes, off, kind).ok())
+        .collect();
+    let end = |c: &PayloadCell<'_>| c.offset.saturating_add(c.cell_len);
+    let mut order: Vec<(usize, usize, bool)> = cells
+        .iter()
+        .map(|c| (c.offset, end(c), record_consistent(c)))
+        .collect();
+    order.sort_unstable();
+    let mut dropped: Vec<usize> = Vec::new();
+    // The kept cell reaching farthest so far: (start, end, consistent).
+    let mut cover: Option<(usize, usize, bool)> = None;
+    for &(start, stop, ok) in &order {
+        if let Some((d_start, d_end, d_ok)) = cover
+            && start < d_end
+        {
+            if d_ok || !ok {
+                dropped.push(start);
+                continue;
+            }
+            dropped.push(d_start);
+            cover = Some((start, stop, ok));
+            continue;
+        }
+        if cover.is_none_or(|(_, d_end, _)| stop > d_end) {
+            cover = Some((start, stop, ok));
+        }
+    }
+    if dropped.is_empty() {
+        return cells;
+    }
+    dropped.sort_unstable();
+    cells
+        .into_iter()
+        .filter(|c| dropped.binary_search(&c.offset).is_err())
+        .collect()
+}
+
+/// The record of cell `c` has a readable header whose sizes agree with
+/// the cell's payload length.
+pub(crate) fn record_consistent(c: &PayloadCell<'_>) -> bool {
+    Record::parse_header(c.local).is_ok_and(|r| {
+        if c.overflow.is_some() {
+            r.record_len() <= c.payload_len
+        } else {
+            r.record_len() == c.payload_len
+        }
+    })
 }
 
 #[cfg(test)]

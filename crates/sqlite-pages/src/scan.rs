@@ -11,8 +11,8 @@ use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, recy
 use crate::PageNo;
 use crate::carve::{CarveCtx, schema_values_into, shape_score, to_schema_values};
 use crate::cell::{
-    CellKind, ChainBreak, PageSource, PayloadCell, assemble_live_payload, assemble_payload,
-    parse_payload_cell,
+    CellKind, ChainBreak, PageSource, assemble_live_payload, assemble_payload, parse_payload_cell,
+    sound_cells,
 };
 use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
@@ -450,6 +450,22 @@ fn carve_leaf(
             &mut carved,
         );
     }
+    // Free space the freeblock chain does not account for (a chain that
+    // loops, ends early or lies about sizes): carved all the same.
+    for (start, end) in unaccounted(bp, intact) {
+        carve_into(
+            ctx,
+            page_no,
+            bp.bytes,
+            owner,
+            start,
+            end,
+            true,
+            carve_status_fb,
+            col0,
+            &mut carved,
+        );
+    }
     let (gs, ge) = bp.gap();
     let gap_status = if carve_status_fb == RowStatus::Deleted {
         RowStatus::Unallocated
@@ -478,6 +494,31 @@ fn carve_leaf(
     }
 }
 
+/// The parts of a leaf's content area (past the gap) that neither an
+/// intact cell nor the freeblock chain covers, of at least 5 bytes (less
+/// is a fragment): empty on a page whose chain is whole.
+fn unaccounted(bp: &BtreePage<'_>, intact: &[IntactCell]) -> Vec<(usize, usize)> {
+    let mut used: Vec<(usize, usize)> = intact
+        .iter()
+        .map(|(o, _, _, _, len)| (*o, o.saturating_add(*len)))
+        .chain(
+            bp.freeblocks()
+                .into_iter()
+                .map(|(o, n)| (o, o.saturating_add(n))),
+        )
+        .collect();
+    used.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = bp.gap().1;
+    for (start, end) in used.into_iter().chain([(bp.bytes.len(), bp.bytes.len())]) {
+        if start > at && start - at >= 5 {
+            out.push((at, start));
+        }
+        at = at.max(end);
+    }
+    out
+}
+
 /// The values of an intact cell's record; with a broken overflow chain,
 /// the bytes read of a cut text or blob too.
 fn values_of<'r>(rec: &Record<'r>, chain_broken: bool) -> Vec<Option<Value<'r>>> {
@@ -502,7 +543,18 @@ fn live_cells(
     let mut types: Vec<SerialType> = Vec::new();
     let mut vals_buf: Vec<Option<Value<'static>>> = Vec::new();
     let mut row_buf: Vec<Value<'static>> = Vec::new();
+    // Rowids emitted from this page: a forged cell repeating one is skipped
+    // (each rowid is live once; rowids ascend, so the check is rare).
+    let mut seen: Vec<i64> = Vec::new();
+    let mut max_seen: Option<i64> = None;
     for cell in sound_cells(bp, CellKind::TableLeaf) {
+        if let Some(id) = cell.rowid {
+            if max_seen.is_some_and(|m| id <= m) && seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            max_seen = max_seen.max(Some(id));
+        }
         let off = cell.offset;
         let (payload, err) = assemble_live_payload(ctx.src, bp.page_no, &cell);
         let chain_break = ChainBreak::of(&cell, payload.len(), err);
@@ -668,64 +720,6 @@ fn carve_into(
             c.end,
         ));
     }
-}
-
-/// The cells of a b-tree page worth decoding: the distinct pointers in
-/// order, less cells that overlap another: a pointer forged (or left over
-/// past a forged cell count) into another cell's bytes decodes as garbage.
-/// Of two overlapping cells the one whose record is inconsistent (header
-/// unreadable, or sizes disagreeing with the payload length) goes, else
-/// the one that starts inside the other.
-pub(crate) fn sound_cells<'p>(bp: &BtreePage<'p>, kind: CellKind) -> Vec<PayloadCell<'p>> {
-    let cells: Vec<PayloadCell<'p>> = bp
-        .cell_ptrs()
-        .filter_map(|off| parse_payload_cell(bp.page_no, bp.bytes, off, kind).ok())
-        .collect();
-    let end = |c: &PayloadCell<'_>| c.offset.saturating_add(c.cell_len);
-    let mut order: Vec<(usize, usize, bool)> = cells
-        .iter()
-        .map(|c| (c.offset, end(c), record_consistent(c)))
-        .collect();
-    order.sort_unstable();
-    let mut dropped: Vec<usize> = Vec::new();
-    // The kept cell reaching farthest so far: (start, end, consistent).
-    let mut cover: Option<(usize, usize, bool)> = None;
-    for &(start, stop, ok) in &order {
-        if let Some((d_start, d_end, d_ok)) = cover
-            && start < d_end
-        {
-            if d_ok || !ok {
-                dropped.push(start);
-                continue;
-            }
-            dropped.push(d_start);
-            cover = Some((start, stop, ok));
-            continue;
-        }
-        if cover.is_none_or(|(_, d_end, _)| stop > d_end) {
-            cover = Some((start, stop, ok));
-        }
-    }
-    if dropped.is_empty() {
-        return cells;
-    }
-    dropped.sort_unstable();
-    cells
-        .into_iter()
-        .filter(|c| dropped.binary_search(&c.offset).is_err())
-        .collect()
-}
-
-/// The record of cell `c` has a readable header whose sizes agree with
-/// the cell's payload length.
-pub(crate) fn record_consistent(c: &PayloadCell<'_>) -> bool {
-    Record::parse_header(c.local).is_ok_and(|r| {
-        if c.overflow.is_some() {
-            r.record_len() <= c.payload_len
-        } else {
-            r.record_len() == c.payload_len
-        }
-    })
 }
 
 /// The first serial-type code of the record at the start of `local` (a

@@ -27,9 +27,9 @@ use rowcodec::sqlite::{Record, SerialType};
 use super::{Db, Diag, DiagKind};
 use crate::PageNo;
 use crate::carve::shape_score;
-use crate::cell::CellKind;
+use crate::cell::{CellKind, record_consistent, sound_cells};
 use crate::page::{BtreeKind, BtreePage, PageClass};
-use crate::scan::{PageRole, record_consistent, sound_cells};
+use crate::scan::PageRole;
 use crate::schema::Table;
 
 /// A rowid range `(lo, hi]` (`None` = unbounded) that a broken or forged
