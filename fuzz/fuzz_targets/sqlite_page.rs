@@ -10,14 +10,14 @@ use sqlite_pages::db::{Db, SalvageOptions, Sink};
 use sqlite_pages::page::BtreePage;
 use sqlite_pages::scan::{Extract, PageRole, RecoveredRow, table_rows_in_page};
 
+#[path = "common/sqlite_check.rs"]
+mod sqlite_check;
+
 struct Check;
 impl Sink for Check {
     type Error = ();
     fn row(&mut self, db: &Db<'_>, r: &RecoveredRow) -> Result<bool, ()> {
-        if let Some(t) = r.table.and_then(|t| db.tables.get(t)) {
-            assert_eq!(r.values.len(), t.columns.len());
-        }
-        assert!(r.offset < db.page_size as usize);
+        sqlite_check::check_row(db, r);
         Ok(true)
     }
 }
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         &ctx,
         PageNo(2),
         data,
-        PageRole::Orphan { live_guess: false },
+        PageRole::Orphan,
         Extract {
             intact: true,
             carved: true,

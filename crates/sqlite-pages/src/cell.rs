@@ -13,8 +13,9 @@
 
 use std::borrow::Cow;
 
-use rowcodec::sqlite::varint;
+use rowcodec::sqlite::{Record, varint};
 
+use crate::page::BtreePage;
 use crate::{Error, PageNo};
 
 /// Bytes of a payload of `payload_len` stored on the page itself.
@@ -124,6 +125,11 @@ pub trait PageSource: Sync {
     fn page(&self, p: PageNo) -> Option<&[u8]>;
     /// Number of pages.
     fn n_pages(&self) -> u32;
+    /// `true` when page `p` is known to be on the freelist: an overflow
+    /// chain that runs into it ends there (its bytes are not the payload's).
+    fn is_free(&self, _p: PageNo) -> bool {
+        false
+    }
 }
 
 /// Reassembles a payload: the local part plus the overflow chain. Returns the
@@ -134,6 +140,26 @@ pub fn assemble_payload<'a>(
     page_no: PageNo,
     cell: &PayloadCell<'a>,
 ) -> (Cow<'a, [u8]>, Option<Error>) {
+    assemble(src, page_no, cell, false)
+}
+
+/// [`assemble_payload`] for a live cell: its chain also ends at a page
+/// the freelist holds ([`PageSource::is_free`]; a deleted cell's overflow
+/// pages are freed with it, a live cell's are not).
+pub fn assemble_live_payload<'a>(
+    src: &dyn PageSource,
+    page_no: PageNo,
+    cell: &PayloadCell<'a>,
+) -> (Cow<'a, [u8]>, Option<Error>) {
+    assemble(src, page_no, cell, true)
+}
+
+fn assemble<'a>(
+    src: &dyn PageSource,
+    page_no: PageNo,
+    cell: &PayloadCell<'a>,
+    live: bool,
+) -> (Cow<'a, [u8]>, Option<Error>) {
     let Some(first) = cell.overflow else {
         return (Cow::Borrowed(cell.local), None);
     };
@@ -141,7 +167,9 @@ pub fn assemble_payload<'a>(
     let mut out = Vec::with_capacity(want.min(1 << 24));
     out.extend_from_slice(cell.local);
     let mut next = first;
-    let mut hops = 0u32;
+    // Every page of the chain once: a loop ends the chain (a page read twice
+    // would put bytes into the payload that are not its own).
+    let mut visited = std::collections::HashSet::new();
     while out.len() < want {
         let fail = |reason| Error::BadOverflow {
             page_no,
@@ -151,9 +179,17 @@ pub fn assemble_payload<'a>(
         if next.0 == 0 || next.0 > src.n_pages() {
             return (Cow::Owned(out), Some(fail("page number out of range")));
         }
-        hops = hops.saturating_add(1);
-        if hops > src.n_pages() {
-            return (Cow::Owned(out), Some(fail("chain longer than the file")));
+        if !visited.insert(next) {
+            return (
+                Cow::Owned(out),
+                Some(fail("chain loops back to a page it read")),
+            );
+        }
+        if live && src.is_free(next) {
+            return (
+                Cow::Owned(out),
+                Some(fail("chain runs into a freelist page")),
+            );
         }
         let Some(pg) = src.page(next) else {
             return (Cow::Owned(out), Some(fail("page missing")));
@@ -223,6 +259,64 @@ impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "page {}: {}", self.page_no, self.detail())
     }
+}
+
+/// The cells of a b-tree page worth decoding: the distinct pointers in
+/// order, less cells that overlap another: a pointer forged (or left over
+/// past a forged cell count) into another cell's bytes decodes as garbage.
+/// Of two overlapping cells the one whose record is inconsistent (header
+/// unreadable, or sizes disagreeing with the payload length) goes, else
+/// the one that starts inside the other.
+pub(crate) fn sound_cells<'p>(bp: &BtreePage<'p>, kind: CellKind) -> Vec<PayloadCell<'p>> {
+    let cells: Vec<PayloadCell<'p>> = bp
+        .cell_ptrs()
+        .filter_map(|off| parse_payload_cell(bp.page_no, bp.bytes, off, kind).ok())
+        .collect();
+    let end = |c: &PayloadCell<'_>| c.offset.saturating_add(c.cell_len);
+    let mut order: Vec<(usize, usize, bool)> = cells
+        .iter()
+        .map(|c| (c.offset, end(c), record_consistent(c)))
+        .collect();
+    order.sort_unstable();
+    let mut dropped: Vec<usize> = Vec::new();
+    // The kept cell reaching farthest so far: (start, end, consistent).
+    let mut cover: Option<(usize, usize, bool)> = None;
+    for &(start, stop, ok) in &order {
+        if let Some((d_start, d_end, d_ok)) = cover
+            && start < d_end
+        {
+            if d_ok || !ok {
+                dropped.push(start);
+                continue;
+            }
+            dropped.push(d_start);
+            cover = Some((start, stop, ok));
+            continue;
+        }
+        if cover.is_none_or(|(_, d_end, _)| stop > d_end) {
+            cover = Some((start, stop, ok));
+        }
+    }
+    if dropped.is_empty() {
+        return cells;
+    }
+    dropped.sort_unstable();
+    cells
+        .into_iter()
+        .filter(|c| dropped.binary_search(&c.offset).is_err())
+        .collect()
+}
+
+/// The record of cell `c` has a readable header whose sizes agree with
+/// the cell's payload length.
+pub(crate) fn record_consistent(c: &PayloadCell<'_>) -> bool {
+    Record::parse_header(c.local).is_ok_and(|r| {
+        if c.overflow.is_some() {
+            r.record_len() <= c.payload_len
+        } else {
+            r.record_len() == c.payload_len
+        }
+    })
 }
 
 #[cfg(test)]

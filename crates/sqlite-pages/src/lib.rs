@@ -31,7 +31,7 @@
 //! let db = Db::open(main_file_bytes);          // schema, encoding, usable size
 //! let ctx = db.scan_ctx();                      // ScanCtx { tables, enc, usable, src }
 //! table_rows_in_page(&ctx, page_no, frame_page_bytes,
-//!     PageRole::Tree { table }                  // or Orphan { live_guess: false } if unknown
+//!     PageRole::Tree { table }                  // or Orphan if unknown
 //!     , Extract { intact: true, carved: true }, &mut |row| { ... });
 //! ```
 //! `page` is one page image (any source); `page_no` matters for page 1 (its

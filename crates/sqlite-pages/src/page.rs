@@ -194,17 +194,28 @@ impl<'a> BtreePage<'a> {
             .saturating_add(self.n_cells.saturating_mul(2))
     }
 
-    /// Cell offsets in key order; pointers outside the content area are
-    /// skipped (see [`BtreePage::bad_cell_ptrs`]).
+    /// Cell offsets in key order; pointers outside the content area, and
+    /// pointers repeating an earlier one (a forged array), are skipped (see
+    /// [`BtreePage::bad_cell_ptrs`]).
     pub fn cell_ptrs(&self) -> impl Iterator<Item = usize> + '_ {
         let start = self.hdr_off.saturating_add(self.kind.header_len());
         let gap = self.gap_start();
         let len = self.bytes.len();
+        let mut seen = vec![0u64; len / 64 + 1];
         (0..self.n_cells).filter_map(move |i| {
             let at = start.saturating_add(i.saturating_mul(2));
             let p = self.bytes.get(at..at.saturating_add(2))?;
             let off = usize::from(U16::ref_from_bytes(p).ok()?.get());
-            (off >= gap && off < len).then_some(off)
+            if off < gap || off >= len {
+                return None;
+            }
+            let word = seen.get_mut(off / 64)?;
+            let bit = 1u64 << (off % 64);
+            if *word & bit != 0 {
+                return None;
+            }
+            *word |= bit;
+            Some(off)
         })
     }
 

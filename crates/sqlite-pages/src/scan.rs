@@ -10,7 +10,10 @@ use rowcodec::sqlite::{OwnedValue, Record, SerialType, TextEncoding, Value, recy
 
 use crate::PageNo;
 use crate::carve::{CarveCtx, schema_values_into, shape_score, to_schema_values};
-use crate::cell::{CellKind, ChainBreak, PageSource, assemble_payload, parse_payload_cell};
+use crate::cell::{
+    CellKind, ChainBreak, PageSource, assemble_live_payload, assemble_payload, parse_payload_cell,
+    sound_cells,
+};
 use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
 
@@ -25,7 +28,9 @@ pub enum RowStatus {
     Freelist,
     /// Carved from the unallocated gap of a page.
     Unallocated,
-    /// A cell of a leaf page no tree or freelist reaches.
+    /// A cell of a leaf page no tree or freelist reaches, that is not
+    /// shown to be live (its table's tree is whole, or its rowids collide
+    /// with live ones).
     Orphan,
 }
 
@@ -67,6 +72,10 @@ pub struct RecoveredRow {
     pub rowid_inferred: bool,
     /// The cell's overflow chain broke: `values` hold what was read before.
     pub chain_break: Option<ChainBreak>,
+    /// `false` for a live row of a page no interior page of its table's
+    /// tree reaches (a forged or broken pointer; see
+    /// [`PageRole::Unreached`]).
+    pub reachable: bool,
 }
 
 /// A recovered row whose values borrow the page (or its reassembled
@@ -95,6 +104,8 @@ pub struct RowRef<'r> {
     pub rowid_inferred: bool,
     /// As [`RecoveredRow::chain_break`].
     pub chain_break: Option<ChainBreak>,
+    /// As [`RecoveredRow::reachable`].
+    pub reachable: bool,
 }
 
 impl RowRef<'_> {
@@ -115,6 +126,7 @@ impl RowRef<'_> {
             raw: self.raw.map(<[u8]>::to_vec),
             rowid_inferred: self.rowid_inferred,
             chain_break: self.chain_break,
+            reachable: self.reachable,
         }
     }
 }
@@ -135,6 +147,7 @@ impl RecoveredRow {
             raw: self.raw.as_deref(),
             rowid_inferred: self.rowid_inferred,
             chain_break: self.chain_break,
+            reachable: self.reachable,
         })
     }
 }
@@ -156,12 +169,16 @@ pub enum PageRole {
         /// Leaf count from the trunk header.
         n_leaves: u32,
     },
-    /// Not reached by anything; `live_guess` when a table's tree is broken
-    /// and its unreached leaves are probably live.
-    Orphan {
-        /// Report intact cells as live.
-        live_guess: bool,
+    /// A well-formed leaf of table `table` that its tree does not reach
+    /// because a pointer is broken or forged, lying in the rowid range the
+    /// broken pointer should have covered: its cells are live, reported
+    /// with `reachable: false`.
+    Unreached {
+        /// Index into [`ScanCtx::tables`].
+        table: usize,
     },
+    /// Not reached by anything and not shown to be live.
+    Orphan,
 }
 
 /// Which rows to produce.
@@ -213,11 +230,11 @@ pub fn scan_page(
     // The hot path (every live leaf of an intact tree): stream the cells.
     if what.intact
         && !what.carved
-        && let PageRole::Tree { table } = role
+        && let PageRole::Tree { table } | PageRole::Unreached { table } = role
         && let Ok(bp) = BtreePage::parse_lenient(page_no, page, ctx.usable)
         && bp.kind == BtreeKind::LeafTable
     {
-        live_cells(ctx, &bp, table, emit);
+        live_cells(ctx, &bp, table, role == PageRole::Tree { table }, emit);
         return;
     }
     let out = &mut |r: RecoveredRow| r.with_ref(|r| emit(r));
@@ -265,7 +282,7 @@ pub fn scan_page(
     }
     // A live page with no freeblock and an all-zero gap has nothing to carve
     // (most pages of a database): skip decoding its cells.
-    if !what.intact && matches!(role, PageRole::Tree { .. }) && bp.first_freeblock == 0 && {
+    if !what.intact && is_owned(role) && bp.first_freeblock == 0 && {
         let (gs, ge) = bp.gap();
         bp.bytes
             .get(gs..ge)
@@ -287,17 +304,14 @@ struct Intact {
 
 /// Decodes the intact cells of a table leaf; with `spans_only` (carving a
 /// page whose owner is known) only their spans, rowids and first codes.
-fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool) -> Intact {
+fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool, live: bool) -> Intact {
     let page_no = bp.page_no;
     let mut intact = Vec::new();
     // Per intact cell (when decoded): where its overflow chain broke.
     let mut breaks: Vec<Option<ChainBreak>> = Vec::new();
     // First serial-type codes of intact records (a prior for carving).
     let mut col0: Vec<u64> = Vec::new();
-    for off in bp.cell_ptrs() {
-        let Ok(cell) = parse_payload_cell(page_no, bp.bytes, off, CellKind::TableLeaf) else {
-            continue;
-        };
+    for cell in sound_cells(bp, CellKind::TableLeaf) {
         if spans_only {
             if let Some(code) = first_serial_code(cell.local) {
                 col0.push(code);
@@ -311,11 +325,18 @@ fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool) -> Inta
             ));
             continue;
         }
-        let (payload, err) = assemble_payload(ctx.src, page_no, &cell);
+        let (payload, err) = if live {
+            assemble_live_payload(ctx.src, page_no, &cell)
+        } else {
+            assemble_payload(ctx.src, page_no, &cell)
+        };
         let chain_break = ChainBreak::of(&cell, payload.len(), err);
         let Ok(rec) = Record::parse_header(&payload) else {
             continue;
         };
+        if rec.record_len() > cell.payload_len {
+            continue;
+        }
         let types = rec.types.clone();
         if let Some(t) = types.first() {
             col0.push(t.code());
@@ -347,22 +368,22 @@ fn table_leaf_rows(
 ) {
     let page_no = bp.page_no;
     // Carving a page whose owner is known needs only the cells' spans and rowids.
-    let spans_only = !what.intact && matches!(role, PageRole::Tree { .. });
+    let spans_only = !what.intact && is_owned(role);
     let Intact {
         cells: intact,
         breaks,
         col0,
-    } = intact_cells(ctx, bp, spans_only);
+    } = intact_cells(ctx, bp, spans_only, is_owned(role));
     let owner = match role {
-        PageRole::Tree { table } => Some(table),
+        PageRole::Tree { table } | PageRole::Unreached { table } => Some(table),
         _ => attribute(ctx, &intact),
     };
     let (intact_status, carve_status_fb) = match role {
-        PageRole::Tree { .. } => (RowStatus::Live, RowStatus::Deleted),
+        PageRole::Tree { .. } | PageRole::Unreached { .. } => (RowStatus::Live, RowStatus::Deleted),
         PageRole::FreelistLeaf => (RowStatus::Freelist, RowStatus::Freelist),
-        PageRole::Orphan { live_guess: true } => (RowStatus::Live, RowStatus::Deleted),
         _ => (RowStatus::Orphan, RowStatus::Orphan),
     };
+    let reachable = !matches!(role, PageRole::Unreached { .. });
     if what.intact {
         for (i, (off, rowid, payload, _, _)) in intact.iter().enumerate() {
             let Ok(rec) = Record::parse_header(payload) else {
@@ -393,6 +414,7 @@ fn table_leaf_rows(
                 raw,
                 rowid_inferred: false,
                 chain_break,
+                reachable,
             });
         }
     }
@@ -428,6 +450,22 @@ fn carve_leaf(
             &mut carved,
         );
     }
+    // Free space the freeblock chain does not account for (a chain that
+    // loops, ends early or lies about sizes): carved all the same.
+    for (start, end) in unaccounted(bp, intact) {
+        carve_into(
+            ctx,
+            page_no,
+            bp.bytes,
+            owner,
+            start,
+            end,
+            true,
+            carve_status_fb,
+            col0,
+            &mut carved,
+        );
+    }
     let (gs, ge) = bp.gap();
     let gap_status = if carve_status_fb == RowStatus::Deleted {
         RowStatus::Unallocated
@@ -456,6 +494,31 @@ fn carve_leaf(
     }
 }
 
+/// The parts of a leaf's content area (past the gap) that neither an
+/// intact cell nor the freeblock chain covers, of at least 5 bytes (less
+/// is a fragment): empty on a page whose chain is whole.
+fn unaccounted(bp: &BtreePage<'_>, intact: &[IntactCell]) -> Vec<(usize, usize)> {
+    let mut used: Vec<(usize, usize)> = intact
+        .iter()
+        .map(|(o, _, _, _, len)| (*o, o.saturating_add(*len)))
+        .chain(
+            bp.freeblocks()
+                .into_iter()
+                .map(|(o, n)| (o, o.saturating_add(n))),
+        )
+        .collect();
+    used.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = bp.gap().1;
+    for (start, end) in used.into_iter().chain([(bp.bytes.len(), bp.bytes.len())]) {
+        if start > at && start - at >= 5 {
+            out.push((at, start));
+        }
+        at = at.max(end);
+    }
+    out
+}
+
 /// The values of an intact cell's record; with a broken overflow chain,
 /// the bytes read of a cut text or blob too.
 fn values_of<'r>(rec: &Record<'r>, chain_broken: bool) -> Vec<Option<Value<'r>>> {
@@ -473,20 +536,36 @@ fn live_cells(
     ctx: &ScanCtx<'_>,
     bp: &BtreePage<'_>,
     table: usize,
+    reachable: bool,
     emit: &mut dyn FnMut(&RowRef<'_>),
 ) {
     let t = ctx.tables.get(table);
     let mut types: Vec<SerialType> = Vec::new();
     let mut vals_buf: Vec<Option<Value<'static>>> = Vec::new();
     let mut row_buf: Vec<Value<'static>> = Vec::new();
-    for off in bp.cell_ptrs() {
-        let Ok(cell) = parse_payload_cell(bp.page_no, bp.bytes, off, CellKind::TableLeaf) else {
-            continue;
-        };
-        let (payload, err) = assemble_payload(ctx.src, bp.page_no, &cell);
+    // Rowids emitted from this page: a forged cell repeating one is skipped
+    // (each rowid is live once; rowids ascend, so the check is rare).
+    let mut seen: Vec<i64> = Vec::new();
+    let mut max_seen: Option<i64> = None;
+    for cell in sound_cells(bp, CellKind::TableLeaf) {
+        if let Some(id) = cell.rowid {
+            if max_seen.is_some_and(|m| id <= m) && seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            max_seen = max_seen.max(Some(id));
+        }
+        let off = cell.offset;
+        let (payload, err) = assemble_live_payload(ctx.src, bp.page_no, &cell);
         let chain_break = ChainBreak::of(&cell, payload.len(), err);
         let rec = match Record::parse_header_reusing(&payload, std::mem::take(&mut types)) {
-            Ok(r) => r,
+            Ok(r) if r.record_len() <= cell.payload_len => r,
+            Ok(r) => {
+                // Serial types that claim more bytes than the cell holds:
+                // its values cannot be placed.
+                types = r.types;
+                continue;
+            }
             Err(_) => continue,
         };
         let mut vals = recycle(std::mem::take(&mut vals_buf));
@@ -513,6 +592,7 @@ fn live_cells(
             raw: fits.is_none().then_some(payload.as_ref()),
             rowid_inferred: false,
             chain_break,
+            reachable,
         });
         types = rec.types;
         vals_buf = recycle(vals);
@@ -635,6 +715,7 @@ fn carve_into(
                 raw: None,
                 rowid_inferred: false,
                 chain_break: None,
+                reachable: true,
             },
             c.end,
         ));
@@ -705,6 +786,12 @@ fn without_rowid_rows(
             raw: None,
             rowid_inferred: false,
             chain_break,
+            reachable: true,
         });
     }
+}
+
+/// A page whose owner table is known (reached or shown to be its).
+fn is_owned(role: PageRole) -> bool {
+    matches!(role, PageRole::Tree { .. } | PageRole::Unreached { .. })
 }

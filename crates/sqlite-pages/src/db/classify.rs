@@ -5,61 +5,62 @@ use std::collections::HashSet;
 
 use rayon::prelude::*;
 
+use super::reach::{Gap, TreeWalk};
 use super::{Db, Diag, DiagKind};
 use crate::cell::{CellKind, PageSource, parse_payload_cell};
 use crate::header::DbHeader;
 use crate::page::{BtreeKind, BtreePage, PageClass, is_ptrmap_page, lock_byte_page};
 use crate::scan::PageRole;
+use crate::schema::Table;
 use crate::{Error, PageNo};
 
 impl Db<'_> {
     /// Classifies every page: freelist, trees (tables, then indexes), then
-    /// the class of each page by content; sets `broken` per table.
+    /// the class of each page by content, then the unreached leaves shown
+    /// to be live; sets `broken` per table.
     pub(super) fn classify(&mut self) {
         self.mark_freelist();
-        let broken = self.mark_trees();
-        let any_broken = broken.iter().any(|&b| b);
+        let walks = self.mark_trees();
         self.classify_by_content();
         for (i, c) in self.classes.iter().enumerate() {
-            let Some(r) = self.roles.get_mut(i) else {
-                continue;
-            };
-            if matches!(c, PageClass::PointerMap | PageClass::LockByte) {
+            if matches!(c, PageClass::PointerMap | PageClass::LockByte)
+                && let Some(r) = self.roles.get_mut(i)
+            {
                 *r = PageRole::NoRows;
             }
-            if let PageRole::Orphan { live_guess } = r {
-                *live_guess = any_broken;
-            }
         }
-        // Orphan pages of a broken tree are only "live" if they fit that tree's table:
-        // refined per row in `salvage` (attribution decides the table).
-        self.broken = broken;
+        self.adopt_unreached(&walks);
+        self.broken = walks.iter().map(|w| !w.gaps.is_empty()).collect();
     }
 
-    /// Freelist trunks and leaves, from the header's first trunk.
+    /// Freelist trunks and leaves, from the header's first trunk. A trunk
+    /// pointer to a page that holds b-tree cells ends the chain (a forged
+    /// trunk must not make live pages free); tree walks later take back any
+    /// listed page they reach.
     fn mark_freelist(&mut self) {
         let mut trunk = self
             .header
             .as_ref()
             .map_or(PageNo(0), |h| h.first_freelist_trunk);
         let mut seen = HashSet::new();
+        let n_diags = self.diags.len();
+        let mut listed = 0u64;
         while trunk.0 != 0 && self.page_no_ok(trunk) && seen.insert(trunk) {
             let Some(b) = self.page_bytes(trunk) else {
                 break;
             };
+            if plausible_btree(trunk, b) {
+                self.push_freelist_diag(trunk, "trunk pointer to a page holding b-tree cells");
+                break;
+            }
             let next = crate::be_u32_at(b, 0).unwrap_or(0);
             let n = crate::be_u32_at(b, 4).unwrap_or(0);
             let max = crate::sat_u32((b.len() / 4).saturating_sub(2));
             if n > max {
-                self.diags.push(Diag {
-                    page_no: Some(trunk),
-                    kind: DiagKind::Error(Error::BadFreelist {
-                        page_no: trunk,
-                        reason: "leaf count exceeds page",
-                    }),
-                });
+                self.push_freelist_diag(trunk, "leaf count exceeds page");
             }
             let n = n.min(max);
+            listed = listed.saturating_add(1).saturating_add(u64::from(n));
             if let Some(c) = self.classes.get_mut((trunk.0 - 1) as usize) {
                 *c = PageClass::FreelistTrunk;
             }
@@ -79,47 +80,71 @@ impl Db<'_> {
             }
             trunk = PageNo(next);
         }
+        if trunk.0 != 0 && !seen.contains(&trunk) && !self.page_no_ok(trunk) {
+            self.push_freelist_diag(trunk, "trunk pointer out of the file");
+        } else if trunk.0 != 0 && seen.contains(&trunk) {
+            self.push_freelist_diag(trunk, "trunk chain loops");
+        }
+        self.freelist_credible = self.diags.len() == n_diags
+            && self
+                .header
+                .as_ref()
+                .is_some_and(|h| u64::from(h.freelist_count) == listed);
+    }
+
+    fn push_freelist_diag(&mut self, page_no: PageNo, reason: &'static str) {
+        self.diags.push(Diag {
+            page_no: Some(page_no),
+            kind: DiagKind::Error(Error::BadFreelist { page_no, reason }),
+        });
     }
 
     /// Pages of each table's tree (and of the indexes, which hold no rows);
-    /// returns per table whether its walk met damage.
-    fn mark_trees(&mut self) -> Vec<bool> {
-        let mut claimed = vec![false; self.n_pages as usize];
-        for (i, r) in self.roles.iter().enumerate() {
-            if !matches!(r, PageRole::Orphan { .. })
-                && let Some(c) = claimed.get_mut(i)
-            {
-                *c = true;
-            }
-        }
-        let mut broken = vec![false; self.tables.len()];
-        for (ti, t) in self.tables.iter().enumerate() {
+    /// returns each table's walk (gaps and leaf ranges).
+    fn mark_trees(&mut self) -> Vec<TreeWalk> {
+        let mut claimed: Vec<bool> = self.roles.iter().map(|r| *r == PageRole::NoRows).collect();
+        let mut walks = Vec::with_capacity(self.tables.len());
+        for ti in 0..self.tables.len() {
+            let Some(t) = self.tables.get(ti) else { break };
             if t.dropped || t.module.is_some() {
+                walks.push(TreeWalk::default());
                 continue;
             }
-            let (pages, errs) = self.walk_tree(t.root, !t.without_rowid, &mut claimed);
-            if !errs.is_empty() {
-                if let Some(b) = broken.get_mut(ti) {
-                    *b = true;
+            let w = if t.without_rowid {
+                let (pages, errs) = self.walk_tree(t.root, false, &mut claimed);
+                let w = TreeWalk {
+                    pages,
+                    ..TreeWalk::default()
+                };
+                if !errs.is_empty() {
+                    self.push_tree_broken(ti, &[]);
                 }
-                self.diags.push(Diag {
-                    page_no: Some(t.root),
-                    kind: DiagKind::TreeBroken {
-                        table: t.name.clone(),
-                    },
-                });
                 for e in errs {
                     self.diags.push(Diag {
                         page_no: None,
                         kind: DiagKind::Error(e),
                     });
                 }
-            }
-            for p in pages {
-                if let Some(r) = self.roles.get_mut((p.0 - 1) as usize) {
-                    *r = PageRole::Tree { table: ti };
+                w
+            } else {
+                let w = self.walk_rowid_tree(ti, &mut claimed);
+                if !w.gaps.is_empty() {
+                    self.push_tree_broken(ti, &w.gaps);
                 }
+                if let Some(root) = w.root_found {
+                    let table = self.table_name(ti);
+                    self.diags.push(Diag {
+                        page_no: Some(root),
+                        kind: DiagKind::RootFound { table },
+                    });
+                }
+                w
+            };
+            let reachable = w.root_found.is_none();
+            for &p in &w.pages {
+                self.take_tree_page(p, ti, reachable);
             }
+            walks.push(w);
         }
         let idx_roots: Vec<PageNo> = self
             .master
@@ -135,7 +160,89 @@ impl Db<'_> {
                 }
             }
         }
-        broken
+        walks
+    }
+
+    /// [`Db::walk_table_tree`] of table `ti`; a tree that reaches none of
+    /// the table's leaves (a forged root pointing at another tree) is given
+    /// back, and the whole rowid range becomes one gap.
+    fn walk_rowid_tree(&self, ti: usize, claimed: &mut [bool]) -> TreeWalk {
+        let Some(t) = self.tables.get(ti) else {
+            return TreeWalk::default();
+        };
+        let mut w = self.walk_table_tree(t, claimed);
+        if !w.leaf_ranges.is_empty() || w.gaps.is_empty() {
+            return w;
+        }
+        for p in w.pages.drain(..) {
+            if let Some(c) = claimed.get_mut((p.0 - 1) as usize) {
+                *c = false;
+            }
+        }
+        let root_gap = Gap {
+            lo: None,
+            hi: None,
+            parent: None,
+            child: t.root,
+            reason: "the root page's tree holds none of the table's rows",
+        };
+        // The tree may still be whole under a forged root pointer.
+        if let Some(top) = self.find_root(t, claimed) {
+            let probe = Table {
+                root: top,
+                ..t.clone()
+            };
+            let mut found = self.walk_table_tree(&probe, claimed);
+            found.gaps.push(root_gap);
+            found.root_found = Some(top);
+            return found;
+        }
+        w.gaps = vec![root_gap];
+        w
+    }
+
+    /// Page `p` belongs to table `ti`'s tree (one found by content when
+    /// not `reachable`): a freelist entry for it was forged or stale, and
+    /// is reported.
+    fn take_tree_page(&mut self, p: PageNo, ti: usize, reachable: bool) {
+        let i = (p.0 - 1) as usize;
+        if let Some(c) = self.classes.get_mut(i)
+            && matches!(c, PageClass::FreelistLeaf | PageClass::FreelistTrunk)
+        {
+            *c = PageClass::Unknown;
+            let table = self.table_name(ti);
+            self.diags.push(Diag {
+                page_no: Some(p),
+                kind: DiagKind::FreelistHoldsTreePage { table },
+            });
+        }
+        if let Some(r) = self.roles.get_mut(i) {
+            *r = if reachable {
+                PageRole::Tree { table: ti }
+            } else {
+                PageRole::Unreached { table: ti }
+            };
+        }
+    }
+
+    fn push_tree_broken(&mut self, ti: usize, gaps: &[Gap]) {
+        let Some(t) = self.tables.get(ti) else { return };
+        let (table, root) = (t.name.clone(), t.root);
+        self.diags.push(Diag {
+            page_no: Some(root),
+            kind: DiagKind::TreeBroken {
+                table: table.clone(),
+            },
+        });
+        for g in gaps {
+            self.diags.push(Diag {
+                page_no: g.parent,
+                kind: DiagKind::PointerRefused {
+                    table: table.clone(),
+                    gap: *g,
+                },
+            });
+        }
     }
 
     /// The class of every page not classified yet, by content (in parallel,
@@ -192,27 +299,7 @@ pub fn infer_page_size(bytes: &[u8]) -> u32 {
     let mut best = (0usize, 4096u32);
     for shift in 9..=16u32 {
         let ps = 1u32 << shift;
-        let mut n = 0usize;
-        let mut k = 1usize;
-        while let Some(start) = k.checked_mul(ps as usize) {
-            let Some(b) = bytes.get(start..start.saturating_add(ps as usize).min(bytes.len()))
-            else {
-                break;
-            };
-            if b.is_empty() {
-                break;
-            }
-            if plausible_btree(PageNo(crate::sat_u32(k).saturating_add(1)), b) {
-                n += 1;
-            }
-            k += 1;
-            if k > 20_000 {
-                break;
-            }
-        }
-        if plausible_btree(PageNo(1), bytes.get(..ps as usize).unwrap_or(bytes)) {
-            n += 1;
-        }
+        let n = plausible_pages(bytes, ps);
         if n >= best.0 {
             best = (n, ps);
         }
@@ -220,7 +307,33 @@ pub fn infer_page_size(bytes: &[u8]) -> u32 {
     best.1
 }
 
-fn plausible_btree(p: PageNo, b: &[u8]) -> bool {
+/// How many of the first 20,000 pages at page size `ps` parse as plausible
+/// b-tree pages.
+pub(super) fn plausible_pages(bytes: &[u8], ps: u32) -> usize {
+    let mut n = 0usize;
+    let mut k = 1usize;
+    while let Some(start) = k.checked_mul(ps as usize) {
+        let Some(b) = bytes.get(start..start.saturating_add(ps as usize).min(bytes.len())) else {
+            break;
+        };
+        if b.is_empty() {
+            break;
+        }
+        if plausible_btree(PageNo(crate::sat_u32(k).saturating_add(1)), b) {
+            n += 1;
+        }
+        k += 1;
+        if k > 20_000 {
+            break;
+        }
+    }
+    if plausible_btree(PageNo(1), bytes.get(..ps as usize).unwrap_or(bytes)) {
+        n += 1;
+    }
+    n
+}
+
+pub(super) fn plausible_btree(p: PageNo, b: &[u8]) -> bool {
     let Ok(bp) = BtreePage::parse(p, b, b.len()) else {
         return false;
     };

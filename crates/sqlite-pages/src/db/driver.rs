@@ -51,7 +51,7 @@ impl Db<'_> {
         let ctx = self.scan_ctx();
         let what = if live_pass {
             match role {
-                PageRole::Tree { .. } | PageRole::Orphan { live_guess: true } => Extract {
+                PageRole::Tree { .. } | PageRole::Unreached { .. } => Extract {
                     intact: true,
                     carved: false,
                 },
@@ -61,27 +61,15 @@ impl Db<'_> {
             if no_deleted {
                 return;
             }
-            let intact = matches!(role, PageRole::FreelistLeaf | PageRole::Orphan { .. });
+            let intact = matches!(role, PageRole::FreelistLeaf | PageRole::Orphan);
             Extract {
                 intact,
                 carved: true,
             }
         };
-        let is_orphan = matches!(role, PageRole::Orphan { .. });
         scan_page(&ctx, p, bytes, role, what, &mut |r| {
-            let mut r = *r;
-            if is_orphan && r.status == RowStatus::Live {
-                let broken = r
-                    .table
-                    .and_then(|t| self.broken.get(t))
-                    .copied()
-                    .unwrap_or(false);
-                if !broken {
-                    r.status = RowStatus::Orphan;
-                }
-            }
             if (r.status == RowStatus::Live) == live_pass {
-                emit(&r);
+                emit(r);
             }
         });
     }

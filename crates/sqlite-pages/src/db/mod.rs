@@ -9,11 +9,13 @@ mod classify;
 mod dedup;
 mod driver;
 mod open;
+mod reach;
 mod shadow;
 
 pub use classify::infer_page_size;
 pub use dedup::fingerprint;
 pub(crate) use open::{master_row, master_table};
+pub use reach::Gap;
 
 use crate::cell::PageSource;
 use crate::header::DbHeader;
@@ -61,6 +63,52 @@ pub enum DiagKind {
         /// File length.
         len_bytes: u64,
     },
+    /// A pointer of a table's tree was not followed (the page is the one
+    /// holding the pointer).
+    PointerRefused {
+        /// Table name.
+        table: String,
+        /// The range the pointer should have covered, and why not.
+        gap: Gap,
+    },
+    /// This page is a leaf of `table` that its tree does not reach: its
+    /// rows are reported live with `reachable: false`.
+    Unreached {
+        /// Table name.
+        table: String,
+        /// The break whose range holds the page's rowids.
+        gap: Gap,
+    },
+    /// This unreached leaf's rowids collide with rows already live: its
+    /// rows are not reported live.
+    RowidConflict {
+        /// Table name.
+        table: String,
+        /// Lowest rowid on the page.
+        min: i64,
+        /// Highest rowid on the page.
+        max: i64,
+    },
+    /// The freelist lists this page, but `table`'s tree reaches it: it is
+    /// kept as live.
+    FreelistHoldsTreePage {
+        /// Table name.
+        table: String,
+    },
+    /// `table`'s root pointer was refused; this page, an interior page no
+    /// other points at whose tree fits the table, was walked instead.
+    RootFound {
+        /// Table name.
+        table: String,
+    },
+    /// The header's page size disagrees with the file's layout; the size
+    /// the pages show was used.
+    HeaderPageSizeWrong {
+        /// What the header says.
+        header: u32,
+        /// What was used.
+        used: u32,
+    },
 }
 
 impl std::fmt::Display for Diag {
@@ -81,7 +129,40 @@ impl std::fmt::Display for Diag {
             ),
             DiagKind::TreeBroken { table } => write!(
                 f,
-                "b-tree of table {table:?} is damaged; unreached leaves matching it are reported as live"
+                "b-tree of table {table:?} is damaged; leaves of its shape in the rowid ranges of the broken pointers are reported as live (reachable: false)"
+            ),
+            DiagKind::PointerRefused { table, gap } => write!(
+                f,
+                "table {table:?}: pointer to page {} not followed ({}); rowids {} lost from the tree",
+                gap.child,
+                gap.reason,
+                range_text(gap)
+            ),
+            DiagKind::Unreached { table, gap } => write!(
+                f,
+                "leaf of table {table:?} not reached from its root (the pointer to page {} {}: {}); its rows are live, reachable: false",
+                gap.child,
+                gap.parent.map_or_else(
+                    || "in sqlite_master".to_string(),
+                    |p| format!("on page {p}")
+                ),
+                gap.reason
+            ),
+            DiagKind::RowidConflict { table, min, max } => write!(
+                f,
+                "unreached leaf of table {table:?} (rowids {min}..={max}) collides with live rowids; not reported live"
+            ),
+            DiagKind::FreelistHoldsTreePage { table } => write!(
+                f,
+                "listed on the freelist but reached by the tree of table {table:?}; kept live"
+            ),
+            DiagKind::RootFound { table } => write!(
+                f,
+                "taken as the root of table {table:?} (its sqlite_master root is not its tree); rows under it are reported live, reachable: false"
+            ),
+            DiagKind::HeaderPageSizeWrong { header, used } => write!(
+                f,
+                "header page size {header} disagrees with the file's pages; {used} used"
             ),
             DiagKind::SchemaFromScan => write!(
                 f,
@@ -94,6 +175,12 @@ impl std::fmt::Display for Diag {
             ),
         }
     }
+}
+
+fn range_text(g: &Gap) -> String {
+    let lo = g.lo.map_or_else(|| "-inf".to_string(), |v| v.to_string());
+    let hi = g.hi.map_or_else(|| "+inf".to_string(), |v| v.to_string());
+    format!("({lo}, {hi}]")
 }
 
 /// Receives rows from [`Db::salvage`].
@@ -199,6 +286,11 @@ pub struct Db<'a> {
     /// Called with byte ranges of `bytes` the scan has gone past (see
     /// [`Db::open_releasing`]).
     release: &'a (dyn Fn(usize, usize) + Sync),
+    /// The freelist chain read cleanly and lists as many pages as the
+    /// header counts: only then does a live cell's overflow chain end at a
+    /// page it lists (a damaged trunk's garbage entries must not cut live
+    /// rows).
+    freelist_credible: bool,
     /// Per table: the FTS3/4 table whose `_content` it is, and the R*Tree
     /// whose `_node` it is (looked up once, not per row).
     shadows: Vec<(Option<usize>, Option<usize>)>,
@@ -212,6 +304,13 @@ impl PageSource for Db<'_> {
     }
     fn n_pages(&self) -> u32 {
         self.n_pages
+    }
+    fn is_free(&self, p: PageNo) -> bool {
+        self.freelist_credible
+            && p.0
+                .checked_sub(1)
+                .and_then(|i| self.classes.get(i as usize))
+                .is_some_and(|c| matches!(c, PageClass::FreelistLeaf | PageClass::FreelistTrunk))
     }
 }
 

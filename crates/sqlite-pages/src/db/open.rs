@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use rowcodec::sqlite::{OwnedValue, Record, TextEncoding};
 
-use super::classify::infer_page_size;
+use super::classify::{infer_page_size, plausible_pages};
 use super::{Db, Diag, DiagKind, keep_resident};
 use crate::carve::CarveCtx;
 use crate::cell::{CellKind, ChainBreak, PageSource, assemble_payload, parse_payload_cell};
@@ -52,8 +52,10 @@ pub(crate) fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
     if !["table", "index", "view", "trigger"].contains(&kind.as_str()) {
         return None;
     }
+    // A root that is no page number (forged) keeps the row: the table's
+    // leaves are then found by content.
     let root = match vals.get(3) {
-        Some(OwnedValue::Int(i)) => u32::try_from(*i).ok()?,
+        Some(OwnedValue::Int(i)) => u32::try_from(*i).unwrap_or(0),
         _ => 0,
     };
     Some(MasterRow {
@@ -63,6 +65,33 @@ pub(crate) fn master_row(vals: &[OwnedValue]) -> Option<MasterRow> {
         root: PageNo(root),
         sql: text(4).unwrap_or_default(),
     })
+}
+
+/// The header's page size (and usable size), unless the file's size
+/// disagrees with the header and the pages show another size more clearly
+/// (a forged or damaged page-size field).
+fn checked_page_size(bytes: &[u8], h: &DbHeader, diags: &mut Vec<Diag>) -> (u32, u32) {
+    let ps = h.page_size_bytes;
+    let len = bytes.len() as u64;
+    let fits = len.is_multiple_of(u64::from(ps))
+        && (!h.db_size_valid || u64::from(h.db_size_pages).saturating_mul(u64::from(ps)) == len);
+    if fits {
+        return (ps, h.usable_size_bytes());
+    }
+    let inferred = infer_page_size(bytes);
+    if inferred == ps || plausible_pages(bytes, inferred) <= plausible_pages(bytes, ps) {
+        return (ps, h.usable_size_bytes());
+    }
+    diags.push(Diag {
+        page_no: Some(PageNo(1)),
+        kind: DiagKind::HeaderPageSizeWrong {
+            header: ps,
+            used: inferred,
+        },
+    });
+    let reserved = u32::from(h.reserved_bytes);
+    let usable = inferred.saturating_sub(reserved);
+    (inferred, if usable >= 480 { usable } else { inferred })
 }
 
 impl<'a> Db<'a> {
@@ -90,7 +119,7 @@ impl<'a> Db<'a> {
             }
         };
         let (page_size, usable) = match &header {
-            Some(h) => (h.page_size_bytes, h.usable_size_bytes()),
+            Some(h) => checked_page_size(bytes, h, &mut diags),
             None => {
                 let ps = infer_page_size(bytes);
                 diags.push(Diag {
@@ -122,10 +151,11 @@ impl<'a> Db<'a> {
             master: Vec::new(),
             tables: Vec::new(),
             classes: vec![PageClass::Unknown; n_pages as usize],
-            roles: vec![PageRole::Orphan { live_guess: false }; n_pages as usize],
+            roles: vec![PageRole::Orphan; n_pages as usize],
             diags,
             broken: Vec::new(),
             release,
+            freelist_credible: false,
             shadows: Vec::new(),
         };
         db.load_schema();

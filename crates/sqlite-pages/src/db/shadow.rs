@@ -113,6 +113,7 @@ impl Db<'_> {
                         raw: None,
                         rowid_inferred: false,
                         chain_break: None,
+                        reachable: true,
                     });
                 }
             }

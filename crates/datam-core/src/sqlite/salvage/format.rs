@@ -166,6 +166,9 @@ impl RowBytes {
             write_hex(raw, out);
             out.push(b'"');
         }
+        if !r.reachable {
+            out.extend_from_slice(b",\"reachable\":false");
+        }
         out.extend_from_slice(b",\"rowid\":");
         match r.rowid {
             Some(id) => write_int(id, out),
