@@ -26,16 +26,19 @@ pub enum Screen {
     Grid,
     /// One row: typed values, provenance, hex view of its page.
     Detail,
+    /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
+    Rescue,
 }
 
 impl Screen {
     /// Every screen with its navigation label.
-    pub const ALL: [(Self, &'static str); 5] = [
+    pub const ALL: [(Self, &'static str); 6] = [
         (Self::Open, "Open"),
         (Self::Overview, "Overview"),
         (Self::Tables, "Tables"),
         (Self::Grid, "Grid"),
         (Self::Detail, "Row detail"),
+        (Self::Rescue, "Rescue"),
     ];
 }
 
@@ -70,6 +73,8 @@ pub struct Opened {
     /// The selected row's page bytes.
     pub page: Option<Result<PageBytes, String>>,
     page_job: Option<Job<Result<PageBytes, String>>>,
+    /// The PostgreSQL side (tables, rows, rescue) of a data directory.
+    pub pg: Option<crate::pg::PgOpened>,
     /// When the open started.
     pub opened_at: Instant,
     /// Time from open to the first frame that drew grid rows.
@@ -79,7 +84,15 @@ pub struct Opened {
 impl Opened {
     /// Whether no job of this file is still running.
     pub fn is_idle(&self) -> bool {
-        self.inspect_job.is_none() && self.salvage_job.is_none() && self.page_job.is_none()
+        self.inspect_job.is_none()
+            && self.salvage_job.is_none()
+            && self.page_job.is_none()
+            && self.pg.as_ref().is_none_or(crate::pg::PgOpened::is_idle)
+    }
+
+    /// The data directory's side, once the job recognised one.
+    pub fn pg(&self) -> Option<&crate::pg::PgOpened> {
+        self.pg.as_ref().filter(|p| p.is_pg())
     }
 
     /// The progress of the running salvage as a fraction, if any.
@@ -93,6 +106,9 @@ impl Opened {
     pub fn cancel(&self) {
         if let Some(j) = &self.salvage_job {
             j.cancel();
+        }
+        if let Some(p) = &self.pg {
+            p.cancel();
         }
     }
 
@@ -142,6 +158,9 @@ impl Opened {
             }
         }
         self.poll_salvage();
+        if let Some(p) = &mut self.pg {
+            p.poll();
+        }
     }
 
     fn poll_salvage(&mut self) {
@@ -251,6 +270,7 @@ impl GuiState {
             selected: None,
             page: None,
             page_job: None,
+            pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,
         };
@@ -277,6 +297,11 @@ impl GuiState {
         self.opened.as_ref().is_none_or(Opened::is_idle)
     }
 
+    /// Whether the opened path is a PostgreSQL data directory.
+    pub fn is_pg(&self) -> bool {
+        self.opened.as_ref().and_then(Opened::pg).is_some()
+    }
+
     /// Polls the jobs (never blocks).
     pub fn poll(&mut self) {
         if let Some(o) = &mut self.opened {
@@ -296,9 +321,12 @@ impl GuiState {
         egui::CentralPanel::default().show(ui, |ui| match self.screen {
             Screen::Open => screens::open::ui(self, ui),
             Screen::Overview => screens::overview::ui(self, ui),
+            Screen::Tables if self.is_pg() => screens::pg_tables::ui(self, ui),
             Screen::Tables => screens::tables::ui(self, ui),
+            Screen::Grid if self.is_pg() => screens::pg_grid::ui(self, ui),
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
+            Screen::Rescue => screens::rescue::ui(self, ui),
         });
     }
 
@@ -307,7 +335,12 @@ impl GuiState {
             ui.strong("DataM");
             ui.separator();
             for (s, label) in Screen::ALL {
-                let enabled = s == Screen::Open || self.opened.is_some();
+                let enabled = match s {
+                    Screen::Open => true,
+                    Screen::Rescue => self.is_pg(),
+                    Screen::Detail => self.opened.is_some() && !self.is_pg(),
+                    _ => self.opened.is_some(),
+                };
                 if ui
                     .add_enabled(enabled, egui::Button::selectable(self.screen == s, label))
                     .clicked()

@@ -11,11 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use datam_gui::GuiState;
+mod common;
+use common::{harness, open_by_typing, run_until_idle};
 use datam_gui::model::STATUSES;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::Value;
 
@@ -23,41 +22,6 @@ fn sample(name: &str) -> PathBuf {
     testkit::workspace_root()
         .join("corpora/sqlite/samples")
         .join(name)
-}
-
-fn harness() -> Harness<'static, GuiState> {
-    let state = GuiState::new(Arc::new(|| {}));
-    let h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, st: &mut GuiState| st.ui(ui), state);
-    // As the window does at start.
-    datam_gui::fonts::install(&h.ctx);
-    h
-}
-
-/// Steps frames until every background job has finished (a guard of 3000
-/// frames against a hang, not a timing assertion).
-fn run_until_idle(h: &mut Harness<'_, GuiState>) {
-    for _ in 0..3000 {
-        h.step();
-        if h.state().is_idle() {
-            h.run_steps(3);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("background jobs did not finish");
-}
-
-fn open_by_typing(h: &mut Harness<'_, GuiState>, path: &Path) {
-    h.get_by_label("Path").click();
-    h.run_steps(1);
-    h.get_by_label("Path")
-        .type_text(&path.display().to_string());
-    h.run_steps(1);
-    h.get_by_label("Open file").click();
-    h.run_steps(1);
-    run_until_idle(h);
 }
 
 /// The CLI's JSONL rows for `db`.
@@ -206,24 +170,6 @@ fn live_row_hex_layout_names_cell_header_and_columns() {
 }
 
 #[test]
-fn pg_data_directory_shows_inspect_facts_and_no_grid() {
-    let dir = testkit::workspace_root().join("corpora/pg15/datadir");
-    let mut out = Vec::new();
-    let d = dir.display().to_string();
-    datam::run(
-        ["datam", "inspect", d.as_str(), "--format", "json"],
-        &mut out,
-    )
-    .unwrap();
-    let cli: Value = serde_json::from_slice(&out).unwrap();
-    let mut h = harness();
-    h.state_mut().open(&dir);
-    run_until_idle(&mut h);
-    h.get_by_label(&format!("kind: {}", cli["kind"].as_str().unwrap()));
-    h.get_by_label_contains("No row browser for this kind of evidence");
-}
-
-#[test]
 fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("utf8.db");
@@ -243,7 +189,7 @@ fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
     let mut h = harness();
     let id = egui::FontId::proportional(14.0);
     // Without the fallbacks, egui's own fonts lack these glyphs.
-    let mut bare = Harness::new_ui(|ui| {
+    let mut bare = egui_kittest::Harness::new_ui(|ui| {
         ui.label("x");
     });
     bare.step();

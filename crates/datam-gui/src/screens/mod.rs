@@ -6,4 +6,7 @@ pub mod detail;
 pub mod grid;
 pub mod open;
 pub mod overview;
+pub mod pg_grid;
+pub mod pg_tables;
+pub mod rescue;
 pub mod tables;

@@ -41,7 +41,23 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     let mut go_tables = false;
     if let Some(e) = &o.salvage_error {
         ui.colored_label(ui.visuals().error_fg_color, format!("salvage failed: {e}"));
-    } else if o.not_sqlite {
+    } else if let Some(pg) = o.pg() {
+        match &pg.tables {
+            Some(Ok(t)) => {
+                ui.label(format!("PostgreSQL data directory: {} tables", t.len()));
+                go_tables = ui.button("Show tables").clicked();
+            }
+            Some(Err(e)) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("pg tables failed: {e}"),
+                );
+            }
+            None => {
+                ui.spinner();
+            }
+        }
+    } else if o.not_sqlite && o.pg.as_ref().is_some_and(|p| p.not_pg) {
         ui.weak("No row browser for this kind of evidence yet (SQLite databases only).");
     } else if o.salvage_job.is_some() || !o.store.tables.is_empty() {
         ui.label(format!(
