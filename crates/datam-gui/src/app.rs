@@ -28,17 +28,20 @@ pub enum Screen {
     Detail,
     /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
     Rescue,
+    /// PostgreSQL: the WAL records, filtered, with their block references.
+    Wal,
 }
 
 impl Screen {
     /// Every screen with its navigation label.
-    pub const ALL: [(Self, &'static str); 6] = [
+    pub const ALL: [(Self, &'static str); 7] = [
         (Self::Open, "Open"),
         (Self::Overview, "Overview"),
         (Self::Tables, "Tables"),
         (Self::Grid, "Grid"),
         (Self::Detail, "Row detail"),
         (Self::Rescue, "Rescue"),
+        (Self::Wal, "WAL"),
     ];
 }
 
@@ -327,6 +330,7 @@ impl GuiState {
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
             Screen::Rescue => screens::rescue::ui(self, ui),
+            Screen::Wal => screens::wal::ui(self, ui),
         });
     }
 
@@ -337,7 +341,7 @@ impl GuiState {
             for (s, label) in Screen::ALL {
                 let enabled = match s {
                     Screen::Open => true,
-                    Screen::Rescue => self.is_pg(),
+                    Screen::Rescue | Screen::Wal => self.is_pg(),
                     Screen::Detail => self.opened.is_some() && !self.is_pg(),
                     _ => self.opened.is_some(),
                 };

@@ -11,14 +11,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use datam_core::job::{JobCtx, Sink};
+use datam_core::job::JobCtx;
 use datam_core::pg::dump::{DumpRequest, DumpRow, TableInfo, TablesRequest};
 use datam_core::pg::rescue::{self, Counts, RescuePlan, RescueRequest, XactInfo, XactsRequest};
 use pgrescue::sql::Timeouts;
 
-use crate::job::{Job, Outbox, Waker};
+use crate::job::{Batcher, Job, Waker};
 
 /// Whether `path` looks like a PostgreSQL data directory (on a job thread).
 pub fn is_pg_data_dir(path: &Path) -> bool {
@@ -66,34 +65,6 @@ pub enum RowsMsg {
     Failed(String),
 }
 
-/// Sends dump rows in batches (large or 30 ms old).
-struct BatchSink<'a> {
-    out: &'a Outbox<RowsMsg>,
-    batch: Vec<DumpRow>,
-    last: Instant,
-}
-
-impl BatchSink<'_> {
-    fn flush(&mut self) -> bool {
-        self.last = Instant::now();
-        self.batch.is_empty()
-            || self
-                .out
-                .send(RowsMsg::Rows(std::mem::take(&mut self.batch)))
-    }
-}
-
-impl Sink<DumpRow> for BatchSink<'_> {
-    type Error = std::convert::Infallible;
-    fn item(&mut self, r: DumpRow) -> Result<bool, Self::Error> {
-        self.batch.push(r);
-        if self.batch.len() >= 8192 || self.last.elapsed() > Duration::from_millis(30) {
-            return Ok(self.flush());
-        }
-        Ok(true)
-    }
-}
-
 /// Starts `pg dump` of `table` (`db`, `schema.table`): its live rows, then
 /// its dead ones (`pg dump --dead`), with their provenance.
 pub fn start_rows(
@@ -103,11 +74,7 @@ pub fn start_rows(
     wake: Waker,
 ) -> std::io::Result<Job<RowsMsg>> {
     Job::spawn("pg-dump", wake, move |ctx, out| {
-        let mut sink = BatchSink {
-            out,
-            batch: Vec::new(),
-            last: Instant::now(),
-        };
+        let mut sink = Batcher::new(out, RowsMsg::Rows);
         for dead in [false, true] {
             let req = DumpRequest {
                 pgdata: path.clone(),

@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod grid;
 pub mod rescue;
+pub mod wal;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,8 @@ pub struct PgOpened {
     pub grid: Option<PgGrid>,
     /// The rescue wizard.
     pub wizard: Wizard,
+    /// The WAL browser.
+    pub wal: wal::WalBrowser,
 }
 
 impl PgOpened {
@@ -59,6 +62,7 @@ impl PgOpened {
             not_pg: false,
             grid: None,
             wizard: Wizard::default(),
+            wal: wal::WalBrowser::default(),
         };
         match backend::start_tables(path, wake.clone()) {
             Ok(j) => o.tables_job = Some(j),
@@ -77,6 +81,7 @@ impl PgOpened {
         self.tables_job.is_none()
             && self.grid.as_ref().is_none_or(PgGrid::is_idle)
             && self.wizard.is_idle()
+            && self.wal.is_idle()
     }
 
     /// The table `db:schema.table` of the list.
@@ -99,6 +104,7 @@ impl PgOpened {
         if let Some(g) = &self.grid {
             g.cancel();
         }
+        self.wal.cancel();
     }
 
     /// Polls every job (never blocks).
@@ -119,5 +125,6 @@ impl PgOpened {
             g.poll();
         }
         self.wizard.poll();
+        self.wal.poll();
     }
 }

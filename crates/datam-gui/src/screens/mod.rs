@@ -10,3 +10,4 @@ pub mod pg_grid;
 pub mod pg_tables;
 pub mod rescue;
 pub mod tables;
+pub mod wal;
