@@ -26,6 +26,8 @@ pub enum Screen {
     Grid,
     /// One row: typed values, provenance, hex view of its page.
     Detail,
+    /// Every version of the selected SQLite row, changed columns marked.
+    History,
     /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
     Rescue,
     /// PostgreSQL: the WAL records, filtered, with their block references.
@@ -34,12 +36,13 @@ pub enum Screen {
 
 impl Screen {
     /// Every screen with its navigation label.
-    pub const ALL: [(Self, &'static str); 7] = [
+    pub const ALL: [(Self, &'static str); 8] = [
         (Self::Open, "Open"),
         (Self::Overview, "Overview"),
         (Self::Tables, "Tables"),
         (Self::Grid, "Grid"),
         (Self::Detail, "Row detail"),
+        (Self::History, "History"),
         (Self::Rescue, "Rescue"),
         (Self::Wal, "WAL"),
     ];
@@ -76,6 +79,8 @@ pub struct Opened {
     /// The selected row's page bytes.
     pub page: Option<Result<PageBytes, String>>,
     page_job: Option<Job<Result<PageBytes, String>>>,
+    /// The versions of the selected row (History screen).
+    pub history: crate::history::RowHistory,
     /// The PostgreSQL side (tables, rows, rescue) of a data directory.
     pub pg: Option<crate::pg::PgOpened>,
     /// When the open started.
@@ -90,6 +95,7 @@ impl Opened {
         self.inspect_job.is_none()
             && self.salvage_job.is_none()
             && self.page_job.is_none()
+            && self.history.is_idle()
             && self.pg.as_ref().is_none_or(crate::pg::PgOpened::is_idle)
     }
 
@@ -161,6 +167,7 @@ impl Opened {
             }
         }
         self.poll_salvage();
+        self.history.poll();
         if let Some(p) = &mut self.pg {
             p.poll();
         }
@@ -273,6 +280,7 @@ impl GuiState {
             selected: None,
             page: None,
             page_job: None,
+            history: crate::history::RowHistory::default(),
             pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,
@@ -329,6 +337,7 @@ impl GuiState {
             Screen::Grid if self.is_pg() => screens::pg_grid::ui(self, ui),
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
+            Screen::History => screens::history::ui(self, ui),
             Screen::Rescue => screens::rescue::ui(self, ui),
             Screen::Wal => screens::wal::ui(self, ui),
         });
@@ -342,7 +351,7 @@ impl GuiState {
                 let enabled = match s {
                     Screen::Open => true,
                     Screen::Rescue | Screen::Wal => self.is_pg(),
-                    Screen::Detail => self.opened.is_some() && !self.is_pg(),
+                    Screen::Detail | Screen::History => self.opened.is_some() && !self.is_pg(),
                     _ => self.opened.is_some(),
                 };
                 if ui

@@ -23,6 +23,7 @@ pub mod app;
 pub mod backend;
 pub mod bench;
 pub mod fonts;
+pub mod history;
 pub mod job;
 pub mod model;
 pub mod native;

@@ -206,3 +206,79 @@ fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
             .fonts_mut(|f| f.has_glyphs(&id, "日本語テキストภาษาไทย😀"))
     );
 }
+
+#[test]
+fn history_shows_every_version_of_the_row_like_sqlite_history_jsonl() {
+    let db = testkit::workspace_root().join("corpora/sqlite-history/samples/wal/evidence.db");
+    let hashes =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    let d = db.display().to_string();
+    let mut out = Vec::new();
+    datam::run(
+        [
+            "datam", "sqlite", "history", &d, "--table", "people", "--rowid", "5", "--format",
+            "jsonl",
+        ],
+        &mut out,
+    )
+    .unwrap();
+    let versions: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(versions.len() >= 3, "the row has older versions");
+    let mut h = harness();
+    h.state_mut().open(&db);
+    run_until_idle(&mut h);
+    h.state_mut().browse(0);
+    h.run_steps(2);
+    h.get_by_label("Filter").click();
+    h.get_by_label("Filter").type_text("renamed-5-again");
+    h.run_steps(2);
+    h.get_all_by_label("renamed-5-again")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(1);
+    h.get_by_label("History").click();
+    h.run_steps(1);
+    run_until_idle(&mut h);
+    h.get_by_label("History of people rowid 5");
+    h.get_by_label(&format!("{} versions", versions.len()));
+    let columns = ["id", "name", "age", "note"];
+    for (i, v) in versions.iter().enumerate() {
+        let heading = format!(
+            "v{}: {}, {}, ",
+            i + 1,
+            v["status"].as_str().unwrap(),
+            v["stage"].as_str().unwrap()
+        );
+        h.get_by_label_contains(&heading);
+        let changed: Vec<&str> = v["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for (c, val) in v["values"].as_array().unwrap().iter().enumerate() {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if changed.contains(&columns[c]) {
+                // Marked where it changed.
+                h.get_by_label(&format!("● {}={text}", columns[c]));
+            }
+        }
+    }
+    assert!(
+        versions
+            .iter()
+            .any(|v| !v["changed"].as_array().unwrap().is_empty()),
+        "some version changed columns"
+    );
+    let after =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    assert_eq!(after, hashes, "database and WAL unchanged");
+}
