@@ -15,6 +15,13 @@ pub enum ShotScreen {
     Grid,
     /// Row detail and hex view of the first recovered row.
     Hex,
+    /// History (every version) of the first recovered row (SQLite).
+    History,
+    /// Rescue wizard: dry run of the transaction that changed most rows of
+    /// the first table (PostgreSQL data directory).
+    Rescue,
+    /// WAL browser with the first record holding a full-page image.
+    Wal,
 }
 
 /// Arguments of `datam gui`.
@@ -49,6 +56,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ShotScreen::Tables => datam_gui::ShotScreen::Tables,
         ShotScreen::Grid => datam_gui::ShotScreen::Grid,
         ShotScreen::Hex => datam_gui::ShotScreen::Hex,
+        ShotScreen::History => datam_gui::ShotScreen::History,
+        ShotScreen::Rescue => datam_gui::ShotScreen::Rescue,
+        ShotScreen::Wal => datam_gui::ShotScreen::Wal,
     };
     datam_gui::run(datam_gui::Options {
         path: args.path.clone(),

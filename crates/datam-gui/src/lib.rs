@@ -29,6 +29,7 @@ pub mod model;
 pub mod native;
 pub mod pg;
 pub mod screens;
+pub mod shot;
 
 pub use app::{GuiState, Screen};
 pub use backend::Facts;

@@ -7,7 +7,7 @@ use egui_extras::{Column, TableBuilder};
 use crate::app::GuiState;
 use crate::pg::PgGrid;
 use crate::pg::grid::PgSort;
-use crate::screens::grid::ROW_HEIGHT_PX;
+use crate::screens::grid::{ROW_HEIGHT_PX, header_button};
 
 const META: [(&str, PgSort); 5] = [
     ("status", PgSort::Status),
@@ -66,16 +66,6 @@ fn toolbar_ui(ui: &mut egui::Ui, g: &mut PgGrid) {
             ui.weak("click a row for its provenance");
         }
     }
-}
-
-fn header_button(ui: &mut egui::Ui, name: &str, on: bool, desc: bool) -> bool {
-    let arrow = match (on, desc) {
-        (true, false) => " ↑",
-        (true, true) => " ↓",
-        _ => "",
-    };
-    ui.add(egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false))
-        .clicked()
 }
 
 fn table_ui(ui: &mut egui::Ui, g: &mut PgGrid) {

@@ -62,13 +62,12 @@ fn filters_ui(ui: &mut egui::Ui, w: &mut WalBrowser) -> bool {
 
 fn records_ui(ui: &mut egui::Ui, w: &mut WalBrowser) {
     let mut clicked = None;
-    let height = ui.available_height() - 140.0;
     let mut tb = TableBuilder::new(ui)
         .id_salt("wal")
         .striped(true)
         .resizable(true)
         .sense(egui::Sense::click())
-        .max_scroll_height(height)
+        .auto_shrink(false)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for wd in [96.0, 80.0, 110.0, 60.0, 50.0, 60.0] {
         tb = tb.column(Column::initial(wd).resizable(true));
@@ -148,12 +147,12 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     if go || w.applied.is_none() {
         w.scan(path, &wake);
     }
-    records_ui(ui, w);
-    ui.separator();
     match w.selected_record() {
         Some(r) => detail_ui(ui, r),
         None => {
             ui.weak("click a record for its block references");
         }
     }
+    ui.separator();
+    records_ui(ui, w);
 }
