@@ -79,6 +79,8 @@ pub struct Opened {
     /// The selected row's page bytes.
     pub page: Option<Result<PageBytes, String>>,
     page_job: Option<Job<Result<PageBytes, String>>>,
+    /// The grid's export.
+    pub export: crate::export::Export,
     /// The versions of the selected row (History screen).
     pub history: crate::history::RowHistory,
     /// The PostgreSQL side (tables, rows, rescue) of a data directory.
@@ -96,6 +98,7 @@ impl Opened {
             && self.salvage_job.is_none()
             && self.page_job.is_none()
             && self.history.is_idle()
+            && self.export.is_idle()
             && self.pg.as_ref().is_none_or(crate::pg::PgOpened::is_idle)
     }
 
@@ -168,6 +171,7 @@ impl Opened {
         }
         self.poll_salvage();
         self.history.poll();
+        self.export.poll();
         if let Some(p) = &mut self.pg {
             p.poll();
         }
@@ -281,6 +285,7 @@ impl GuiState {
             page: None,
             page_job: None,
             history: crate::history::RowHistory::default(),
+            export: crate::export::Export::default(),
             pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,

@@ -22,6 +22,7 @@
 pub mod app;
 pub mod backend;
 pub mod bench;
+pub mod export;
 pub mod fonts;
 pub mod history;
 pub mod job;

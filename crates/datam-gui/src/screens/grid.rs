@@ -39,8 +39,12 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
         ui.label("Nothing is open.");
         return;
     };
-    let Some(view) = &mut o.view else {
+    if o.view.is_none() {
         ui.label("Pick a table on the Tables screen.");
+        return;
+    }
+    super::export::ui(ui, o, &wake);
+    let Some(view) = &mut o.view else {
         return;
     };
     let store = &o.store;

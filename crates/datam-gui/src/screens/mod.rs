@@ -3,6 +3,7 @@
 //! module here, and its arm in `GuiState::ui`.
 
 pub mod detail;
+pub mod export;
 pub mod grid;
 pub mod history;
 pub mod open;
