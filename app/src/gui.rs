@@ -22,6 +22,8 @@ pub enum ShotScreen {
     Rescue,
     /// WAL browser with the first record holding a full-page image.
     Wal,
+    /// A snapshot store: timeline and the diff of its first and last snapshots.
+    Snapshots,
 }
 
 /// Arguments of `datam gui`.
@@ -59,6 +61,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ShotScreen::History => datam_gui::ShotScreen::History,
         ShotScreen::Rescue => datam_gui::ShotScreen::Rescue,
         ShotScreen::Wal => datam_gui::ShotScreen::Wal,
+        ShotScreen::Snapshots => datam_gui::ShotScreen::Snapshots,
     };
     datam_gui::run(datam_gui::Options {
         path: args.path.clone(),

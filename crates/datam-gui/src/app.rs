@@ -32,11 +32,13 @@ pub enum Screen {
     Rescue,
     /// PostgreSQL: the WAL records, filtered, with their block references.
     Wal,
+    /// A snapshot store: the timeline and the row diff of two snapshots.
+    Snapshots,
 }
 
 impl Screen {
     /// Every screen with its navigation label.
-    pub const ALL: [(Self, &'static str); 8] = [
+    pub const ALL: [(Self, &'static str); 9] = [
         (Self::Open, "Open"),
         (Self::Overview, "Overview"),
         (Self::Tables, "Tables"),
@@ -45,6 +47,7 @@ impl Screen {
         (Self::History, "History"),
         (Self::Rescue, "Rescue"),
         (Self::Wal, "WAL"),
+        (Self::Snapshots, "Snapshots"),
     ];
 }
 
@@ -81,6 +84,8 @@ pub struct Opened {
     page_job: Option<Job<Result<PageBytes, String>>>,
     /// The grid's export.
     pub export: crate::export::Export,
+    /// The timeline and diff of a snapshot store.
+    pub snapshots: crate::snapshots::Snapshots,
     /// The versions of the selected row (History screen).
     pub history: crate::history::RowHistory,
     /// The PostgreSQL side (tables, rows, rescue) of a data directory.
@@ -99,6 +104,7 @@ impl Opened {
             && self.page_job.is_none()
             && self.history.is_idle()
             && self.export.is_idle()
+            && self.snapshots.is_idle()
             && self.pg.as_ref().is_none_or(crate::pg::PgOpened::is_idle)
     }
 
@@ -172,6 +178,7 @@ impl Opened {
         self.poll_salvage();
         self.history.poll();
         self.export.poll();
+        self.snapshots.poll();
         if let Some(p) = &mut self.pg {
             p.poll();
         }
@@ -286,6 +293,7 @@ impl GuiState {
             page_job: None,
             history: crate::history::RowHistory::default(),
             export: crate::export::Export::default(),
+            snapshots: crate::snapshots::Snapshots::start(path.to_path_buf(), &self.wake),
             pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,
@@ -345,6 +353,7 @@ impl GuiState {
             Screen::History => screens::history::ui(self, ui),
             Screen::Rescue => screens::rescue::ui(self, ui),
             Screen::Wal => screens::wal::ui(self, ui),
+            Screen::Snapshots => screens::snapshots::ui(self, ui),
         });
     }
 
@@ -353,11 +362,15 @@ impl GuiState {
             ui.strong("DataM");
             ui.separator();
             for (s, label) in Screen::ALL {
+                let store = self.opened.as_ref().is_some_and(|o| o.snapshots.is_store());
                 let enabled = match s {
                     Screen::Open => true,
                     Screen::Rescue | Screen::Wal => self.is_pg(),
-                    Screen::Detail | Screen::History => self.opened.is_some() && !self.is_pg(),
-                    _ => self.opened.is_some(),
+                    Screen::Snapshots => store,
+                    Screen::Detail | Screen::History => {
+                        self.opened.is_some() && !self.is_pg() && !store
+                    }
+                    _ => self.opened.is_some() && !store,
                 };
                 if ui
                     .add_enabled(enabled, egui::Button::selectable(self.screen == s, label))

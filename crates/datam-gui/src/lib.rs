@@ -31,6 +31,7 @@ pub mod native;
 pub mod pg;
 pub mod screens;
 pub mod shot;
+pub mod snapshots;
 
 pub use app::{GuiState, Screen};
 pub use backend::Facts;

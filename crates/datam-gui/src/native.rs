@@ -29,6 +29,8 @@ pub enum ShotScreen {
     Rescue,
     /// The WAL browser with the first record that has a full-page image.
     Wal,
+    /// A snapshot store's timeline and the diff of its first and last snapshots.
+    Snapshots,
 }
 
 /// How `datam gui` was asked to run.

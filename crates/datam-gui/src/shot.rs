@@ -15,6 +15,7 @@ pub fn show_screen(state: &mut GuiState, screen: ShotScreen) {
         ShotScreen::Tables => state.screen = Screen::Tables,
         ShotScreen::Rescue => state.screen = Screen::Rescue,
         ShotScreen::Wal => state.screen = Screen::Wal,
+        ShotScreen::Snapshots => state.screen = Screen::Snapshots,
         ShotScreen::Grid if state.is_pg() => pg_grid(state),
         ShotScreen::Grid | ShotScreen::Hex | ShotScreen::History => {
             sqlite_row(state, screen);
@@ -31,6 +32,24 @@ fn pg_grid(state: &mut GuiState) {
         pg.browse(&t, &wake);
         state.screen = Screen::Grid;
     }
+}
+
+/// Picks the first and last snapshots and starts their diff (once).
+fn snapshots_diff(state: &mut GuiState, wake: &crate::job::Waker) -> bool {
+    let Some(o) = state.opened.as_mut() else {
+        return false;
+    };
+    let s = &mut o.snapshots;
+    let ids: Vec<u64> = match &s.list {
+        Some(Ok(l)) if s.diff.is_none() => l.iter().map(|r| r.id).collect(),
+        _ => return false,
+    };
+    let (Some(&a), Some(&b)) = (ids.first(), ids.last()) else {
+        return false;
+    };
+    (s.a, s.b) = (Some(a), Some(b));
+    s.start_diff(o.path.clone(), wake);
+    true
 }
 
 /// The table with most tuples (live and dead).
@@ -86,6 +105,9 @@ fn sqlite_row(state: &mut GuiState, screen: ShotScreen) {
 /// the screen is complete.
 pub fn advance(state: &mut GuiState, screen: ShotScreen) -> bool {
     let wake = state.wake.clone();
+    if screen == ShotScreen::Snapshots {
+        return snapshots_diff(state, &wake);
+    }
     let Some(pg) = state.opened.as_mut().and_then(|o| o.pg.as_mut()) else {
         return false;
     };

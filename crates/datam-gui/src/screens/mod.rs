@@ -11,6 +11,7 @@ pub mod overview;
 pub mod pg_grid;
 pub mod pg_tables;
 pub mod rescue;
+pub mod snapshots;
 pub mod tables;
 pub mod wal;
 
