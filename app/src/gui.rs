@@ -15,6 +15,15 @@ pub enum ShotScreen {
     Grid,
     /// Row detail and hex view of the first recovered row.
     Hex,
+    /// History (every version) of the first recovered row (SQLite).
+    History,
+    /// Rescue wizard: dry run of the transaction that changed most rows of
+    /// the first table (PostgreSQL data directory).
+    Rescue,
+    /// WAL browser with the first record holding a full-page image.
+    Wal,
+    /// A snapshot store: timeline and the diff of its first and last snapshots.
+    Snapshots,
 }
 
 /// Arguments of `datam gui`.
@@ -49,6 +58,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ShotScreen::Tables => datam_gui::ShotScreen::Tables,
         ShotScreen::Grid => datam_gui::ShotScreen::Grid,
         ShotScreen::Hex => datam_gui::ShotScreen::Hex,
+        ShotScreen::History => datam_gui::ShotScreen::History,
+        ShotScreen::Rescue => datam_gui::ShotScreen::Rescue,
+        ShotScreen::Wal => datam_gui::ShotScreen::Wal,
+        ShotScreen::Snapshots => datam_gui::ShotScreen::Snapshots,
     };
     datam_gui::run(datam_gui::Options {
         path: args.path.clone(),

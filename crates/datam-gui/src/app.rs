@@ -26,16 +26,28 @@ pub enum Screen {
     Grid,
     /// One row: typed values, provenance, hex view of its page.
     Detail,
+    /// Every version of the selected SQLite row, changed columns marked.
+    History,
+    /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
+    Rescue,
+    /// PostgreSQL: the WAL records, filtered, with their block references.
+    Wal,
+    /// A snapshot store: the timeline and the row diff of two snapshots.
+    Snapshots,
 }
 
 impl Screen {
     /// Every screen with its navigation label.
-    pub const ALL: [(Self, &'static str); 5] = [
+    pub const ALL: [(Self, &'static str); 9] = [
         (Self::Open, "Open"),
         (Self::Overview, "Overview"),
         (Self::Tables, "Tables"),
         (Self::Grid, "Grid"),
         (Self::Detail, "Row detail"),
+        (Self::History, "History"),
+        (Self::Rescue, "Rescue"),
+        (Self::Wal, "WAL"),
+        (Self::Snapshots, "Snapshots"),
     ];
 }
 
@@ -70,6 +82,14 @@ pub struct Opened {
     /// The selected row's page bytes.
     pub page: Option<Result<PageBytes, String>>,
     page_job: Option<Job<Result<PageBytes, String>>>,
+    /// The grid's export.
+    pub export: crate::export::Export,
+    /// The timeline and diff of a snapshot store.
+    pub snapshots: crate::snapshots::Snapshots,
+    /// The versions of the selected row (History screen).
+    pub history: crate::history::RowHistory,
+    /// The PostgreSQL side (tables, rows, rescue) of a data directory.
+    pub pg: Option<crate::pg::PgOpened>,
     /// When the open started.
     pub opened_at: Instant,
     /// Time from open to the first frame that drew grid rows.
@@ -79,7 +99,18 @@ pub struct Opened {
 impl Opened {
     /// Whether no job of this file is still running.
     pub fn is_idle(&self) -> bool {
-        self.inspect_job.is_none() && self.salvage_job.is_none() && self.page_job.is_none()
+        self.inspect_job.is_none()
+            && self.salvage_job.is_none()
+            && self.page_job.is_none()
+            && self.history.is_idle()
+            && self.export.is_idle()
+            && self.snapshots.is_idle()
+            && self.pg.as_ref().is_none_or(crate::pg::PgOpened::is_idle)
+    }
+
+    /// The data directory's side, once the job recognised one.
+    pub fn pg(&self) -> Option<&crate::pg::PgOpened> {
+        self.pg.as_ref().filter(|p| p.is_pg())
     }
 
     /// The progress of the running salvage as a fraction, if any.
@@ -93,6 +124,9 @@ impl Opened {
     pub fn cancel(&self) {
         if let Some(j) = &self.salvage_job {
             j.cancel();
+        }
+        if let Some(p) = &self.pg {
+            p.cancel();
         }
     }
 
@@ -142,6 +176,12 @@ impl Opened {
             }
         }
         self.poll_salvage();
+        self.history.poll();
+        self.export.poll();
+        self.snapshots.poll();
+        if let Some(p) = &mut self.pg {
+            p.poll();
+        }
     }
 
     fn poll_salvage(&mut self) {
@@ -251,6 +291,10 @@ impl GuiState {
             selected: None,
             page: None,
             page_job: None,
+            history: crate::history::RowHistory::default(),
+            export: crate::export::Export::default(),
+            snapshots: crate::snapshots::Snapshots::start(path.to_path_buf(), &self.wake),
+            pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,
         };
@@ -277,6 +321,11 @@ impl GuiState {
         self.opened.as_ref().is_none_or(Opened::is_idle)
     }
 
+    /// Whether the opened path is a PostgreSQL data directory.
+    pub fn is_pg(&self) -> bool {
+        self.opened.as_ref().and_then(Opened::pg).is_some()
+    }
+
     /// Polls the jobs (never blocks).
     pub fn poll(&mut self) {
         if let Some(o) = &mut self.opened {
@@ -296,9 +345,15 @@ impl GuiState {
         egui::CentralPanel::default().show(ui, |ui| match self.screen {
             Screen::Open => screens::open::ui(self, ui),
             Screen::Overview => screens::overview::ui(self, ui),
+            Screen::Tables if self.is_pg() => screens::pg_tables::ui(self, ui),
             Screen::Tables => screens::tables::ui(self, ui),
+            Screen::Grid if self.is_pg() => screens::pg_grid::ui(self, ui),
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
+            Screen::History => screens::history::ui(self, ui),
+            Screen::Rescue => screens::rescue::ui(self, ui),
+            Screen::Wal => screens::wal::ui(self, ui),
+            Screen::Snapshots => screens::snapshots::ui(self, ui),
         });
     }
 
@@ -307,7 +362,16 @@ impl GuiState {
             ui.strong("DataM");
             ui.separator();
             for (s, label) in Screen::ALL {
-                let enabled = s == Screen::Open || self.opened.is_some();
+                let store = self.opened.as_ref().is_some_and(|o| o.snapshots.is_store());
+                let enabled = match s {
+                    Screen::Open => true,
+                    Screen::Rescue | Screen::Wal => self.is_pg(),
+                    Screen::Snapshots => store,
+                    Screen::Detail | Screen::History => {
+                        self.opened.is_some() && !self.is_pg() && !store
+                    }
+                    _ => self.opened.is_some() && !store,
+                };
                 if ui
                     .add_enabled(enabled, egui::Button::selectable(self.screen == s, label))
                     .clicked()

@@ -435,7 +435,8 @@ fn carved_body_at(page: &[u8], off: usize, row: &Row, columns: &[String]) -> Opt
     None
 }
 
-fn to_owned_value(v: &Value) -> OwnedValue {
+/// The rowcodec value of a grid value (for encoders).
+pub(crate) fn to_owned_value(v: &Value) -> OwnedValue {
     match v {
         Value::Null => OwnedValue::Null,
         Value::Int(i) => OwnedValue::Int(*i),

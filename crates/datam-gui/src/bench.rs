@@ -11,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use crate::app::{GuiState, Screen};
-use crate::native::{ShotScreen, scroll, show_screen};
+use crate::native::{ShotScreen, scroll};
 use crate::screens::grid::{ROW_HEIGHT_PX, ScrollTo};
+use crate::shot::show_screen;
 
 /// Pages scrolled one by one.
 const PAGES: usize = 400;

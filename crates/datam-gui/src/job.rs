@@ -138,3 +138,42 @@ impl<T> Drop for Job<T> {
         self.cancel.cancel();
     }
 }
+
+/// A `datam_core` sink that sends items to the UI in batches: when 8192
+/// are waiting or the oldest is 30 ms old, so the first items show at once
+/// and later ones do not flood the channel. `wrap` makes the message.
+pub struct Batcher<'a, T, M> {
+    out: &'a Outbox<M>,
+    wrap: fn(Vec<T>) -> M,
+    batch: Vec<T>,
+    last: std::time::Instant,
+}
+
+impl<'a, T, M> Batcher<'a, T, M> {
+    /// A batcher sending `wrap(batch)` to `out`.
+    pub fn new(out: &'a Outbox<M>, wrap: fn(Vec<T>) -> M) -> Self {
+        Self {
+            out,
+            wrap,
+            batch: Vec::new(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Sends what is waiting; `false` once the UI dropped the job.
+    pub fn flush(&mut self) -> bool {
+        self.last = std::time::Instant::now();
+        self.batch.is_empty() || self.out.send((self.wrap)(std::mem::take(&mut self.batch)))
+    }
+}
+
+impl<T, M> datam_core::job::Sink<T> for Batcher<'_, T, M> {
+    type Error = std::convert::Infallible;
+    fn item(&mut self, item: T) -> Result<bool, Self::Error> {
+        self.batch.push(item);
+        if self.batch.len() >= 8192 || self.last.elapsed() > std::time::Duration::from_millis(30) {
+            return Ok(self.flush());
+        }
+        Ok(true)
+    }
+}

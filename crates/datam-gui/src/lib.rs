@@ -4,7 +4,11 @@
 //! **Overview** (the `inspect` facts, SHA-256, diagnostics) → **Tables**
 //! (row counts per status) → **Grid** (virtualized rows of one table: sort,
 //! filter, copy) → **Row detail** (typed values, provenance, hex view of the
-//! page with the cell's parts labelled).
+//! page with the cell's parts labelled). For a PostgreSQL data directory
+//! ([`pg`]): **Tables** (live and dead tuples per table), **Grid** (live and
+//! dead rows with block, line pointer, xmin, xmax) and the **Rescue** wizard
+//! (transactions → dry run → undo.sql + report, or apply after a
+//! confirmation).
 //!
 //! Job model: recovery runs on named background threads ([`job::Job`]) with
 //! a `datam_core::job::JobCtx` (cancel token, progress); results come back
@@ -18,11 +22,16 @@
 pub mod app;
 pub mod backend;
 pub mod bench;
+pub mod export;
 pub mod fonts;
+pub mod history;
 pub mod job;
 pub mod model;
 pub mod native;
+pub mod pg;
 pub mod screens;
+pub mod shot;
+pub mod snapshots;
 
 pub use app::{GuiState, Screen};
 pub use backend::Facts;

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::app::{GuiState, Screen};
+use crate::app::GuiState;
 use crate::bench::ScrollBench;
-use crate::model::Status;
 use crate::screens::grid::ScrollTo;
 
 /// The screens `--screenshot` can capture.
@@ -23,6 +22,15 @@ pub enum ShotScreen {
     Grid,
     /// Row detail with the hex view of the first recovered row.
     Hex,
+    /// History of the first recovered row (SQLite).
+    History,
+    /// The rescue wizard's dry run of the transaction that changed most
+    /// rows of the first table (PostgreSQL data directory).
+    Rescue,
+    /// The WAL browser with the first record that has a full-page image.
+    Wal,
+    /// A snapshot store's timeline and the diff of its first and last snapshots.
+    Snapshots,
 }
 
 /// How `datam gui` was asked to run.
@@ -148,62 +156,23 @@ impl eframe::App for NativeApp {
     }
 }
 
-/// Puts the state on `screen`: for the grid the table with most rows, for
-/// the hex view its first recovered row (or its first row).
-pub fn show_screen(state: &mut GuiState, screen: ShotScreen) {
-    match screen {
-        ShotScreen::Overview => state.screen = Screen::Overview,
-        ShotScreen::Tables => state.screen = Screen::Tables,
-        ShotScreen::Grid | ShotScreen::Hex => {
-            let Some(o) = &state.opened else {
-                return;
-            };
-            let biggest = (0..o.store.by_table.len())
-                .max_by_key(|&t| o.store.by_table.get(t).map_or(0, Vec::len))
-                .and_then(|t| u32::try_from(t).ok())
-                .unwrap_or(0);
-            state.browse(biggest);
-            if screen == ShotScreen::Hex {
-                let wake = state.wake.clone();
-                if let Some(o) = &mut state.opened {
-                    let list = o.store.by_table.get(biggest as usize);
-                    let pick = list
-                        .and_then(|l| {
-                            l.iter()
-                                .find(|&&i| {
-                                    o.store
-                                        .rows
-                                        .get(i as usize)
-                                        .is_some_and(|r| r.status != Status(0))
-                                })
-                                .or_else(|| l.first())
-                        })
-                        .copied();
-                    if let Some(i) = pick {
-                        o.select(i, &wake);
-                        state.scroll_request = None;
-                        state.screen = Screen::Detail;
-                    }
-                }
-            }
-        }
-    }
-}
-
 impl Shot {
     fn drive(&mut self, state: &mut GuiState, ctx: &egui::Context) {
         match self.stage {
             ShotStage::WaitIdle => {
                 // Big files: capture what is there after a minute.
                 if state.is_idle() || self.started.elapsed() > Duration::from_secs(60) {
-                    show_screen(state, self.screen);
+                    crate::shot::show_screen(state, self.screen);
                     self.stage = ShotStage::Settle(0);
                 }
                 ctx.request_repaint_after(Duration::from_millis(50));
             }
             ShotStage::Settle(n) => {
                 // A few frames for layout, fonts and the page read to land.
-                if n >= 5 && state.is_idle() {
+                if n >= 5 && state.is_idle() && crate::shot::advance(state, self.screen) {
+                    // One more step of the screen's flow started (a job).
+                    self.stage = ShotStage::Settle(0);
+                } else if n >= 5 && state.is_idle() {
                     let path = self.path.clone();
                     let result = self.result.clone();
                     let ctx2 = ctx.clone();

@@ -11,11 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use datam_gui::GuiState;
+mod common;
+use common::{harness, open_by_typing, run_until_idle};
 use datam_gui::model::STATUSES;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::Value;
 
@@ -23,41 +22,6 @@ fn sample(name: &str) -> PathBuf {
     testkit::workspace_root()
         .join("corpora/sqlite/samples")
         .join(name)
-}
-
-fn harness() -> Harness<'static, GuiState> {
-    let state = GuiState::new(Arc::new(|| {}));
-    let h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, st: &mut GuiState| st.ui(ui), state);
-    // As the window does at start.
-    datam_gui::fonts::install(&h.ctx);
-    h
-}
-
-/// Steps frames until every background job has finished (a guard of 3000
-/// frames against a hang, not a timing assertion).
-fn run_until_idle(h: &mut Harness<'_, GuiState>) {
-    for _ in 0..3000 {
-        h.step();
-        if h.state().is_idle() {
-            h.run_steps(3);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("background jobs did not finish");
-}
-
-fn open_by_typing(h: &mut Harness<'_, GuiState>, path: &Path) {
-    h.get_by_label("Path").click();
-    h.run_steps(1);
-    h.get_by_label("Path")
-        .type_text(&path.display().to_string());
-    h.run_steps(1);
-    h.get_by_label("Open file").click();
-    h.run_steps(1);
-    run_until_idle(h);
 }
 
 /// The CLI's JSONL rows for `db`.
@@ -206,24 +170,6 @@ fn live_row_hex_layout_names_cell_header_and_columns() {
 }
 
 #[test]
-fn pg_data_directory_shows_inspect_facts_and_no_grid() {
-    let dir = testkit::workspace_root().join("corpora/pg15/datadir");
-    let mut out = Vec::new();
-    let d = dir.display().to_string();
-    datam::run(
-        ["datam", "inspect", d.as_str(), "--format", "json"],
-        &mut out,
-    )
-    .unwrap();
-    let cli: Value = serde_json::from_slice(&out).unwrap();
-    let mut h = harness();
-    h.state_mut().open(&dir);
-    run_until_idle(&mut h);
-    h.get_by_label(&format!("kind: {}", cli["kind"].as_str().unwrap()));
-    h.get_by_label_contains("No row browser for this kind of evidence");
-}
-
-#[test]
 fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("utf8.db");
@@ -243,7 +189,7 @@ fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
     let mut h = harness();
     let id = egui::FontId::proportional(14.0);
     // Without the fallbacks, egui's own fonts lack these glyphs.
-    let mut bare = Harness::new_ui(|ui| {
+    let mut bare = egui_kittest::Harness::new_ui(|ui| {
         ui.label("x");
     });
     bare.step();
@@ -258,5 +204,171 @@ fn text_in_cjk_thai_and_emoji_reaches_the_grid_and_has_glyphs() {
     assert!(
         h.ctx
             .fonts_mut(|f| f.has_glyphs(&id, "日本語テキストภาษาไทย😀"))
+    );
+}
+
+#[test]
+fn history_shows_every_version_of_the_row_like_sqlite_history_jsonl() {
+    let db = testkit::workspace_root().join("corpora/sqlite-history/samples/wal/evidence.db");
+    let hashes =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    let d = db.display().to_string();
+    let mut out = Vec::new();
+    datam::run(
+        [
+            "datam", "sqlite", "history", &d, "--table", "people", "--rowid", "5", "--format",
+            "jsonl",
+        ],
+        &mut out,
+    )
+    .unwrap();
+    let versions: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(versions.len() >= 3, "the row has older versions");
+    let mut h = harness();
+    h.state_mut().open(&db);
+    run_until_idle(&mut h);
+    h.state_mut().browse(0);
+    h.run_steps(2);
+    h.get_by_label("Filter").click();
+    h.get_by_label("Filter").type_text("renamed-5-again");
+    h.run_steps(2);
+    h.get_all_by_label("renamed-5-again")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(1);
+    h.get_by_label("History").click();
+    h.run_steps(1);
+    run_until_idle(&mut h);
+    h.get_by_label("History of people rowid 5");
+    h.get_by_label(&format!("{} versions", versions.len()));
+    let columns = ["id", "name", "age", "note"];
+    for (i, v) in versions.iter().enumerate() {
+        let heading = format!(
+            "v{}: {}, {}, ",
+            i + 1,
+            v["status"].as_str().unwrap(),
+            v["stage"].as_str().unwrap()
+        );
+        h.get_by_label_contains(&heading);
+        let changed: Vec<&str> = v["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for (c, val) in v["values"].as_array().unwrap().iter().enumerate() {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if changed.contains(&columns[c]) {
+                // Marked where it changed.
+                h.get_by_label(&format!("● {}={text}", columns[c]));
+            }
+        }
+    }
+    assert!(
+        versions
+            .iter()
+            .any(|v| !v["changed"].as_array().unwrap().is_empty()),
+        "some version changed columns"
+    );
+    let after =
+        [db.clone(), db.with_extension("db-wal")].map(|p| evidence::sha256_file(p).unwrap());
+    assert_eq!(after, hashes, "database and WAL unchanged");
+}
+
+/// Types `path` into the (emptied) export field, picks `format`, exports.
+fn export_view(
+    h: &mut egui_kittest::Harness<'_, datam_gui::GuiState>,
+    path: &Path,
+    format: &str,
+    n: usize,
+) {
+    h.state_mut().opened.as_mut().unwrap().export.path.clear();
+    h.get_by_label("Export path").click();
+    h.run_steps(1);
+    h.get_by_label("Export path")
+        .type_text(path.to_str().unwrap());
+    h.get_by_label(format).click();
+    h.run_steps(1);
+    h.get_by_label(&format!("Export {n} rows")).click();
+    h.run_steps(1);
+    run_until_idle(h);
+}
+
+#[test]
+fn export_of_the_grid_view_matches_the_cli_rows_and_loads_into_sqlite3() {
+    let db = sample("deleted.db");
+    let hash_before = evidence::sha256_file(&db).unwrap();
+    let rows: Vec<Value> = cli_rows(&db)
+        .into_iter()
+        .filter(|r| r["table"] == "people")
+        .collect();
+    let work = tempfile::tempdir().unwrap();
+    let mut h = harness();
+    h.state_mut().open(&db);
+    run_until_idle(&mut h);
+    h.state_mut().browse(0);
+    h.run_steps(2);
+
+    // Never over the evidence.
+    export_view(&mut h, &db, "CSV", rows.len());
+    h.get_by_label_contains("refusing to write");
+
+    // JSONL: the CLI's rows (status, page, offset, rowid, values).
+    let jsonl = work.path().join("view.jsonl");
+    export_view(&mut h, &jsonl, "JSONL", rows.len());
+    h.get_by_label(&format!(
+        "exported {} rows to {}",
+        rows.len(),
+        jsonl.display()
+    ));
+    let key = |r: &Value| {
+        ["status", "page", "offset", "rowid", "values"]
+            .map(|k| r[k].to_string())
+            .join("|")
+    };
+    let mut got: Vec<String> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    let mut want: Vec<String> = rows.iter().map(key).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+
+    // SQL: sqlite3 loads it into a table shaped like people (made from a copy).
+    let sql = work.path().join("view.sql");
+    export_view(&mut h, &sql, "SQL", rows.len());
+    h.get_by_label(&format!(
+        "exported {} rows to {}",
+        rows.len(),
+        sql.display()
+    ));
+    let copy = work.path().join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let target = work.path().join("loaded.db");
+    testkit::sqlite::sqlite3(
+        &target,
+        &format!(
+            "ATTACH '{}' AS src; CREATE TABLE people AS SELECT * FROM src.people WHERE 0; DETACH src; {}",
+            copy.display(),
+            std::fs::read_to_string(&sql).unwrap()
+        ),
+    )
+    .unwrap();
+    let n = testkit::sqlite::sqlite3(&target, "SELECT count(*) FROM people;").unwrap();
+    assert_eq!(n.trim(), rows.len().to_string());
+    assert_eq!(
+        evidence::sha256_file(&db).unwrap(),
+        hash_before,
+        "evidence unchanged"
     );
 }

@@ -16,12 +16,7 @@ pub fn hex_heading(row: &Row) -> String {
 
 /// Draws the Row detail screen.
 pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
-    let Some(o) = &st.opened else {
-        ui.label("Nothing is open.");
-        return;
-    };
-    let Some(row) = o.selected.and_then(|i| o.store.rows.get(i as usize)) else {
-        ui.label("Select a row in the grid.");
+    let Some((o, row)) = super::selected_row(st.opened.as_ref(), ui) else {
         return;
     };
     let slot = o.store.slot(row);

@@ -39,8 +39,12 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
         ui.label("Nothing is open.");
         return;
     };
-    let Some(view) = &mut o.view else {
+    if o.view.is_none() {
         ui.label("Pick a table on the Tables screen.");
+        return;
+    }
+    super::export::ui(ui, o, &wake);
+    let Some(view) = &mut o.view else {
         return;
     };
     let store = &o.store;
@@ -122,15 +126,7 @@ fn table_ui(
         tb = tb.scroll_to_row(r, Some(egui::Align::TOP));
     }
     let header = |ui: &mut egui::Ui, name: &str, key: SortKey, cur: (SortKey, bool)| {
-        let arrow = match cur {
-            (k, false) if k == key => " ↑",
-            (k, true) if k == key => " ↓",
-            _ => "",
-        };
-        ui.add(
-            egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false),
-        )
-        .clicked()
+        header_button(ui, name, cur.0 == key, cur.1)
     };
     tb.header(20.0, |mut h| {
         for (name, key) in META {
@@ -157,24 +153,7 @@ fn table_ui(
                 return;
             };
             row.set_selected(selected == Some(idx));
-            let mut cell_texts: Vec<String> = Vec::with_capacity(4 + r.values.len());
-            cell_texts.push(r.status.name().to_string());
-            cell_texts.push(r.at.page_no.to_string());
-            cell_texts.push(r.at.offset.to_string());
-            cell_texts.push(r.rowid.map_or_else(String::new, |v| v.to_string()));
-            cell_texts.extend(r.values.iter().map(crate::model::Value::display));
-            for (i, text) in cell_texts.iter().enumerate() {
-                let (_, resp) = row.col(|ui| {
-                    let t = egui::RichText::new(first_line(text));
-                    let t = if i == 0 && r.status.is_recovered() {
-                        t.color(ui.visuals().warn_fg_color)
-                    } else {
-                        t
-                    };
-                    ui.add(egui::Label::new(t).truncate().selectable(false));
-                });
-                resp.context_menu(|ui| copy_menu_ui(ui, text, r, store));
-            }
+            cells_ui(&mut row, r, store);
             let resp = row.response();
             if resp.clicked() {
                 clicked = Some(idx);
@@ -193,6 +172,40 @@ fn table_ui(
         view.apply_sort(store);
     }
     (clicked, open_detail)
+}
+
+/// A sortable column header: its name with ↑ / ↓ when sorted by it.
+pub(crate) fn header_button(ui: &mut egui::Ui, name: &str, on: bool, desc: bool) -> bool {
+    let arrow = match (on, desc) {
+        (true, false) => " ↑",
+        (true, true) => " ↓",
+        _ => "",
+    };
+    ui.add(egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false))
+        .clicked()
+}
+
+/// The cells of one grid row (status, page, offset, rowid, values), each
+/// with its copy menu.
+fn cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &Row, store: &Store) {
+    let mut cell_texts: Vec<String> = Vec::with_capacity(4 + r.values.len());
+    cell_texts.push(r.status.name().to_string());
+    cell_texts.push(r.at.page_no.to_string());
+    cell_texts.push(r.at.offset.to_string());
+    cell_texts.push(r.rowid.map_or_else(String::new, |v| v.to_string()));
+    cell_texts.extend(r.values.iter().map(crate::model::Value::display));
+    for (i, text) in cell_texts.iter().enumerate() {
+        let (_, resp) = row.col(|ui| {
+            let t = egui::RichText::new(first_line(text));
+            let t = if i == 0 && r.status.is_recovered() {
+                t.color(ui.visuals().warn_fg_color)
+            } else {
+                t
+            };
+            ui.add(egui::Label::new(t).truncate().selectable(false));
+        });
+        resp.context_menu(|ui| copy_menu_ui(ui, text, r, store));
+    }
 }
 
 fn first_line(s: &str) -> &str {

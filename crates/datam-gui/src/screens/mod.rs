@@ -3,7 +3,30 @@
 //! module here, and its arm in `GuiState::ui`.
 
 pub mod detail;
+pub mod export;
 pub mod grid;
+pub mod history;
 pub mod open;
 pub mod overview;
+pub mod pg_grid;
+pub mod pg_tables;
+pub mod rescue;
+pub mod snapshots;
 pub mod tables;
+pub mod wal;
+
+/// The opened file and its selected row, or a hint drawn instead.
+pub(crate) fn selected_row<'a>(
+    o: Option<&'a crate::app::Opened>,
+    ui: &mut egui::Ui,
+) -> Option<(&'a crate::app::Opened, &'a crate::model::Row)> {
+    let Some(o) = o else {
+        ui.label("Nothing is open.");
+        return None;
+    };
+    let row = o.selected.and_then(|i| o.store.rows.get(i as usize));
+    if row.is_none() {
+        ui.label("Select a row in the grid.");
+    }
+    Some((o, row?))
+}

@@ -39,9 +39,29 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     }
     ui.add_space(8.0);
     let mut go_tables = false;
+    let mut go_snapshots = false;
     if let Some(e) = &o.salvage_error {
         ui.colored_label(ui.visuals().error_fg_color, format!("salvage failed: {e}"));
-    } else if o.not_sqlite {
+    } else if let Some(pg) = o.pg() {
+        match &pg.tables {
+            Some(Ok(t)) => {
+                ui.label(format!("PostgreSQL data directory: {} tables", t.len()));
+                go_tables = ui.button("Show tables").clicked();
+            }
+            Some(Err(e)) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("pg tables failed: {e}"),
+                );
+            }
+            None => {
+                ui.spinner();
+            }
+        }
+    } else if let Some(Ok(l)) = o.snapshots.list.as_ref().filter(|_| o.snapshots.is_store()) {
+        ui.label(format!("Snapshot store: {} snapshots", l.len()));
+        go_snapshots = ui.button("Show snapshots").clicked();
+    } else if o.not_sqlite && o.pg.as_ref().is_some_and(|p| p.not_pg) && o.snapshots.not_store {
         ui.weak("No row browser for this kind of evidence yet (SQLite databases only).");
     } else if o.salvage_job.is_some() || !o.store.tables.is_empty() {
         ui.label(format!(
@@ -65,5 +85,8 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     }
     if go_tables {
         st.screen = Screen::Tables;
+    }
+    if go_snapshots {
+        st.screen = Screen::Snapshots;
     }
 }

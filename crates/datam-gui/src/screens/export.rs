@@ -1,0 +1,75 @@
+//! The grid's Export row: a path, a format, and a button that writes the
+//! rows of the current view (filter and sort applied) on a background job.
+
+use crate::app::Opened;
+use crate::export::{ExportFormat, ExportJob};
+use crate::job::Waker;
+
+fn start(o: &mut Opened, wake: &Waker) {
+    let Some(view) = &o.view else {
+        return;
+    };
+    let rows = view
+        .rows
+        .iter()
+        .filter_map(|&i| o.store.rows.get(i as usize).cloned())
+        .collect();
+    let side = |ext: &str| {
+        let mut p = o.path.clone().into_os_string();
+        p.push(ext);
+        std::path::PathBuf::from(p)
+    };
+    let job = ExportJob {
+        table: o.store.table_name(view.table).to_string(),
+        columns: o.store.columns(view.table),
+        rows,
+        format: o.export.format,
+        path: o.export.path.trim().into(),
+        evidence: vec![o.path.clone(), side("-wal"), side("-journal")],
+    };
+    o.export.start(job, wake);
+}
+
+/// Draws the Export row of the grid.
+pub fn ui(ui: &mut egui::Ui, o: &mut Opened, wake: &Waker) {
+    let n = o.view.as_ref().map_or(0, |v| v.rows.len());
+    let mut go = false;
+    ui.horizontal_wrapped(|ui| {
+        let e = &mut o.export;
+        let l = ui.label("Export path");
+        ui.add(egui::TextEdit::singleline(&mut e.path).desired_width(300.0))
+            .labelled_by(l.id);
+        for (f, name) in [
+            (ExportFormat::Csv, "CSV"),
+            (ExportFormat::Jsonl, "JSONL"),
+            (ExportFormat::Sql, "SQL"),
+        ] {
+            ui.radio_value(&mut e.format, f, name);
+        }
+        go = ui
+            .add_enabled(
+                e.is_idle() && !e.path.trim().is_empty(),
+                egui::Button::new(format!("Export {n} rows")),
+            )
+            .clicked();
+        if let Some(f) = e.fraction() {
+            ui.add(
+                egui::ProgressBar::new(f)
+                    .desired_width(120.0)
+                    .show_percentage(),
+            );
+        }
+        match &e.result {
+            Some(Ok(n)) => {
+                ui.label(format!("exported {n} rows to {}", e.path.trim()));
+            }
+            Some(Err(err)) => {
+                ui.colored_label(ui.visuals().error_fg_color, err);
+            }
+            None => {}
+        }
+    });
+    if go {
+        start(o, wake);
+    }
+}
