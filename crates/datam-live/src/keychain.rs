@@ -7,7 +7,8 @@
 //! crate's default session keyring: a process with no login session (a
 //! service, CI, `sudo`) gets the user-session keyring, whose keys another
 //! such process can neither find nor read. A key lives until it is deleted
-//! or the machine restarts. Where the kernel refuses
+//! or the machine restarts. Other systems get [`Error::Keychain`] ("only
+//! on Linux"): the macOS/Windows backends are not built in yet. Where the kernel refuses
 //! key calls (e.g. a seccomp filter), every operation fails with
 //! [`Error::Keychain`] naming the cause.
 //!
@@ -38,9 +39,14 @@ fn entry(account: &str) -> Result<keyring::Entry> {
     Ok(keyring::Entry::new_with_credential(Box::new(cred)))
 }
 
+/// Only the Linux backend is built in: elsewhere `keyring` would fall back
+/// to an in-memory mock, which must not pass for a keychain.
 #[cfg(not(target_os = "linux"))]
 fn entry(account: &str) -> Result<keyring::Entry> {
-    keyring::Entry::new(SERVICE, account).map_err(|e| keychain_error(account, e))
+    Err(Error::Keychain {
+        account: account.to_owned(),
+        reason: "this build has the OS keychain only on Linux (kernel keyrings)".into(),
+    })
 }
 
 fn keychain_error(account: &str, e: keyring::Error) -> Error {
