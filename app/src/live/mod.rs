@@ -10,6 +10,7 @@ use datam_live::{CommitOptions, Session, Target};
 
 mod edit;
 mod export;
+mod password;
 mod rows;
 
 /// `datam live` subcommands.
@@ -25,6 +26,9 @@ pub enum Cmd {
     Undo(edit::UndoArgs),
     /// Export a table: parallel binary/CSV COPY over one shared snapshot (PostgreSQL), or JSON lines.
     Export(export::Args),
+    /// Store or delete a server's password in the OS keychain.
+    #[command(subcommand)]
+    Password(password::Cmd),
 }
 
 /// The connection arguments every subcommand takes.
@@ -73,5 +77,6 @@ pub fn run(cmd: Cmd, out: &mut dyn Write) -> anyhow::Result<()> {
         Cmd::Edit(a) => edit::run(&a, out),
         Cmd::Undo(a) => edit::undo(&a, out),
         Cmd::Export(a) => export::run(&a, out),
+        Cmd::Password(c) => password::run(&c, out),
     }
 }

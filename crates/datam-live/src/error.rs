@@ -88,14 +88,33 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The URL asks for TLS, which this build does not offer.
-    #[error(
-        "sslmode={mode} asks for TLS, which datam live does not support yet; \
-         connect over a Unix socket or a trusted network with sslmode=disable or prefer"
-    )]
-    TlsUnsupported {
-        /// The sslmode asked for.
-        mode: String,
+    /// The TLS root certificate file (`sslrootcert`) could not be used.
+    #[error("cannot use the TLS root certificate file {path}: {reason}")]
+    TlsRootCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why (unreadable, no PEM certificate in it, …).
+        reason: String,
+    },
+    /// The TLS handshake or the server's certificate check failed, or the
+    /// server does not offer TLS although `sslmode` requires it.
+    #[error("TLS connection (sslmode={mode}) to {target} failed: {source}")]
+    Tls {
+        /// The server (no password).
+        target: String,
+        /// The sslmode in force.
+        mode: &'static str,
+        /// The driver's error (its cause names the certificate problem).
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The OS keychain refused an operation (or none works here).
+    #[error("OS keychain, entry {account:?}: {reason}")]
+    Keychain {
+        /// The entry's account (`user@host:port/dbname`).
+        account: String,
+        /// Why.
+        reason: String,
     },
     /// Connecting failed.
     #[error("cannot connect to {target}: {source}")]

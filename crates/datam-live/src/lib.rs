@@ -37,6 +37,7 @@
 pub mod changes;
 mod error;
 pub mod journal;
+pub mod keychain;
 pub mod pg;
 pub mod plan;
 pub mod sqlite;

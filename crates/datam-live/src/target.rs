@@ -3,12 +3,14 @@
 //!
 //! Missing PostgreSQL settings come from the libpq environment (`PGHOST`,
 //! `PGPORT`, `PGUSER`, `PGDATABASE`), then libpq's defaults (the Unix
-//! socket in `/var/run/postgresql`, the OS user). A password not in the
-//! target comes from `PGPASSWORD`, then the password file (`PGPASSFILE` or
-//! `~/.pgpass`, matched as libpq matches it). The OS keychain is not
-//! consulted (see ARCHITECTURE.md). Passwords are held in
-//! [`zeroize::Zeroizing`] buffers, handed to the driver only for the
-//! moment of connecting, and wiped when dropped.
+//! socket in `/var/run/postgresql`, the OS user). The password is the first
+//! found of: the target's own (`postgres://u:PW@…`, `password=…`),
+//! `PGPASSWORD`, the password file (`PGPASSFILE` or `~/.pgpass`, matched as
+//! libpq matches it), then the OS keychain entry of the server, database
+//! and user ([`crate::keychain`]; `datam live password set` stores one). A
+//! keychain that cannot be used is reported when connecting fails.
+//! Passwords are held in [`zeroize::Zeroizing`] buffers, handed to the
+//! driver only for the moment of connecting, and wiped when dropped.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -17,6 +19,7 @@ use tokio_postgres::config::{Host, SslMode};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::pg::tls::TlsSettings;
 
 /// Where to connect.
 #[derive(Debug, Clone)]
@@ -38,7 +41,8 @@ impl Target {
     /// assert_eq!(t.identity(), "postgres host=/tmp port=5433 dbname=shop user=app");
     /// let s = Target::parse("sqlite:/data/app.db").unwrap();
     /// assert!(matches!(s, Target::Sqlite(_)));
-    /// assert!(Target::parse("postgres://h/db?sslmode=require").is_err());
+    /// assert!(Target::parse("postgres://h/db?sslmode=verify-full&sslrootcert=/ca.pem").is_ok());
+    /// assert!(Target::parse("postgres://h/db?sslmode=sometimes").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self> {
         if let Some(path) = s.strip_prefix("sqlite:") {
@@ -78,6 +82,9 @@ impl Target {
 pub struct PgTarget {
     config: tokio_postgres::Config,
     password: Option<Zeroizing<Vec<u8>>>,
+    tls: TlsSettings,
+    /// Why the keychain could not be asked, if it could not.
+    keychain_note: Option<String>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -85,34 +92,22 @@ impl std::fmt::Debug for PgTarget {
         f.debug_struct("PgTarget")
             .field("identity", &self.identity())
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("sslmode", &self.tls.mode.as_str())
             .finish()
     }
 }
 
 impl PgTarget {
     /// Parses a URL or conninfo string and fills in defaults (see the
-    /// module docs). `sslmode=require` (or stricter) is refused.
+    /// module docs); `sslmode` and `sslrootcert` are read here (see
+    /// [`crate::pg::tls`]).
     pub fn parse(s: &str) -> Result<Self> {
-        let mut config = tokio_postgres::Config::from_str(s).map_err(|e| Error::BadTarget {
+        let bad = |reason: String| Error::BadTarget {
             target: mask_password(s),
-            reason: e.to_string(),
-        })?;
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            SslMode::Require => {
-                return Err(Error::TlsUnsupported {
-                    mode: "require".into(),
-                });
-            }
-            _ => {
-                return Err(Error::TlsUnsupported {
-                    mode: "verify".into(),
-                });
-            }
-        }
-        // Prefer would try TLS first; without a TLS connector that only
-        // costs a round trip.
-        config.ssl_mode(SslMode::Disable);
+            reason,
+        };
+        let (rest, tls) = crate::pg::tls::take_tls_params(s).map_err(bad)?;
+        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| bad(e.to_string()))?;
         apply_env_defaults(&mut config);
         let password = config.get_password().map(|p| Zeroizing::new(p.to_vec()));
         // Keep the password out of the config between connections.
@@ -121,9 +116,17 @@ impl PgTarget {
         let mut t = Self {
             config: clean,
             password,
+            tls,
+            keychain_note: None,
         };
         if t.password.is_none() {
             t.password = password_from_env_or_file(&t);
+        }
+        if t.password.is_none() {
+            match crate::keychain::lookup(&t.keychain_account()) {
+                Ok(p) => t.password = p,
+                Err(e) => t.keychain_note = Some(e.to_string()),
+            }
         }
         Ok(t)
     }
@@ -147,18 +150,51 @@ impl PgTarget {
         )
     }
 
+    /// The account of this server's keychain entry:
+    /// `user@host:port/dbname` (a socket directory is its host).
+    pub fn keychain_account(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(s)) => s.clone(),
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => String::new(),
+        };
+        format!(
+            "{}@{host}:{}/{}",
+            self.config.get_user().unwrap_or(""),
+            self.port(),
+            self.config.get_dbname().unwrap_or("")
+        )
+    }
+
+    /// Why the OS keychain could not be asked for the password (set only
+    /// when no other source had one).
+    pub fn keychain_note(&self) -> Option<&str> {
+        self.keychain_note.as_deref()
+    }
+
     fn port(&self) -> u16 {
         self.config.get_ports().first().copied().unwrap_or(5432)
     }
 
-    /// A driver config with the password set, for one connection attempt;
-    /// drop it right after connecting.
+    /// A driver config with the password and the driver's TLS mode set,
+    /// for one connection attempt; drop it right after connecting.
     pub(crate) fn config_for_connect(&self) -> tokio_postgres::Config {
         let mut c = self.config.clone();
         if let Some(p) = &self.password {
             c.password(p.as_slice());
         }
+        c.ssl_mode(self.tls.driver_mode(self.is_unix_socket()));
         c
+    }
+
+    /// The TLS settings (`sslmode`, `sslrootcert`).
+    pub(crate) fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    /// Is the (first) host a Unix socket directory?
+    pub(crate) fn is_unix_socket(&self) -> bool {
+        matches!(self.config.get_hosts().first(), Some(Host::Unix(_)))
     }
 }
 
@@ -346,8 +382,18 @@ mod tests {
     }
 
     #[test]
-    fn tls_required_is_refused() {
-        let e = Target::parse("host=h dbname=d sslmode=require").unwrap_err();
-        assert!(matches!(e, Error::TlsUnsupported { .. }), "{e}");
+    fn bad_sslmode_is_refused() {
+        let e = Target::parse("host=h dbname=d sslmode=always").unwrap_err();
+        assert!(matches!(e, Error::BadTarget { .. }), "{e}");
+        let t = PgTarget::parse("host=h dbname=d sslmode=require").unwrap();
+        assert_eq!(
+            t.config_for_connect().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        let t = PgTarget::parse("host=/run/pg dbname=d sslmode=require").unwrap();
+        assert_eq!(
+            t.config_for_connect().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
     }
 }

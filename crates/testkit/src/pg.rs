@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Each cluster lives in its own temporary directory, listens only on a Unix
-//! socket in that directory (no TCP port, so parallel tests never collide),
+//! socket in that directory (no TCP port unless [`ClusterOptions::tcp_localhost`]
+//! asks for one on 127.0.0.1, so parallel tests never collide),
 //! and is stopped and removed when the [`Cluster`] is dropped, also when a
 //! test fails. As root, every server program runs as the `postgres` user.
 
@@ -151,6 +152,9 @@ pub enum StopMode {
 pub struct ClusterOptions {
     initdb_args: Vec<String>,
     conf: Vec<String>,
+    tcp: bool,
+    hba_first: Vec<String>,
+    data_files: Vec<(String, Vec<u8>)>,
 }
 
 impl ClusterOptions {
@@ -165,6 +169,27 @@ impl ClusterOptions {
         self.conf.push(line.into());
         self
     }
+
+    /// Also listens on TCP at 127.0.0.1, on a port free when the cluster
+    /// starts ([`Cluster::port`]; the socket's name uses the same port).
+    pub fn tcp_localhost(mut self) -> Self {
+        self.tcp = true;
+        self
+    }
+
+    /// Puts a `pg_hba.conf` line before initdb's (the first match wins),
+    /// e.g. `host all all 127.0.0.1/32 scram-sha-256`.
+    pub fn hba_first(mut self, line: impl Into<String>) -> Self {
+        self.hba_first.push(line.into());
+        self
+    }
+
+    /// Writes a file into the data directory before the server starts,
+    /// owned by the server user with mode 0600 (e.g. `server.key`).
+    pub fn data_file(mut self, name: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
+        self.data_files.push((name.into(), contents.into()));
+        self
+    }
 }
 
 /// A running (or stopped) throw-away cluster.
@@ -174,10 +199,17 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     data: PathBuf,
     sock: PathBuf,
+    port: u16,
     running: bool,
 }
 
 const PORT: u16 = 5432;
+
+fn free_localhost_port() -> io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
 
 impl Cluster {
     /// Runs `initdb` (UTF8, C locale, trust auth, user `postgres`) into a new
@@ -216,8 +248,13 @@ impl Cluster {
         initdb.extend(opts.initdb_args.iter().cloned());
         run_as_server_user(&install.bin("initdb"), &initdb, "initdb")?;
 
+        let (listen, port) = if opts.tcp {
+            ("127.0.0.1", free_localhost_port()?)
+        } else {
+            ("", PORT)
+        };
         let mut conf = format!(
-            "\n# datam testkit\nlisten_addresses = ''\nport = {PORT}\nunix_socket_directories = '{}'\n\
+            "\n# datam testkit\nlisten_addresses = '{listen}'\nport = {port}\nunix_socket_directories = '{}'\n\
              autovacuum = off\nfsync = off\nshared_buffers = 16MB\nmax_connections = 20\n\
              max_wal_size = 1GB\ncheckpoint_timeout = 1d\nbgwriter_lru_maxpages = 0\n",
             sock.display()
@@ -227,12 +264,14 @@ impl Cluster {
             conf.push('\n');
         }
         append(&data.join("postgresql.conf"), &conf)?;
+        write_data_files(&data, &opts)?;
 
         let mut c = Cluster {
             install: install.clone(),
             dir,
             data,
             sock,
+            port,
             running: false,
         };
         c.pg_ctl_start()?;
@@ -291,16 +330,18 @@ impl Cluster {
         &self.sock
     }
 
-    /// The port number in the socket's name.
+    /// The port number in the socket's name (and of the TCP listener with
+    /// [`ClusterOptions::tcp_localhost`]).
     pub fn port(&self) -> u16 {
-        PORT
+        self.port
     }
 
     /// A libpq connection string for database `db`.
     pub fn conn_string(&self, db: &str) -> String {
         format!(
-            "host={} port={PORT} user=postgres dbname={db}",
-            self.sock.display()
+            "host={} port={} user=postgres dbname={db}",
+            self.sock.display(),
+            self.port
         )
     }
 
@@ -332,7 +373,7 @@ impl Cluster {
             .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"])
             .arg("-h")
             .arg(&self.sock)
-            .args(["-p", &PORT.to_string(), "-U", "postgres", "-d", db])
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
             .env("PGOPTIONS", "-c client_min_messages=warning")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -402,6 +443,7 @@ impl Cluster {
             dir,
             data,
             sock,
+            port: self.port,
             running: false,
         })
     }
@@ -487,6 +529,25 @@ fn run_as_server_user(prog: &Path, args: &[String], what: &str) -> io::Result<Ou
             &out,
         ))
     }
+}
+
+/// [`ClusterOptions::hba_first`] lines and [`ClusterOptions::data_file`]s.
+fn write_data_files(data: &Path, opts: &ClusterOptions) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !opts.hba_first.is_empty() {
+        let hba = data.join("pg_hba.conf");
+        let old = std::fs::read_to_string(&hba)?;
+        std::fs::write(&hba, format!("{}\n{old}", opts.hba_first.join("\n")))?;
+    }
+    for (name, contents) in &opts.data_files {
+        let p = data.join(name);
+        std::fs::write(&p, contents)?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+        if is_root() {
+            chown_postgres(&p)?;
+        }
+    }
+    Ok(())
 }
 
 fn append(p: &Path, text: &str) -> io::Result<()> {

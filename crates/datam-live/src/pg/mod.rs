@@ -9,6 +9,7 @@ pub mod export;
 pub(crate) use edit::PgEngine;
 
 mod rows;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -64,13 +65,24 @@ pub(crate) fn pg_err(context: impl Into<String>) -> impl FnOnce(tokio_postgres::
 
 pub(crate) async fn connect_client(target: &PgTarget) -> Result<Client> {
     let config = target.config_for_connect();
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|source| Error::Connect {
-            target: target.identity(),
-            source,
-        })?;
+    let connector = target.tls().connector()?;
+    let (client, conn) = config.connect(connector).await.map_err(|source| {
+        if tls::is_tls_failure(&source) {
+            Error::Tls {
+                target: target.identity(),
+                mode: target.tls().mode.as_str(),
+                source,
+            }
+        } else {
+            if let Some(note) = target.keychain_note() {
+                tracing::warn!("no password from the OS keychain: {note}");
+            }
+            Error::Connect {
+                target: target.identity(),
+                source,
+            }
+        }
+    })?;
     // The config (and the driver's copy of the password) goes now.
     drop(config);
     tokio::spawn(async move {
