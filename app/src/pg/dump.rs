@@ -42,6 +42,9 @@ pub enum DumpFormat {
     Jsonl,
     /// `INSERT` statements.
     Sql,
+    /// `--out DIR/<SCHEMA.TABLE>.parquet` (the Python binding's schema:
+    /// provenance columns, Arrow types from the column types).
+    Parquet,
 }
 
 /// Arguments of `datam pg dump`.
@@ -61,6 +64,9 @@ pub struct DumpArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DumpFormat::Copy)]
     pub format: DumpFormat,
+    /// Directory of `--format parquet`'s file.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Prints tables as text or JSON lines.
@@ -132,10 +138,27 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         DumpFormat::Csv => dump::DumpFormat::Csv,
         DumpFormat::Jsonl => dump::DumpFormat::Jsonl,
         DumpFormat::Sql => dump::DumpFormat::Sql,
+        DumpFormat::Parquet => return run_dump_parquet(args, &req),
     };
     let (job, rep) = CliReporter::job(true);
     let r = dump::dump(&req, format, &job, out);
     rep.finish();
+    r?;
+    Ok(())
+}
+
+/// `--format parquet --out DIR`: the rows to `DIR/<SCHEMA.TABLE>.parquet`
+/// (written even when damaged blocks end the job with an error).
+fn run_dump_parquet(args: &DumpArgs, req: &DumpRequest) -> anyhow::Result<()> {
+    let dir = crate::parquet::out_dir(args.out.as_ref())?;
+    crate::parquet::check_outside_inputs(std::slice::from_ref(&req.pgdata), dir)?;
+    let mut files = crate::parquet::ParquetDir::create(dir)?;
+    let (job, rep) = CliReporter::job(true);
+    let r =
+        datam_arrow::jobs::pg::dump_batches(req, &job, &mut |name, batch| files.write(name, batch));
+    rep.finish();
+    let written = files.close()?;
+    crate::parquet::print_written(dir, &written);
     r?;
     Ok(())
 }
