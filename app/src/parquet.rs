@@ -75,11 +75,26 @@ impl ParquetDir {
 
 /// Refuses an output directory inside any directory input (evidence).
 pub fn check_outside_inputs(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
-    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    let out = resolved(out);
     for i in inputs.iter().filter(|i| i.is_dir()) {
         datam_core::pg::rescue::check_outside(i, &out.join("x.parquet"))?;
     }
     Ok(())
+}
+
+/// `p` with its longest existing ancestor canonicalized (so `..` and
+/// symlinks of a directory not made yet still resolve).
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    for a in abs.ancestors() {
+        if let Ok(c) = a.canonicalize() {
+            return match abs.strip_prefix(a) {
+                Ok(rest) => c.join(rest),
+                Err(_) => c,
+            };
+        }
+    }
+    abs
 }
 
 /// The `--out` directory `--format parquet` needs.
