@@ -17,18 +17,19 @@ CASES = sorted(p for p in HISTORY.iterdir() if p.is_dir())
 SIDE_STATUSES = {"db-old", "wal-old", "wal-uncommitted", "journal", "db-uncommitted",
                  "wal-deleted", "journal-deleted"}
 
-# Keys of a history line that exist only on -wal / -journal / carved versions.
-OPTIONAL = ("frame", "frame_offset", "frame_status", "commit", "salt1", "salt2",
-            "journal_page", "journal_offset", "carved_from")
 
 
 def history_row_as_cli(r):
     o = {k: r[k] for k in ("table", "rowid", "key", "status", "change", "changed", "stage",
                            "page", "offset", "file")}
     o["values"] = None if r["values"] is None else [value_as_cli(v) for v in r["values"]]
-    for k in OPTIONAL:
-        if r[k] is not None:
-            o[k] = r[k]
+    # The CLI writes a -wal version's frame keys (commit may be null), a
+    # -journal version's journal keys, a carved version's carved_from.
+    groups = (("frame", "frame_offset", "frame_status", "commit", "salt1", "salt2"),
+              ("journal_page", "journal_offset"), ("carved_from",))
+    for keys in groups:
+        if r[keys[0]] is not None:
+            o.update({k: r[k] for k in keys})
     return o
 
 
