@@ -346,7 +346,7 @@ pub fn salvage_side(db: &Path, side: &SideFiles, tables: &[String], ctx: &JobCtx
         }
     };
     if !tables.is_empty() {
-        extra_rows.retain(|r| tables.iter().any(|x| *x == r.version.table));
+        extra_rows.retain(|r| tables.contains(&r.version.table));
     }
     SalvageSide {
         image: history::live_image(&loaded.inputs()),
