@@ -24,6 +24,7 @@ use clap::{Parser, Subcommand};
 pub mod gui;
 pub mod inspect;
 pub mod live;
+pub mod parquet;
 pub mod pg;
 pub mod report;
 pub mod snapshot;

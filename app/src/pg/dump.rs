@@ -42,6 +42,9 @@ pub enum DumpFormat {
     Jsonl,
     /// `INSERT` statements.
     Sql,
+    /// `--out DIR/<SCHEMA.TABLE>.parquet` (the Python binding's schema:
+    /// provenance columns, Arrow types from the column types).
+    Parquet,
 }
 
 /// Arguments of `datam pg dump`.
@@ -75,6 +78,9 @@ pub struct DumpArgs {
     /// that could not be rebuilt) to this file.
     #[arg(long, requires = "as_of")]
     pub report: Option<PathBuf>,
+    /// Directory of `--format parquet`'s file.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Prints tables as text or JSON lines.
@@ -146,6 +152,7 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         DumpFormat::Csv => dump::DumpFormat::Csv,
         DumpFormat::Jsonl => dump::DumpFormat::Jsonl,
         DumpFormat::Sql => dump::DumpFormat::Sql,
+        DumpFormat::Parquet => return run_dump_parquet(args, &req),
     };
     let (job, rep) = CliReporter::job(true);
     if let Some(m) = &args.as_of {
@@ -290,4 +297,22 @@ fn history_line(v: &dump::RowVersion) -> String {
     s.push('\t');
     s.push_str(&row_text);
     s
+}
+/// `--format parquet --out DIR`: the rows to `DIR/<SCHEMA.TABLE>.parquet`
+/// (written even when damaged blocks end the job with an error).
+fn run_dump_parquet(args: &DumpArgs, req: &DumpRequest) -> anyhow::Result<()> {
+    if args.as_of.is_some() {
+        anyhow::bail!("--as-of writes COPY, CSV, JSON lines or SQL; --format parquet is not supported with it");
+    }
+    let dir = crate::parquet::out_dir(args.out.as_ref())?;
+    crate::parquet::check_outside_inputs(std::slice::from_ref(&req.pgdata), dir)?;
+    let mut files = crate::parquet::ParquetDir::create(dir)?;
+    let (job, rep) = CliReporter::job(true);
+    let r =
+        datam_arrow::jobs::pg::dump_batches(req, &job, &mut |name, batch| files.write(name, batch));
+    rep.finish();
+    let written = files.close()?;
+    crate::parquet::print_written(dir, &written);
+    r?;
+    Ok(())
 }

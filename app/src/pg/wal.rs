@@ -16,6 +16,9 @@ pub enum Format {
     Text,
     /// One JSON object per record.
     Jsonl,
+    /// `--out DIR/wal.parquet` (the Python binding's schema: the JSON
+    /// lines' fields, LSNs as integers, plus the heap tuples).
+    Parquet,
 }
 
 /// Statistics granularity.
@@ -69,6 +72,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Directory of `--format parquet`'s `wal.parquet`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Print statistics instead of records (`--stats=record` per record type).
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "rmgr", require_equals = true)]
     pub stats: Option<StatsMode>,
@@ -99,9 +105,12 @@ impl Args {
 /// Runs `datam pg wal`.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let req = args.request();
+    if args.format == Format::Parquet {
+        return run_parquet(args, &req);
+    }
     let (job, rep) = CliReporter::job(true);
     let format = match args.format {
-        Format::Text => WalFormat::Text,
+        Format::Text | Format::Parquet => WalFormat::Text,
         Format::Jsonl => WalFormat::Jsonl,
     };
     let summary = wal::scan(&req, &job, &mut WalWriter::new(out, format));
@@ -110,5 +119,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     if let (Some(stats), Some(mode)) = (&summary.stats, req.stats) {
         stats.write_table(summary.ctx.major, mode, out)?;
     }
+    Ok(())
+}
+
+/// `--format parquet --out DIR`: the records to `DIR/wal.parquet`.
+fn run_parquet(args: &Args, req: &WalScanRequest) -> anyhow::Result<()> {
+    let dir = crate::parquet::out_dir(args.out.as_ref())?;
+    if req.stats.is_some() || req.include_recycled {
+        anyhow::bail!("--format parquet writes records: without --stats or --include-recycled");
+    }
+    crate::parquet::check_outside_inputs(&req.inputs, dir)?;
+    let mut files = crate::parquet::ParquetDir::create(dir)?;
+    let (job, rep) = CliReporter::job(true);
+    let r = datam_arrow::jobs::wal::wal(req, &job, &mut |name, batch| files.write(name, batch));
+    rep.finish();
+    r?;
+    crate::parquet::print_written(dir, &files.close()?);
     Ok(())
 }

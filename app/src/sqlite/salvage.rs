@@ -27,6 +27,10 @@ pub enum Format {
     Csv,
     /// One JSON object per row.
     Jsonl,
+    /// One Parquet file per table in `--out DIR` (the Python binding's
+    /// schema: provenance columns, one `{int, real, text, blob}` struct per
+    /// column).
+    Parquet,
 }
 
 /// Arguments of `datam sqlite salvage`.
@@ -37,7 +41,8 @@ pub struct Args {
     /// Format written to stdout when `--out` is not given.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
-    /// Write recovered.sql, one CSV per table and status, rows.jsonl and report.json here.
+    /// Write recovered.sql, one CSV per table and status, rows.jsonl and
+    /// report.json here (with `--format parquet`: `<table>.parquet` files).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Live rows only: no carving.
@@ -55,11 +60,11 @@ impl Args {
     /// The job's request.
     pub fn to_request(&self) -> SalvageRequest {
         let output = match &self.out {
-            Some(dir) => Output::Dir(dir.clone()),
-            None => Output::Stream(match self.format {
+            Some(dir) if self.format != Format::Parquet => Output::Dir(dir.clone()),
+            _ => Output::Stream(match self.format {
                 Format::Sql => job::Format::Sql,
                 Format::Csv => job::Format::Csv,
-                Format::Jsonl => job::Format::Jsonl,
+                Format::Jsonl | Format::Parquet => job::Format::Jsonl,
             }),
         };
         SalvageRequest {
@@ -75,9 +80,23 @@ impl Args {
 /// Runs the salvage.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let (ctx, reporter) = crate::sqlite::report::job_ctx(SHOWN_DIAGNOSTICS);
-    let result = job::salvage_to(&args.to_request(), &ctx, out);
-    reporter.finish();
-    let summary = result?;
+    let summary = if args.format == Format::Parquet {
+        let dir = crate::parquet::out_dir(args.out.as_ref())?;
+        let mut files = crate::parquet::ParquetDir::create(dir)?;
+        let result = datam_arrow::jobs::sqlite::salvage_batches(
+            &args.to_request(),
+            &ctx,
+            &mut |name, batch| files.write(name, batch),
+        );
+        reporter.finish();
+        let summary = result?;
+        crate::parquet::print_written(dir, &files.close()?);
+        summary
+    } else {
+        let result = job::salvage_to(&args.to_request(), &ctx, out);
+        reporter.finish();
+        result?
+    };
     let hidden = reporter.db_hidden();
     if hidden > 0 {
         eprintln!("datam: warning: ... {hidden} more diagnostics (see report.json with --out)");

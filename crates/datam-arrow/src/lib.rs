@@ -12,8 +12,14 @@
 //!   carry.
 //! - [`pg`]: [`pg::DumpBatcher`] — rows of a PostgreSQL table with Arrow
 //!   types chosen from the PostgreSQL column types ([`pg::arrow_type`]).
+//! - [`history`]: [`history::HistoryBatcher`] — SQLite row versions
+//!   (`sqlite history`); [`pg_lists`]: the `pg tables` and `pg xacts`
+//!   listings.
 //! - [`parquet_out`]: [`parquet_out::write_parquet`] — batches to a Parquet
 //!   file (zstd), schema unchanged.
+//! - [`jobs`]: datam-core's jobs run with these batchers as their sinks
+//!   (salvage, history, WAL scan and single segment, tables, xacts, dump):
+//!   what the Python binding and the CLI's `--format parquet` call.
 //!
 //! **Invariant:** conversion never loses a value silently: a value the
 //! chosen Arrow type cannot hold becomes null *and* a [`Lossy`] note the
@@ -22,8 +28,11 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod history;
+pub mod jobs;
 pub mod parquet_out;
 pub mod pg;
+pub mod pg_lists;
 pub mod sqlite;
 pub mod wal;
 

@@ -121,7 +121,7 @@ impl<'a> Provenance<'a> {
 
 /// Builders of one value column.
 #[derive(Debug, Default)]
-struct ValueColumn {
+pub(crate) struct ValueColumn {
     int: Int64Builder,
     real: Float64Builder,
     text: StringBuilder,
@@ -130,7 +130,7 @@ struct ValueColumn {
 }
 
 impl ValueColumn {
-    fn push(&mut self, v: Option<&Value<'_>>, enc: TextEncoding) {
+    pub(crate) fn push(&mut self, v: Option<&Value<'_>>, enc: TextEncoding) {
         let (mut i, mut r, mut t, mut b) = (None, None, None, None);
         match v {
             None | Some(Value::Null) => {}
@@ -147,7 +147,7 @@ impl ValueColumn {
         self.valid.push(set);
     }
 
-    fn finish(&mut self) -> Result<StructArray, Error> {
+    pub(crate) fn finish(&mut self) -> Result<StructArray, Error> {
         let arrays: Vec<ArrayRef> = vec![
             Arc::new(self.int.finish()),
             Arc::new(self.real.finish()),
@@ -325,7 +325,7 @@ impl SqliteBatcher {
     }
 }
 
-fn extra_item() -> Field {
+pub(crate) fn extra_item() -> Field {
     Field::new("item", value_type(), true)
 }
 

@@ -1,29 +1,20 @@
 //! The one module that drives DataM's jobs for the binding.
 //!
-//! **Below datam-core (to be replaced by its entry points):** this file
-//! calls `sqlite_pages::db::Db::salvage`, `walparse::{Reader, WalSource}`,
-//! `pgdata::{DataDir, catalog, table::TableScan}`, `evidence::Evidence` and
-//! `datam::inspect::inspect_path` directly, because datam-core does not yet
-//! provide salvage / wal / tables / dump / inspect jobs. Every other module
-//! of this crate sees only [`Out`], [`JobError`] and the functions here, so
-//! switching to datam-core changes this file alone.
+//! Every job is a use case of `datam_core` run through
+//! `datam_arrow::jobs` (the same batchers the CLI's `--format parquet`
+//! writes): this file only turns requests into datam-core requests, batches
+//! into [`Out`]s and errors into [`JobError`]s with a stable code.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use datam_arrow::pg::{ColumnSpec, DumpBatcher, TableRow};
-use datam_arrow::sqlite::{Provenance, SqliteBatcher};
-use datam_arrow::wal::WalBatcher;
-use datam_core::job::{Cancelled, Diagnostic, JobCtx};
-use rayon::prelude::*;
-use walparse::{
-    Diag, FileOffset, Lsn, ReadOptions, Reader, Record, SegNo, Segment, WalCtx, WalSource,
-};
-
-/// Rows per batch handed to pyarrow.
-const BATCH_ROWS: usize = 65_536;
+use datam_arrow::jobs::{self, BatchOut};
+use datam_core::job::{Cancelled, JobCtx};
+pub use datam_core::pg::wal::Lsn;
+use datam_core::pg::wal::{SegmentBytes, WalScanRequest};
+use datam_core::sqlite::history::{HistoryRequest, SideFiles};
+use datam_core::sqlite::salvage::{Output, SalvageRequest};
 
 /// A job's output: a schema and its batches in order.
 #[derive(Debug)]
@@ -96,21 +87,113 @@ impl JobError {
             _ => None,
         }
     }
-}
 
-fn open(path: &Path) -> Result<evidence::Evidence, JobError> {
-    evidence::Evidence::open(path).map_err(|e| JobError::Open {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-fn pg_err(path: &Path, e: impl std::fmt::Display) -> JobError {
-    JobError::BadInput {
-        path: path.display().to_string(),
-        message: e.to_string(),
-        position: None,
+    /// The error of a datam-core job whose main input is `input`.
+    fn of_job(e: jobs::JobError, input: &Path) -> Self {
+        use datam_core::pg::Error as Pg;
+        use datam_core::sqlite::SqliteError as Sq;
+        let open = |e: &evidence::Error| {
+            let path = match e {
+                evidence::Error::Io { path, .. } | evidence::Error::NotAFile { path } => {
+                    path.display().to_string()
+                }
+                _ => input.display().to_string(),
+            };
+            JobError::Open {
+                path,
+                message: e.to_string(),
+            }
+        };
+        match e {
+            jobs::JobError::Pg(Pg::Evidence(e)) => open(&e),
+            jobs::JobError::Sqlite(Sq::Open { source, .. }) => open(&source),
+            jobs::JobError::Pg(Pg::Cancelled(c)) | jobs::JobError::Sqlite(Sq::Cancelled(c)) => {
+                JobError::Cancelled(c)
+            }
+            jobs::JobError::Arrow(a) | jobs::JobError::Sqlite(Sq::Sink(a)) => JobError::Arrow(a),
+            jobs::JobError::Pg(Pg::BadSegment {
+                label,
+                offset,
+                source,
+            }) => JobError::BadInput {
+                path: label,
+                message: source.to_string(),
+                position: Some(offset.to_string()),
+            },
+            jobs::JobError::Pg(
+                e @ (Pg::TableNotFound { .. }
+                | Pg::TableNotInDatabase { .. }
+                | Pg::DatabaseNotFound(_)
+                | Pg::NoTableIn { .. }
+                | Pg::NoWalStream
+                | Pg::NoSegmentOfTimeline { .. }),
+            ) => JobError::NotFound {
+                what: e.to_string(),
+            },
+            e => JobError::BadInput {
+                path: input.display().to_string(),
+                message: error_chain(&e),
+                position: None,
+            },
+        }
     }
+}
+
+/// `e` and its sources, `: `-joined (as the CLI prints `{:#}`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// Collects a job's batches by output name (in first-seen order).
+#[derive(Default)]
+struct Collected {
+    outs: Vec<(String, Out)>,
+}
+
+impl Collected {
+    fn out(&mut self) -> impl FnMut(&str, RecordBatch) -> Result<bool, datam_arrow::Error> + '_ {
+        |name, batch| {
+            match self.outs.iter_mut().find(|(n, _)| n == name) {
+                Some((_, o)) => o.batches.push(batch),
+                None => self.outs.push((
+                    name.to_string(),
+                    Out {
+                        schema: batch.schema(),
+                        batches: vec![batch],
+                    },
+                )),
+            }
+            Ok(true)
+        }
+    }
+
+    /// The one output of a single-output job (`schema` when it gave none).
+    fn single(self, schema: SchemaRef) -> Out {
+        self.outs.into_iter().next().map_or(
+            Out {
+                schema,
+                batches: Vec::new(),
+            },
+            |(_, o)| o,
+        )
+    }
+}
+
+/// Runs `job` into collected outputs; errors name `input`.
+fn collect(
+    input: &Path,
+    job: impl FnOnce(&mut BatchOut<'_>) -> Result<(), jobs::JobError>,
+) -> Result<Collected, JobError> {
+    let mut c = Collected::default();
+    job(&mut c.out()).map_err(|e| JobError::of_job(e, input))?;
+    Ok(c)
 }
 
 /// `datam.inspect(path)`: the JSON object `datam inspect --format json` prints.
@@ -130,326 +213,77 @@ pub struct SalvageReq {
     pub path: PathBuf,
     /// Only these tables (empty: all).
     pub tables: Vec<String>,
-    /// Carve deleted rows.
+    /// Carve deleted rows (and add the side files' older versions).
     pub deleted: bool,
-    /// Read `-wal` / `-journal` beside the database.
+    /// Read the `-wal` beside the database.
     pub wal: bool,
-    /// As `wal`, for the rollback journal.
+    /// Read the `-journal` beside the database.
     pub journal: bool,
 }
 
-/// Name of the output for rows no schema matched.
-pub const UNATTRIBUTED: &str = "datam_unattributed";
-
-struct SalvageSink<'c> {
-    ctx: &'c JobCtx,
-    file: String,
-    by_table: BTreeMap<Option<usize>, (SqliteBatcher, Vec<RecordBatch>)>,
-    error: Option<datam_arrow::Error>,
-}
-
-impl sqlite_pages::db::Sink for SalvageSink<'_> {
-    type Error = Cancelled;
-    fn row(
-        &mut self,
-        db: &sqlite_pages::db::Db<'_>,
-        row: &sqlite_pages::scan::RecoveredRow,
-    ) -> Result<bool, Cancelled> {
-        self.ctx.check()?;
-        let table = row.table.and_then(|t| db.tables.get(t));
-        let (b, done) = self.by_table.entry(row.table).or_insert_with(|| {
-            let cols: Vec<String> = table
-                .map(|t| t.columns.iter().map(|c| c.name.clone()).collect())
-                .unwrap_or_default();
-            (SqliteBatcher::new(&cols), Vec::new())
-        });
-        let file = &self.file;
-        row.with_ref(|r| {
-            let p = Provenance::of_row(table.map(|t| t.name.as_str()), file, r);
-            b.push(&p, r.values, r.enc);
-        });
-        if b.len() >= BATCH_ROWS {
-            match b.finish() {
-                Ok(batch) => done.push(batch),
-                Err(e) => {
-                    self.error = Some(e);
-                    return Ok(false);
-                }
-            }
-        }
-        Ok(true)
+fn side_files(wal: bool, journal: bool) -> SideFiles {
+    SideFiles {
+        no_wal: !wal,
+        no_journal: !journal,
+        ..SideFiles::default()
     }
 }
 
 /// `datam.sqlite.salvage`: one [`Out`] per table (name → rows), as
 /// `datam sqlite salvage --format jsonl` lists them.
 pub fn sqlite_salvage(ctx: &JobCtx, req: &SalvageReq) -> Result<Vec<(String, Out)>, JobError> {
-    let ev = open(&req.path)?;
-    let db = sqlite_pages::db::Db::open(ev.bytes());
-    let label = req.path.display().to_string();
-    for d in &db.diags {
-        let mut diag = Diagnostic::warning("sqlite-damage", d.to_string()).in_file(&label);
-        if let Some(p) = d.page_no {
-            diag = diag.at(format!("page {p}"));
-        }
-        ctx.diagnostic(diag);
-    }
-    for (on, suffix) in [(req.wal, "-wal"), (req.journal, "-journal")] {
-        let side = PathBuf::from(format!("{label}{suffix}"));
-        if on && side.exists() {
-            ctx.diagnostic(
-                Diagnostic::warning(
-                    "side-file-not-read",
-                    format!(
-                        "{} is not read by the Python binding yet (its rows need the history job of datam-core); `datam sqlite salvage` reads it",
-                        side.display()
-                    ),
-                )
-                .in_file(side.display().to_string()),
-            );
-        }
-    }
-    let opts = sqlite_pages::db::SalvageOptions {
-        no_deleted: !req.deleted,
+    let r = SalvageRequest {
+        db: req.path.clone(),
+        side: side_files(req.wal, req.journal),
         tables: req.tables.clone(),
+        deleted: req.deleted,
+        output: Output::Stream(datam_core::sqlite::salvage::Format::Jsonl),
     };
-    let mut sink = SalvageSink {
-        ctx,
-        file: label,
-        by_table: BTreeMap::new(),
-        error: None,
-    };
-    db.salvage(&opts, &mut sink)?;
-    if let Some(e) = sink.error {
-        return Err(e.into());
-    }
-    let mut out = Vec::new();
-    for (t, (mut b, mut batches)) in sink.by_table {
-        if !b.is_empty() {
-            batches.push(b.finish()?);
-        }
-        let name = t
-            .and_then(|t| db.tables.get(t))
-            .map_or_else(|| UNATTRIBUTED.to_string(), |t| t.name.clone());
-        out.push((
-            name,
-            Out {
-                schema: b.schema(),
-                batches,
-            },
-        ));
-    }
-    Ok(out)
+    let c = collect(&req.path, |out| {
+        jobs::sqlite::salvage_batches(&r, ctx, out).map(|_| ())
+    })?;
+    Ok(c.outs)
 }
 
-/// Filters of [`pg_wal`] (as `datam pg wal`'s options).
+/// Which versions [`sqlite_history`] returns (as the CLI's options).
 #[derive(Debug, Clone, Default)]
-pub struct WalFilter {
-    /// Records at or after this LSN.
-    pub start: Option<Lsn>,
-    /// Records before this LSN.
-    pub end: Option<Lsn>,
-    /// Records of this transaction.
-    pub xid: Option<u32>,
-    /// Records touching this relfilenode (any database).
-    pub relfilenode: Option<u32>,
+pub struct HistorySel {
+    /// Only this table.
+    pub table: Option<String>,
+    /// Only the row with this rowid.
+    pub rowid: Option<i64>,
+    /// Only the row with this key.
+    pub key: Option<String>,
 }
 
-impl WalFilter {
-    fn keep(&self, r: &Record<'_>) -> bool {
-        self.start.is_none_or(|s| r.lsn >= s)
-            && self.end.is_none_or(|e| r.lsn < e)
-            && self.xid.is_none_or(|x| r.xid() == x)
-            && self
-                .relfilenode
-                .is_none_or(|n| r.blocks.iter().any(|b| b.locator.rel_number == n))
-    }
-}
-
-/// Collects one segment's records (those that start in it) into batches.
-struct SegSink<'f> {
-    filter: &'f WalFilter,
-    batcher: WalBatcher,
-    batches: Vec<RecordBatch>,
-    diags: Vec<Diagnostic>,
-    error: Option<datam_arrow::Error>,
-}
-
-impl walparse::Sink for SegSink<'_> {
-    type Error = std::convert::Infallible;
-    fn record(&mut self, r: &Record<'_>) -> Result<bool, Self::Error> {
-        if self.filter.keep(r) {
-            self.batcher.push(r);
-            if self.batcher.len() >= BATCH_ROWS {
-                match self.batcher.finish() {
-                    Ok(b) => self.batches.push(b),
-                    Err(e) => {
-                        self.error = Some(e);
-                        return Ok(false);
-                    }
-                }
-            }
-        }
-        Ok(true)
-    }
-    fn diag(&mut self, d: &Diag) -> Result<bool, Self::Error> {
-        if let Diag::Damage {
-            lsn,
-            error,
-            resumed_at,
-        } = d
-        {
-            self.diags.push(
-                Diagnostic::warning(
-                    "wal-damage",
-                    format!("damage at {lsn}: {error}; resumed at {resumed_at}"),
-                )
-                .at(lsn.to_string()),
-            );
-        }
-        Ok(true)
-    }
-}
-
-/// Decodes the records that start in segment `segno` of `src` (reading
-/// their continuations from the following segments it holds).
-fn decode_segment(
-    src: &WalSource<'_>,
-    segno: SegNo,
-    filter: &WalFilter,
-) -> Result<(Vec<RecordBatch>, Vec<Diagnostic>), JobError> {
-    let start = src.segment_start(segno);
-    let stop = Lsn(start.0.saturating_add(u64::from(src.ctx().seg_size_bytes)));
-    let opts = ReadOptions {
-        start: Some(start),
-        start_is_record: false,
-        stop: Some(stop),
-        expect_prev: None,
+/// `datam.sqlite.history`: every row version, as `datam sqlite history
+/// --format jsonl`.
+pub fn sqlite_history(
+    ctx: &JobCtx,
+    path: &Path,
+    sel: HistorySel,
+    wal: bool,
+    journal: bool,
+) -> Result<Out, JobError> {
+    let r = HistoryRequest {
+        db: path.to_path_buf(),
+        side: side_files(wal, journal),
+        table: sel.table,
+        rowid: sel.rowid,
+        key: sel.key,
     };
-    let mut sink = SegSink {
-        filter,
-        batcher: WalBatcher::new(src.ctx().major),
-        batches: Vec::new(),
-        diags: Vec::new(),
-        error: None,
-    };
-    let Ok(()) = Reader::new(src, opts).run(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(e.into());
-    }
-    if !sink.batcher.is_empty() {
-        sink.batches.push(sink.batcher.finish()?);
-    }
-    Ok((sink.batches, sink.diags))
+    let c = collect(path, |out| {
+        jobs::sqlite::history_batches(&r, ctx, out).map(|_| ())
+    })?;
+    Ok(c.single(datam_arrow::history::schema()))
 }
 
-fn is_segment_name(name: &str) -> bool {
-    name.len() == 24 && name.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The segment files of `inputs` (a data directory, a WAL directory or
-/// segment files) by segment number, the highest timeline of each.
-/// Segment files by segment number: (timeline, path).
-type SegFiles = BTreeMap<u64, (u32, PathBuf)>;
-
-fn list_segments(inputs: &[PathBuf]) -> Result<(WalCtx, SegFiles), JobError> {
-    let mut files = Vec::new();
-    for p in inputs {
-        let dir = if p.join("PG_VERSION").is_file() {
-            p.join("pg_wal")
-        } else {
-            p.clone()
-        };
-        if dir.is_dir() {
-            let rd = std::fs::read_dir(&dir).map_err(|e| JobError::Open {
-                path: dir.display().to_string(),
-                message: e.to_string(),
-            })?;
-            for e in rd.flatten() {
-                let path = e.path();
-                if path.is_file()
-                    && path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(is_segment_name)
-                {
-                    files.push(path);
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
-    }
-    files.sort();
-    let Some(first) = files.first() else {
-        return Err(JobError::NotFound {
-            what: "no WAL segment among the inputs".into(),
-        });
-    };
-    let ev = open(first)?;
-    let ctx = WalCtx::from_long_header(ev.bytes(), FileOffset(0)).map_err(|e| pg_err(first, e))?;
-    drop(ev);
-    let mut by_seg = SegFiles::new();
-    for f in files {
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let (tli, seg) = match walparse::parse_segment_file_name(name, ctx.seg_size_bytes) {
-            Some((tli, seg)) => (tli.0, seg.0),
-            // Without a segment name, the first page says which segment it is.
-            None => {
-                let ev = open(&f)?;
-                let page =
-                    walparse::parse_page(&ctx, ev.bytes(), None).map_err(|e| pg_err(&f, e))?;
-                (
-                    page.tli().0,
-                    page.lsn.0 / u64::from(ctx.seg_size_bytes).max(1),
-                )
-            }
-        };
-        if by_seg.get(&seg).is_none_or(|(t, _)| *t < tli) {
-            by_seg.insert(seg, (tli, f));
-        }
-    }
-    Ok((ctx, by_seg))
-}
-
-/// `datam.pg.wal`: every record of `inputs`, in LSN order, as
+/// `datam.pg.wal`: every record of the request, in LSN order, as
 /// `datam pg wal --format jsonl` lists them.
-pub fn pg_wal(ctx: &JobCtx, inputs: &[PathBuf], filter: &WalFilter) -> Result<Out, JobError> {
-    let (wctx, segs) = list_segments(inputs)?;
-    let mut evs = Vec::with_capacity(segs.len());
-    for (seg, (_, path)) in &segs {
-        evs.push((SegNo(*seg), open(path)?));
-    }
-    let src = WalSource::new(
-        wctx,
-        evs.iter()
-            .map(|(s, ev)| Segment {
-                segno: *s,
-                bytes: ev.bytes(),
-            })
-            .collect(),
-    );
-    let order: Vec<SegNo> = evs.iter().map(|(s, _)| *s).collect();
-    let mut batches = Vec::new();
-    // Segments in parallel, a few at a time, so a cancel is seen quickly.
-    for chunk in order.chunks(rayon::current_num_threads().max(1) * 2) {
-        ctx.check()?;
-        let outs: Vec<_> = chunk
-            .par_iter()
-            .map(|s| decode_segment(&src, *s, filter))
-            .collect();
-        for o in outs {
-            let (b, d) = o?;
-            batches.extend(b);
-            for d in d {
-                ctx.diagnostic(d);
-            }
-        }
-    }
-    Ok(Out {
-        schema: datam_arrow::wal::schema(),
-        batches,
-    })
+pub fn pg_wal(ctx: &JobCtx, req: &WalScanRequest) -> Result<Out, JobError> {
+    let input = req.inputs.first().cloned().unwrap_or_default();
+    let c = collect(&input, |out| jobs::wal::wal(req, ctx, out).map(|_| ()))?;
+    Ok(c.single(datam_arrow::wal::schema()))
 }
 
 /// One segment handed to [`scan_segment`]: its bytes and, when known, its
@@ -468,182 +302,87 @@ enum Held {
     Owned(Vec<u8>),
 }
 
-impl Held {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Held::Mapped(e) => e.bytes(),
-            Held::Owned(v) => v,
-        }
-    }
-}
-
 /// The bytes, a label for messages, and the file name when known.
-fn hold(s: SegBytes) -> Result<(Held, String, Option<String>), JobError> {
-    Ok(match s {
-        SegBytes::Path(p) => {
-            let name = p.file_name().and_then(|n| n.to_str()).map(str::to_string);
-            (Held::Mapped(open(&p)?), p.display().to_string(), name)
-        }
-        SegBytes::Bytes(b, name) => (
-            Held::Owned(b),
-            name.clone().unwrap_or_else(|| "<bytes>".to_string()),
-            name,
-        ),
-    })
+struct HeldSeg {
+    held: Held,
+    label: String,
+    name: Option<String>,
 }
 
-/// The segment number: from the file name when it is a segment name (a
-/// recycled segment's pages still carry their old addresses), else from the
-/// first page.
-fn segno_of(
-    label: &str,
-    name: Option<&str>,
-    ctx: &WalCtx,
-    bytes: &[u8],
-) -> Result<SegNo, JobError> {
-    if let Some((_, s)) =
-        name.and_then(|n| walparse::parse_segment_file_name(n, ctx.seg_size_bytes))
-    {
-        return Ok(s);
+impl HeldSeg {
+    fn new(s: SegBytes) -> Result<Self, JobError> {
+        Ok(match s {
+            SegBytes::Path(p) => HeldSeg {
+                name: p.file_name().and_then(|n| n.to_str()).map(str::to_string),
+                held: Held::Mapped(evidence::Evidence::open(&p).map_err(|e| JobError::Open {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?),
+                label: p.display().to_string(),
+            },
+            SegBytes::Bytes(b, name) => HeldSeg {
+                held: Held::Owned(b),
+                label: name.clone().unwrap_or_else(|| "<bytes>".to_string()),
+                name,
+            },
+        })
     }
-    let page = walparse::parse_page(ctx, bytes, None).map_err(|e| JobError::BadInput {
-        path: label.to_string(),
-        message: e.to_string(),
-        position: Some("0".into()),
-    })?;
-    Ok(SegNo(page.lsn.0 / u64::from(ctx.seg_size_bytes).max(1)))
+
+    fn view(&self) -> SegmentBytes<'_> {
+        SegmentBytes {
+            bytes: match &self.held {
+                Held::Mapped(e) => e.bytes(),
+                Held::Owned(v) => v,
+            },
+            name: self.name.as_deref(),
+            label: &self.label,
+        }
+    }
 }
 
 /// `datam.pg.scan_segment`: the records that **start** in `seg`, reading
 /// continuations from `next` (the following segment). Over an archive, the
 /// union of every segment's output is one sequential scan.
 pub fn scan_segment(ctx: &JobCtx, seg: SegBytes, next: Option<SegBytes>) -> Result<Out, JobError> {
-    let (held, label, name) = hold(seg)?;
-    let wctx =
-        WalCtx::from_long_header(held.bytes(), FileOffset(0)).map_err(|e| JobError::BadInput {
-            path: label.clone(),
-            message: e.to_string(),
-            position: Some("0".into()),
-        })?;
-    let segno = segno_of(&label, name.as_deref(), &wctx, held.bytes())?;
-    let mut segments = vec![Segment {
-        segno,
-        bytes: held.bytes(),
-    }];
-    let next = next.map(hold).transpose()?;
-    if let Some((n, nlabel, nname)) = &next {
-        match segno_of(nlabel, nname.as_deref(), &wctx, n.bytes()) {
-            Ok(s) if s.0 == segno.0.saturating_add(1) => segments.push(Segment {
-                segno: s,
-                bytes: n.bytes(),
-            }),
-            Ok(s) => ctx.diagnostic(
-                Diagnostic::warning(
-                    "next-segment-mismatch",
-                    format!(
-                        "next segment is segment {} of the WAL, not {}; ignored",
-                        s.0,
-                        segno.0.saturating_add(1)
-                    ),
-                )
-                .in_file(nlabel.clone()),
-            ),
-            // A damaged first page: continuations are read from what is there.
-            Err(_) => segments.push(Segment {
-                segno: SegNo(segno.0.saturating_add(1)),
-                bytes: n.bytes(),
-            }),
-        }
-    }
-    let src = WalSource::new(wctx, segments);
-    let (batches, diags) = decode_segment(&src, segno, &WalFilter::default())?;
-    for d in diags {
-        ctx.diagnostic(d.in_file(label.clone()));
-    }
-    Ok(Out {
-        schema: datam_arrow::wal::schema(),
-        batches,
-    })
-}
-
-fn is_user_schema(name: &str) -> bool {
-    !(name == "pg_catalog"
-        || name == "information_schema"
-        || name.starts_with("pg_toast")
-        || name.starts_with("pg_temp"))
-}
-
-fn report_pg_warnings(ctx: &JobCtx, ws: &[pgdata::catalog::Warning]) {
-    for w in ws {
-        ctx.diagnostic(Diagnostic::warning("pg-damage", w.message()).in_file(w.what()));
-    }
+    let seg = HeldSeg::new(seg)?;
+    let next = next.map(HeldSeg::new).transpose()?;
+    let label = PathBuf::from(&seg.label);
+    let c = collect(&label, |out| {
+        jobs::wal::wal_segment(seg.view(), next.as_ref().map(HeldSeg::view), ctx, out)
+    })?;
+    Ok(c.single(datam_arrow::wal::schema()))
 }
 
 /// `datam.pg.tables`: the tables of a data directory, as `datam pg tables`.
 pub fn pg_tables(ctx: &JobCtx, pgdata: &Path, db: Option<&str>) -> Result<Out, JobError> {
-    let dir = pgdata::DataDir::open(pgdata).map_err(|e| pg_err(pgdata, e))?;
-    let mut warnings = Vec::new();
-    let dbs = pgdata::catalog::databases(&dir, &mut warnings).map_err(|e| pg_err(pgdata, e))?;
-    report_pg_warnings(ctx, &warnings);
-    let selected: Vec<_> = dbs
-        .into_iter()
-        .filter(|d| match db {
-            Some(n) => d.name == n,
-            None => d.name != "template0" && d.name != "template1",
+    let req = datam_core::pg::dump::TablesRequest {
+        pgdata: pgdata.to_path_buf(),
+        db: db.map(str::to_string),
+    };
+    let c = collect(pgdata, |out| jobs::pg::tables_batches(&req, ctx, out))?;
+    let mut outs = c.outs.into_iter();
+    outs.next()
+        .map(|(_, o)| o)
+        .ok_or_else(|| JobError::NotFound {
+            what: "tables".into(),
         })
-        .collect();
-    let mut rows = Vec::new();
-    for d in selected {
-        ctx.check()?;
-        let name = d.name.clone();
-        let cat = pgdata::catalog::Catalog::open(&dir, d).map_err(|e| pg_err(pgdata, e))?;
-        report_pg_warnings(ctx, &cat.warnings);
-        let mut tables: Vec<_> = cat
-            .classes
-            .iter()
-            .filter(|c| matches!(c.relkind, b'r' | b'm'))
-            .filter_map(|c| Some((cat.namespaces.get(&c.relnamespace)?.clone(), c)))
-            .filter(|(s, _)| is_user_schema(s))
-            .collect();
-        tables.sort_by(|a, b| (&a.0, &a.1.relname).cmp(&(&b.0, &b.1.relname)));
-        for (schema, c) in tables {
-            let mut scan = pgdata::table::TableScan::new(&cat, c).map_err(|e| pg_err(pgdata, e))?;
-            let (mut live, mut dead) = (0u64, 0u64);
-            scan.scan(pgdata::table::ScanMode::Live, |_| {
-                live += 1;
-                true
-            });
-            scan.scan(pgdata::table::ScanMode::Dead, |_| {
-                dead += 1;
-                true
-            });
-            report_pg_warnings(ctx, &scan.warnings);
-            rows.push(TableRow {
-                db: name.clone(),
-                schema,
-                table: c.relname.clone(),
-                oid: c.oid,
-                relfilenode: cat
-                    .locator(c)
-                    .map(|l| l.rel_number)
-                    .unwrap_or(c.relfilenode),
-                pages: scan.n_blocks(),
-                live_tuples: live,
-                dead_tuples: dead,
-                toast_table: cat
-                    .class(c.reltoastrelid)
-                    .map(|t| format!("pg_toast.{}", t.relname)),
-            });
-        }
-    }
-    let batch = datam_arrow::pg::tables_batch(&rows)?;
-    Ok(Out {
-        schema: batch.schema(),
-        batches: vec![batch],
-    })
+}
+
+/// `datam.pg.xacts`: the committed transactions of a data directory's WAL,
+/// as `datam pg xacts --format jsonl`.
+pub fn pg_xacts(ctx: &JobCtx, req: &datam_core::pg::rescue::XactsRequest) -> Result<Out, JobError> {
+    let c = collect(&req.pgdata, |out| jobs::pg::xacts_batches(req, ctx, out))?;
+    let mut outs = c.outs.into_iter();
+    outs.next()
+        .map(|(_, o)| o)
+        .ok_or_else(|| JobError::NotFound {
+            what: "xacts".into(),
+        })
 }
 
 /// `datam.pg.dump`: the rows of `schema.table` (live, or `dead`), typed.
+/// Damaged blocks are diagnostics (as the CLI prints them); every other row
+/// is returned.
 pub fn pg_dump(
     ctx: &JobCtx,
     pgdata: &Path,
@@ -651,97 +390,25 @@ pub fn pg_dump(
     dead: bool,
     db: Option<&str>,
 ) -> Result<Out, JobError> {
-    let dir = pgdata::DataDir::open(pgdata).map_err(|e| pg_err(pgdata, e))?;
-    let (schema, name) = table.split_once('.').unwrap_or(("public", table));
-    let mut warnings = Vec::new();
-    let dbs = pgdata::catalog::databases(&dir, &mut warnings).map_err(|e| pg_err(pgdata, e))?;
-    report_pg_warnings(ctx, &warnings);
-    // postgres first, then the others (as the CLI).
-    let mut order: Vec<_> = dbs
-        .into_iter()
-        .filter(|d| db.is_none_or(|n| d.name == n) && d.name != "template0")
-        .collect();
-    order.sort_by_key(|d| d.name != "postgres");
-    let cat = order
-        .into_iter()
-        .filter_map(|d| pgdata::catalog::Catalog::open(&dir, d).ok())
-        .find(|c| c.find_table(schema, name).is_some())
-        .ok_or_else(|| JobError::NotFound {
-            what: format!("table {schema}.{name}"),
-        })?;
-    report_pg_warnings(ctx, &cat.warnings);
-    let class = cat
-        .find_table(schema, name)
-        .ok_or_else(|| JobError::NotFound {
-            what: format!("table {schema}.{name}"),
-        })?
-        .clone();
-    let mut scan = pgdata::table::TableScan::new(&cat, &class).map_err(|e| pg_err(pgdata, e))?;
-    let cols: Vec<ColumnSpec> = scan
-        .columns()
-        .map(|a| ColumnSpec {
-            name: a.attname.clone(),
-            type_oid: a.atttypid,
-            typmod: a.atttypmod,
-        })
-        .collect();
-    let mut b = DumpBatcher::new(&cat.types, &cols);
-    let schema_ref = b.schema();
-    let mode = if dead {
-        pgdata::table::ScanMode::Dead
-    } else {
-        pgdata::table::ScanMode::Live
+    let req = datam_core::pg::dump::DumpRequest {
+        pgdata: pgdata.to_path_buf(),
+        table: table.to_string(),
+        db: db.map(str::to_string),
+        dead,
+        threads: None,
     };
-    let seg_blocks = dir.relseg_size_blocks().max(1);
-    let mut files: HashMap<u32, String> = HashMap::new();
-    let mut batches = Vec::new();
-    let mut failed = None;
-    let n_blocks = scan.n_blocks();
-    let step = 1024u32;
-    let mut at = 0u32;
-    while at < n_blocks {
-        ctx.check()?;
-        let end = at.saturating_add(step).min(n_blocks);
-        let mut fork = scan.fork().map_err(|e| pg_err(pgdata, e))?;
-        fork.scan_blocks(at..end, mode, |row| {
-            let seg = row.block.0 / seg_blocks;
-            let file = files
-                .entry(seg)
-                .or_insert_with(|| fork_file(&scan, seg.saturating_mul(seg_blocks)));
-            b.push(&cat.types, file, row);
-            if b.len() >= BATCH_ROWS {
-                match b.finish() {
-                    Ok(x) => batches.push(x),
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                }
-            }
-            true
-        });
-        report_pg_warnings(ctx, &fork.warnings);
-        if let Some(e) = failed.take() {
-            return Err(e.into());
-        }
-        at = end;
+    let mut c = Collected::default();
+    match jobs::pg::dump_batches(&req, ctx, &mut c.out()) {
+        Ok(_) => {}
+        // The damaged blocks were reported as diagnostics; the rows stand.
+        Err(jobs::JobError::Pg(datam_core::pg::Error::DamagedRows { .. })) => {}
+        Err(e) => return Err(JobError::of_job(e, pgdata)),
     }
-    scan.warnings.clear();
-    if !b.is_empty() {
-        batches.push(b.finish()?);
-    }
-    for l in std::mem::take(&mut b.lossy) {
-        ctx.diagnostic(Diagnostic::warning(
-            "value-not-representable",
-            format!("column {}: {} (null in the batch)", l.column, l.reason),
-        ));
-    }
-    Ok(Out {
-        schema: schema_ref,
-        batches,
-    })
-}
-
-fn fork_file(scan: &pgdata::table::TableScan<'_>, block: u32) -> String {
-    scan.file_of(pgdata::BlockNo(block))
+    c.outs
+        .into_iter()
+        .next()
+        .map(|(_, o)| o)
+        .ok_or_else(|| JobError::NotFound {
+            what: format!("table {table}"),
+        })
 }

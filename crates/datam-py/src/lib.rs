@@ -22,7 +22,8 @@ use arrow_pyarrow::IntoPyArrow;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use backend::{Out, SalvageReq, SegBytes, WalFilter};
+use backend::{Out, SalvageReq, SegBytes};
+use datam_core::pg::wal::WalScanRequest;
 
 type Diags = Vec<datam_core::job::Diagnostic>;
 
@@ -84,24 +85,78 @@ fn sqlite_salvage<'py>(
     Ok((d, diag_list(py, &diags)?))
 }
 
-/// `(reader, diagnostics)` of every record of `paths`.
+/// `(reader, diagnostics)` of every row version of a SQLite database.
 #[pyfunction]
-#[pyo3(signature = (paths, start=None, end=None, relfilenode=None, xid=None))]
+#[pyo3(signature = (path, table=None, rowid=None, key=None, wal=true, journal=true))]
+fn sqlite_history<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    table: Option<String>,
+    rowid: Option<i64>,
+    key: Option<String>,
+    wal: bool,
+    journal: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+    let sel = backend::HistorySel { table, rowid, key };
+    let (out, diags) = job::run(py, move |ctx| {
+        backend::sqlite_history(ctx, &path, sel, wal, journal)
+    })?;
+    Ok((reader(py, out)?, diag_list(py, &diags)?))
+}
+
+/// `(reader, diagnostics)` of every record of `paths`, filtered as
+/// `datam pg wal`'s options.
+#[pyfunction]
+#[pyo3(signature = (paths, start=None, end=None, relfilenode=None, relation=None, database=None, xid=None, rmgr=None, timeline=None))]
+#[allow(clippy::too_many_arguments)]
 fn pg_wal<'py>(
     py: Python<'py>,
     paths: Vec<PathBuf>,
     start: Option<u64>,
     end: Option<u64>,
     relfilenode: Option<u32>,
+    relation: Option<String>,
+    database: Option<String>,
     xid: Option<u32>,
+    rmgr: Option<String>,
+    timeline: Option<u32>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
-    let f = WalFilter {
-        start: start.map(walparse::Lsn),
-        end: end.map(walparse::Lsn),
+    let req = WalScanRequest {
+        inputs: paths,
+        start: start.map(backend::Lsn),
+        end: end.map(backend::Lsn),
+        timeline,
         xid,
+        rmgr,
         relfilenode,
+        relation,
+        database,
+        ..WalScanRequest::default()
     };
-    let (out, diags) = job::run(py, move |ctx| backend::pg_wal(ctx, &paths, &f))?;
+    let (out, diags) = job::run(py, move |ctx| backend::pg_wal(ctx, &req))?;
+    Ok((reader(py, out)?, diag_list(py, &diags)?))
+}
+
+/// `(reader, diagnostics)` of the committed transactions of a data
+/// directory's WAL.
+#[pyfunction]
+#[pyo3(signature = (pgdata, tables=None, db=None, since_us=None, until_us=None))]
+fn pg_xacts<'py>(
+    py: Python<'py>,
+    pgdata: PathBuf,
+    tables: Option<Vec<String>>,
+    db: Option<String>,
+    since_us: Option<i64>,
+    until_us: Option<i64>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+    let req = datam_core::pg::rescue::XactsRequest {
+        pgdata,
+        tables: tables.unwrap_or_default(),
+        db,
+        since_us,
+        until_us,
+    };
+    let (out, diags) = job::run(py, move |ctx| backend::pg_xacts(ctx, &req))?;
     Ok((reader(py, out)?, diag_list(py, &diags)?))
 }
 
@@ -185,7 +240,9 @@ fn write_parquet(
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inspect_json, m)?)?;
     m.add_function(wrap_pyfunction!(sqlite_salvage, m)?)?;
+    m.add_function(wrap_pyfunction!(sqlite_history, m)?)?;
     m.add_function(wrap_pyfunction!(pg_wal, m)?)?;
+    m.add_function(wrap_pyfunction!(pg_xacts, m)?)?;
     m.add_function(wrap_pyfunction!(scan_segment, m)?)?;
     m.add_function(wrap_pyfunction!(pg_tables, m)?)?;
     m.add_function(wrap_pyfunction!(pg_dump, m)?)?;

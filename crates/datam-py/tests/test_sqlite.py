@@ -135,11 +135,17 @@ def test_diagnostics_and_errors(tmp_path):
     with pytest.raises(datam.DatamError) as e:
         datam.sqlite.salvage(tmp_path / "missing.db")
     assert e.value.code == "open"
-    # A database with a -wal beside it: the binding says it did not read it.
+    # A database with a damaged -wal beside it: the salvage goes on without
+    # the side file's rows and says so (as `datam sqlite salvage`).
     db = tmp_path / "w.db"
     subprocess.run(["sqlite3", str(db)], input="PRAGMA journal_mode=WAL; CREATE TABLE a(x);",
                    text=True, check=True, capture_output=True)
     (tmp_path / "w.db-wal").write_bytes(b"\0" * 32)
     diags = []
     datam.sqlite.salvage(db, diagnostics=diags)
-    assert [d["code"] for d in diags] == ["side-file-not-read"]
+    assert [d["code"] for d in diags] == ["side-files-unused"]
+    assert diags[0]["severity"] == "warning"
+    # Without the side files nothing is said.
+    diags = []
+    datam.sqlite.salvage(db, wal=False, diagnostics=diags)
+    assert diags == []

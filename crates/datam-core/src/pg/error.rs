@@ -40,6 +40,17 @@ pub enum Error {
     /// No input file is a WAL segment with a valid long page header.
     #[error("no WAL segment with a valid long page header among the inputs")]
     NoWalStream,
+    /// A segment given on its own has no valid long page header (or first
+    /// page).
+    #[error("{label}: not a readable WAL segment (at byte {offset}): {source}")]
+    BadSegment {
+        /// How the caller named the segment.
+        label: String,
+        /// Byte offset of the bad header in the segment.
+        offset: u64,
+        /// Why.
+        source: walparse::Error,
+    },
     /// No segment of the wanted timeline.
     #[error("no WAL segment of timeline {timeline} or earlier among the inputs")]
     NoSegmentOfTimeline {

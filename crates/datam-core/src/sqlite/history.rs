@@ -252,7 +252,7 @@ pub fn version_json(v: &Version, file: &str) -> Json {
 /// Versions that are not live (older, uncommitted, pre-transaction, carved),
 /// once per distinct row content, as JSON rows with `frame` /
 /// `journal_page` provenance and a `confidence`.
-fn salvage_extra_rows(loaded: &Loaded, h: &History) -> Vec<Json> {
+fn salvage_extra_rows(loaded: &Loaded, h: &History) -> Vec<SideRow> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for v in h
@@ -260,7 +260,8 @@ fn salvage_extra_rows(loaded: &Loaded, h: &History) -> Vec<Json> {
         .iter()
         .filter(|v| v.status != Status::Live && v.values.is_some())
     {
-        let mut j = version_json(v, &loaded.file_of(v));
+        let file = loaded.file_of(v);
+        let mut j = version_json(v, &file);
         // Checksummed page versions are exact; pages of an unfinished
         // transaction are what was written, but SQLite never vouched for
         // them; carved cells carry the carver's confidence.
@@ -278,10 +279,29 @@ fn salvage_extra_rows(loaded: &Loaded, h: &History) -> Vec<Json> {
             j.get("values").map(|x| x.to_string()),
         );
         if seen.insert(sig) {
-            out.push(j);
+            out.push(SideRow {
+                json: j,
+                version: v.clone(),
+                file,
+                confidence,
+            });
         }
     }
     out
+}
+
+/// One older row version `salvage` adds from the side files.
+#[derive(Debug, Clone)]
+pub struct SideRow {
+    /// The JSON row (`version_json` plus `confidence`).
+    pub json: Json,
+    /// The version itself (values exact, for typed outputs such as Arrow).
+    pub version: Version,
+    /// The file it was read from.
+    pub file: String,
+    /// 1.0 for checksummed page versions, 0.8 for an unfinished
+    /// transaction's pages, the carver's confidence for carved cells.
+    pub confidence: f64,
 }
 
 /// What `salvage` adds from the side files: the live image to salvage
@@ -291,8 +311,8 @@ fn salvage_extra_rows(loaded: &Loaded, h: &History) -> Vec<Json> {
 pub struct SalvageSide {
     /// The image to salvage, if the side files change the state.
     pub image: Option<Vec<u8>>,
-    /// Extra JSON rows (not live), once per distinct content.
-    pub extra_rows: Vec<Json>,
+    /// Extra rows (not live), once per distinct content.
+    pub extra_rows: Vec<SideRow>,
 }
 
 /// Reads the side files of `db` for `salvage`; `tables` (if not empty)
@@ -326,11 +346,7 @@ pub fn salvage_side(db: &Path, side: &SideFiles, tables: &[String], ctx: &JobCtx
         }
     };
     if !tables.is_empty() {
-        extra_rows.retain(|r| {
-            r.get("table")
-                .and_then(Json::as_str)
-                .is_some_and(|t| tables.iter().any(|x| x == t))
-        });
+        extra_rows.retain(|r| tables.contains(&r.version.table));
     }
     SalvageSide {
         image: history::live_image(&loaded.inputs()),

@@ -21,26 +21,23 @@ def _lsn(v):
     return parse_lsn(v) if isinstance(v, str) else v
 
 
-def wal(paths, start=None, end=None, relation=None, xid=None, diagnostics=None):
+def wal(paths, start=None, end=None, relation=None, xid=None, rmgr=None, timeline=None,
+        database=None, diagnostics=None):
     """Every WAL record of ``paths`` (a data directory, a WAL directory or
-    segment files; the highest timeline of each segment) in LSN order.
-    ``start``/``end``: LSN (int or ``"X/Y"``); ``relation``: a relfilenode
-    (int) or ``"schema.table"`` (resolved in the first path, a data
-    directory); ``xid``: a transaction id."""
+    segment files, and timeline history files) in LSN order, as ``datam pg
+    wal --format jsonl``. ``start``/``end``: LSN (int or ``"X/Y"``);
+    ``relation``: a relfilenode (int) or ``"schema.table"`` (resolved in the
+    first path, a data directory; ``database`` when several hold it);
+    ``xid``: a transaction id; ``rmgr``: a resource manager name as
+    pg_waldump prints it; ``timeline``: the timeline to read (default: the
+    highest present, following its history file)."""
     if isinstance(paths, (str, _os.PathLike)):
         paths = [paths]
     paths = [_os.fspath(p) for p in paths]
-    relfilenode = relation
-    if isinstance(relation, str):
-        tables = _native.pg_tables(paths[0])[0].read_all().to_pylist()
-        schema, _, name = relation.rpartition(".")
-        hits = [t for t in tables if t["table"] == name and t["schema"] == (schema or "public")]
-        if len(hits) != 1:
-            from .errors import DatamError
-
-            raise DatamError(f"table {relation} found {len(hits)} times", "not-found", paths[0])
-        relfilenode = hits[0]["relfilenode"]
-    reader, found = _native.pg_wal(paths, _lsn(start), _lsn(end), relfilenode, xid)
+    relfilenode = relation if isinstance(relation, int) else None
+    rel_name = relation if isinstance(relation, str) else None
+    reader, found = _native.pg_wal(paths, _lsn(start), _lsn(end), relfilenode, rel_name,
+                                   database, xid, rmgr, timeline)
     _collect(diagnostics, found)
     return reader
 
@@ -79,5 +76,37 @@ def dump(pgdata, table, dead=False, db=None, diagnostics=None):
     column types and provenance columns ``datam_file``, ``datam_block``,
     ``datam_lp``, ``datam_xmin``, ``datam_xmax``, ``datam_status``."""
     reader, found = _native.pg_dump(_os.fspath(pgdata), table, dead, db)
+    _collect(diagnostics, found)
+    return reader
+
+
+_PG_EPOCH = None
+
+
+def _pg_us(t):
+    """A time (datetime, naive = UTC, or int µs since 2000-01-01 UTC) → µs
+    since 2000-01-01 UTC."""
+    global _PG_EPOCH
+    if t is None or isinstance(t, int):
+        return t
+    import datetime as _dt
+
+    if _PG_EPOCH is None:
+        _PG_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    d = t - _PG_EPOCH
+    return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def xacts(pgdata, tables=None, db=None, since=None, until=None, diagnostics=None):
+    """The committed transactions in a data directory's WAL, in commit
+    order, with the rows each changed per table (as ``datam pg xacts
+    --format jsonl``). ``tables``: only transactions that changed these
+    (``"schema.table"``); ``since``/``until``: commit time bounds (datetime,
+    naive = UTC)."""
+    if isinstance(tables, str):
+        tables = [tables]
+    reader, found = _native.pg_xacts(_os.fspath(pgdata), tables, db, _pg_us(since), _pg_us(until))
     _collect(diagnostics, found)
     return reader

@@ -20,3 +20,19 @@ def salvage(path, tables=None, deleted=True, wal=True, journal=True, diagnostics
     )
     _collect(diagnostics, found)
     return readers
+
+
+def history(path, table=None, rowid=None, key=None, wal=True, journal=True, diagnostics=None):
+    """Every version of every row found in a SQLite database, its ``-wal``
+    and its ``-journal`` (``wal=False`` / ``journal=False`` ignore them), as
+    ``datam sqlite history --format jsonl`` lists them: one RecordBatchReader
+    with columns ``table``, ``rowid``, ``key``, ``status``, ``change``,
+    ``changed``, ``values`` (a list of ``{int, real, text, blob}`` structs,
+    null for a deletion), ``stage``, ``page``, ``offset``, ``file`` and the
+    WAL frame / journal provenance. ``table``, ``rowid``, ``key`` select as
+    the CLI's options."""
+    reader, found = _native.sqlite_history(
+        _os.fspath(path), table, rowid, key, wal, journal
+    )
+    _collect(diagnostics, found)
+    return reader

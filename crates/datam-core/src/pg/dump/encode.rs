@@ -140,8 +140,18 @@ impl<'a> RowCtx<'a> {
     }
 
     fn file_of(&self, row: &ScanRow<'_>) -> String {
+        self.file_ref(row).to_string()
+    }
+
+    /// The heap segment file holding `row`.
+    pub(super) fn file_ref(&self, row: &ScanRow<'_>) -> &str {
         let seg = row.block.0 / self.seg_blocks.max(1);
-        self.paths.get(seg as usize).cloned().unwrap_or_default()
+        self.paths.get(seg as usize).map_or("", String::as_str)
+    }
+
+    /// The table's columns.
+    pub(super) fn cols(&self) -> &[Col] {
+        self.cols
     }
 }
 

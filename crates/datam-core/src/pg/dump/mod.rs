@@ -32,12 +32,14 @@ mod dead;
 mod encode;
 mod history;
 mod tables;
+mod with;
 
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
 pub use history::{HistoryRequest, RowVersion, Values, history};
 pub use tables::{TableInfo, TablesRequest, tables};
+pub use with::{DumpColumn, RowBatch, dump_with};
 
 /// Output format of [`dump`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,10 +94,16 @@ pub fn dump(
     job: &JobCtx,
     out: &mut dyn Write,
 ) -> Result<DumpSummary> {
-    run(req, Encoder::Text(format), job, |batch| match batch {
-        encode::Batch::Text(s, _) => Ok(out.write_all(s.as_bytes())?),
-        encode::Batch::Rows(_) => Ok(()),
-    })
+    run(
+        req,
+        Encoder::Text(format),
+        job,
+        &Encoders(job),
+        |batch| match batch {
+            encode::Batch::Text(s, _) => Ok(out.write_all(s.as_bytes())?),
+            encode::Batch::Rows(_) => Ok(()),
+        },
+    )
 }
 
 /// Pushes the rows of the requested table into `sink`, in block order.
@@ -105,7 +113,7 @@ where
     S::Error: Into<Error>,
 {
     let mut more = true;
-    run(req, Encoder::Rows, job, |batch| {
+    run(req, Encoder::Rows, job, &Encoders(job), |batch| {
         if let encode::Batch::Rows(rows) = batch {
             for r in rows {
                 if more {
@@ -115,6 +123,83 @@ where
         }
         Ok(())
     })
+}
+
+/// Makes each worker thread's [`Worker`] over the table's types and row
+/// context.
+trait Workers: Sync {
+    /// One unit's rows.
+    type Batch: Send;
+    /// The worker.
+    type W<'a>: Worker<Batch = Self::Batch>
+    where
+        Self: 'a;
+    /// A worker for one thread.
+    fn worker<'a>(&'a self, types: &'a Types, ctx: &'a RowCtx<'a>) -> Self::W<'a>;
+    /// `--dead`'s rows (dead and carved heap tuples, WAL images) when this
+    /// kind of worker handles them; `None`: the heap's dead tuples only.
+    fn dead_rows(
+        &self,
+        _req: &DumpRequest,
+        _table: (&Catalog, &ClassRow),
+        _scan: &TableScan<'_>,
+        _ctx: &RowCtx<'_>,
+        _job: &JobCtx,
+        _write: &mut dyn FnMut(Self::Batch) -> Result<()>,
+    ) -> Option<Result<(u64, Vec<Warning>)>> {
+        None
+    }
+}
+
+/// The workers of the text and typed-row dumps.
+struct Encoders<'j>(&'j JobCtx);
+
+impl Workers for Encoders<'_> {
+    type Batch = encode::Batch;
+    type W<'a>
+        = encode::RowEncoder<'a>
+    where
+        Self: 'a;
+    fn worker<'a>(&'a self, types: &'a Types, ctx: &'a RowCtx<'a>) -> encode::RowEncoder<'a> {
+        encode::RowEncoder::new(types, ctx, self.0)
+    }
+    fn dead_rows(
+        &self,
+        req: &DumpRequest,
+        table: (&Catalog, &ClassRow),
+        scan: &TableScan<'_>,
+        ctx: &RowCtx<'_>,
+        job: &JobCtx,
+        write: &mut dyn FnMut(encode::Batch) -> Result<()>,
+    ) -> Option<Result<(u64, Vec<Warning>)>> {
+        Some(dead::dead_rows(req, table, scan, ctx, job, write))
+    }
+}
+
+/// What one worker thread does with the rows it scans (the text and
+/// typed-row encoders, or a caller's [`RowBatch`]).
+trait Worker {
+    /// One unit's rows.
+    type Batch: Send;
+    /// A batch for the next unit of blocks.
+    fn empty_batch(&self) -> Self::Batch;
+    /// Adds one row.
+    fn push_row(&mut self, row: &pgdata::table::ScanRow<'_>, batch: &mut Self::Batch);
+    /// Rows in a batch.
+    fn n_rows(batch: &Self::Batch) -> u64;
+}
+
+impl Worker for encode::RowEncoder<'_> {
+    type Batch = encode::Batch;
+    fn empty_batch(&self) -> encode::Batch {
+        encode::RowEncoder::empty_batch(self)
+    }
+    fn push_row(&mut self, row: &pgdata::table::ScanRow<'_>, batch: &mut encode::Batch) {
+        encode::RowEncoder::push_row(self, row, batch);
+    }
+    fn n_rows(batch: &encode::Batch) -> u64 {
+        batch.n_rows()
+    }
 }
 
 /// The catalog holding `schema.name`: of `db` when named, else `postgres`
@@ -184,11 +269,12 @@ fn thread_count(req: &DumpRequest, n_batches: u32) -> usize {
 
 /// The dump: workers scan batches of blocks and encode them; `write`
 /// receives the batches in block order.
-fn run(
+fn run<M: Workers>(
     req: &DumpRequest,
     encoder: Encoder,
     job: &JobCtx,
-    mut write: impl FnMut(encode::Batch) -> Result<()>,
+    make: &M,
+    mut write: impl FnMut(M::Batch) -> Result<()>,
 ) -> Result<DumpSummary> {
     let _span = tracing::info_span!("pg_dump", table = %req.table).entered();
     let timer = Throughput::start("pg dump");
@@ -203,10 +289,14 @@ fn run(
     let ctx = RowCtx::new(encoder, (&schema, &name), &cols, seg_blocks, &paths);
     drop(open);
     let _scan_span = tracing::info_span!("scan").entered();
-    let (n_rows, warnings) = if req.dead {
-        dead::dead_rows(req, (&cat, &class), &scan, &ctx, job, &mut write)?
+    let dead = if req.dead {
+        make.dead_rows(req, (&cat, &class), &scan, &ctx, job, &mut write)
     } else {
-        scan_batches(req, &scan, &ctx, &cat.types, job, &mut write)?
+        None
+    };
+    let (n_rows, warnings) = match dead {
+        Some(r) => r?,
+        None => scan_batches(req, &scan, &ctx, &cat.types, job, make, &mut write)?,
     };
     job.check()?;
     report_warnings(job, &warnings);
@@ -251,7 +341,7 @@ fn segment_paths(scan: &TableScan<'_>, seg_blocks: u32) -> Vec<String> {
 }
 
 /// One scanned batch: its number, its encoded rows and the scan's warnings.
-type Scanned = (u32, encode::Batch, Vec<Warning>);
+type Scanned<B> = (u32, B, Vec<Warning>);
 
 /// The batches of [`BATCH_BLOCKS`] blocks the workers take in turn.
 struct BatchQueue {
@@ -276,13 +366,14 @@ impl BatchQueue {
 
 /// Scans the table's batches on worker threads; `write` receives them in
 /// block order. Returns the rows written and the scan's warnings.
-fn scan_batches(
+fn scan_batches<M: Workers>(
     req: &DumpRequest,
     scan: &TableScan<'_>,
     ctx: &RowCtx<'_>,
     types: &Types,
     job: &JobCtx,
-    write: &mut impl FnMut(encode::Batch) -> Result<()>,
+    make: &M,
+    write: &mut impl FnMut(M::Batch) -> Result<()>,
 ) -> Result<(u64, Vec<Warning>)> {
     let mode = if req.dead {
         ScanMode::Dead
@@ -297,7 +388,7 @@ fn scan_batches(
         n_batches,
         n_blocks,
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(threads * 2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned<M::Batch>>(threads * 2);
     std::thread::scope(|s| -> Result<(u64, Vec<Warning>)> {
         for t in 0..threads {
             let fork = scan.fork()?;
@@ -306,25 +397,24 @@ fn scan_batches(
             std::thread::Builder::new()
                 .name(format!("datam-dump-{t}"))
                 .spawn_scoped(s, move || {
-                    let enc = encode::RowEncoder::new(types, ctx, job);
-                    scan_worker(fork, enc, queue, mode, job, &tx);
+                    scan_worker(fork, make.worker(types, ctx), queue, mode, job, &tx);
                 })
                 .map_err(Error::Thread)?;
         }
         drop(tx);
-        write_in_order(rx, n_blocks, job, write)
+        write_in_order::<M::W<'_>>(rx, n_blocks, job, write)
     })
 }
 
 /// One worker: scans and encodes batches until none are left, the job is
 /// cancelled or the writer stopped.
-fn scan_worker(
+fn scan_worker<W: Worker>(
     mut fork: TableScan<'_>,
-    mut enc: encode::RowEncoder<'_>,
+    mut enc: W,
     queue: &BatchQueue,
     mode: ScanMode,
     job: &JobCtx,
-    tx: &SyncSender<Scanned>,
+    tx: &SyncSender<Scanned<W::Batch>>,
 ) {
     while let Some((b, blocks)) = queue.claim() {
         if job.cancel.is_cancelled() {
@@ -344,11 +434,11 @@ fn scan_worker(
 
 /// Writes batches in block order as they complete, reporting progress.
 /// Returns the rows written and the scan's warnings.
-fn write_in_order(
-    rx: Receiver<Scanned>,
+fn write_in_order<W: Worker>(
+    rx: Receiver<Scanned<W::Batch>>,
     n_blocks: u32,
     job: &JobCtx,
-    write: &mut impl FnMut(encode::Batch) -> Result<()>,
+    write: &mut impl FnMut(W::Batch) -> Result<()>,
 ) -> Result<(u64, Vec<Warning>)> {
     let mut pending = BTreeMap::new();
     let mut want = 0u32;
@@ -358,7 +448,7 @@ fn write_in_order(
         job.check()?;
         pending.insert(b, (batch, w));
         while let Some((batch, w)) = pending.remove(&want) {
-            n_rows = n_rows.saturating_add(batch.n_rows());
+            n_rows = n_rows.saturating_add(W::n_rows(&batch));
             write(batch)?;
             warnings.extend(w);
             want = want.saturating_add(1);

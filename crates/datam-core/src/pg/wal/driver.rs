@@ -123,9 +123,9 @@ where
 }
 
 /// A sink that also keeps the reader's diagnostics.
-struct Tap<S> {
-    inner: S,
-    diags: Vec<Diag>,
+pub(super) struct Tap<S> {
+    pub(super) inner: S,
+    pub(super) diags: Vec<Diag>,
 }
 
 impl<S: Sink<Error = std::convert::Infallible>> Sink for Tap<S> {
@@ -140,7 +140,7 @@ impl<S: Sink<Error = std::convert::Infallible>> Sink for Tap<S> {
 }
 
 /// Runs `sink` over the records starting in segment `segno`.
-fn run_tap<S: Sink<Error = std::convert::Infallible>>(
+pub(super) fn run_tap<S: Sink<Error = std::convert::Infallible>>(
     src: &WalSource<'_>,
     segno: SegNo,
     sink: S,

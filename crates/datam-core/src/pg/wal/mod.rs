@@ -12,21 +12,27 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use walparse::{
-    Diag, Lsn, PgMajor, ReadOptions, Reader, Record, SegNo, Segment, WalCtx, WalSource, parse_page,
+    Diag, PgMajor, ReadOptions, Reader, Record, SegNo, Segment, WalCtx, WalSource, parse_page,
 };
 
-use crate::job::{CancelToken, Diagnostic, JobCtx, Sink, Throughput};
+use crate::job::{Diagnostic, JobCtx, Sink, Throughput};
 use crate::pg::{Error, Result};
 
 pub mod driver;
+mod filter;
 mod inputs;
+mod one;
 mod record;
 mod stats;
 
 pub use driver::for_each_segment;
+use filter::{Filter, Filtered, SegMeta};
 pub(crate) use inputs::is_segment_name;
+pub use one::{SegmentBytes, scan_one_segment};
 pub use record::{WalBlock, WalRecord};
 pub use stats::{StatsMode, StatsRow, WalStats};
+/// The LSN type of a request's `start` / `end`.
+pub use walparse::Lsn;
 
 /// What to scan and which records to keep.
 #[derive(Debug, Clone, Default)]
@@ -102,132 +108,49 @@ impl Sink<WalRecord> for WalWriter<'_> {
     }
 }
 
-/// Which records a scan keeps.
-struct Filter {
-    start: Option<Lsn>,
-    end: Option<Lsn>,
-    xid: Option<u32>,
-    rmid: Option<u8>,
-    relfilenode: Option<u32>,
-    /// (database oid, relfilenode) from `relation`.
-    relation: Option<(u32, u32)>,
-}
-
-impl Filter {
-    fn new(req: &WalScanRequest, job: &JobCtx) -> Result<Self> {
-        let rmid = match &req.rmgr {
-            Some(n) => {
-                Some(walparse::rmgr::rmgr_by_name(n).ok_or_else(|| Error::UnknownRmgr(n.clone()))?)
-            }
-            None => None,
-        };
-        let relation = match &req.relation {
-            Some(r) => Some(super::catalogs::resolve_relation(
-                &req.inputs,
-                r,
-                req.database.as_deref(),
-                job,
-            )?),
-            None => None,
-        };
-        Ok(Self {
-            start: req.start,
-            end: req.end,
-            xid: req.xid,
-            rmid,
-            relfilenode: req.relfilenode,
-            relation,
-        })
-    }
-
-    fn keep(&self, r: &Record<'_>) -> bool {
-        self.start.is_none_or(|s| r.lsn >= s)
-            && self.end.is_none_or(|e| r.lsn < e)
-            && self.xid.is_none_or(|x| r.xid() == x)
-            && self.rmid.is_none_or(|m| r.rmid() == m)
-            && self
-                .relfilenode
-                .is_none_or(|n| r.blocks.iter().any(|b| b.locator.rel_number == n))
-            && self.relation.is_none_or(|(db, n)| {
-                r.blocks
-                    .iter()
-                    .any(|b| b.locator.rel_number == n && b.locator.db_oid == db)
-            })
-    }
-}
-
-/// What one worker produced for one segment.
-#[derive(Default)]
-struct SegOut {
-    records: Vec<WalRecord>,
-    stats: WalStats,
-    diags: Vec<Diag>,
-    first: Option<(Lsn, Lsn)>,
-    last: Option<Lsn>,
-}
-
-/// The walparse sink of one worker.
-struct Collect<'f> {
+/// The sink of one worker under [`Filtered`]: turns the kept records into
+/// [`WalRecord`]s or counts them.
+struct Collect {
     major: PgMajor,
-    filter: &'f Filter,
     stats: Option<StatsMode>,
     recycled: bool,
-    cancel: &'f CancelToken,
-    seen: u32,
-    out: SegOut,
+    records: Vec<WalRecord>,
+    counted: WalStats,
 }
 
-impl<'f> Collect<'f> {
-    fn new(major: PgMajor, req: &WalScanRequest, filter: &'f Filter, job: &'f JobCtx) -> Self {
+impl Collect {
+    fn new(major: PgMajor, req: &WalScanRequest) -> Self {
         Self {
             major,
-            filter,
             stats: req.stats,
             recycled: false,
-            cancel: &job.cancel,
-            seen: 0,
-            out: SegOut::default(),
+            records: Vec::new(),
+            counted: WalStats::default(),
         }
     }
 }
 
-impl walparse::Sink for Collect<'_> {
+impl walparse::Sink for Collect {
     type Error = std::convert::Infallible;
     fn record(&mut self, r: &Record<'_>) -> std::result::Result<bool, Self::Error> {
-        self.seen = self.seen.wrapping_add(1);
-        if self.seen.is_multiple_of(4096) && self.cancel.is_cancelled() {
-            return Ok(false);
-        }
-        if self.out.first.is_none() {
-            self.out.first = Some((r.lsn, r.prev()));
-        }
-        self.out.last = Some(r.lsn);
-        if !self.filter.keep(r) {
-            return Ok(true);
-        }
         match self.stats {
-            Some(m) => self.out.stats.add(r, m),
+            Some(m) => self.counted.add(r, m),
             None => self
-                .out
                 .records
                 .push(WalRecord::new(self.major, r, self.recycled)),
         }
-        Ok(true)
-    }
-    fn diag(&mut self, d: &Diag) -> std::result::Result<bool, Self::Error> {
-        self.out.diags.push(d.clone());
         Ok(true)
     }
 }
 
 /// Decodes the records starting in `segno` (from `req.start` when it lies
 /// there, up to `req.end`).
-fn decode_segment(
+fn decode_segment<'f, S: walparse::Sink<Error = std::convert::Infallible>>(
     src: &WalSource<'_>,
     segno: SegNo,
     req: &WalScanRequest,
-    mut sink: Collect<'_>,
-) -> SegOut {
+    mut sink: Filtered<'f, S>,
+) -> Filtered<'f, S> {
     let seg_start = src.segment_start(segno);
     let next = Lsn(seg_start
         .0
@@ -247,7 +170,7 @@ fn decode_segment(
         expect_prev: None,
     };
     let Ok(()) = Reader::new(src, opts).run(&mut sink);
-    sink.out
+    sink
 }
 
 /// Joins segment results in order: reports damage, the end of valid WAL
@@ -259,7 +182,7 @@ struct Stitch {
 }
 
 impl Stitch {
-    fn segment(&mut self, segno: SegNo, o: &SegOut, job: &JobCtx) {
+    fn segment(&mut self, segno: SegNo, o: &SegMeta, job: &JobCtx) {
         if let Some((first, prev)) = o.first {
             if let Some((stop_lsn, e)) = self.pending_stop.take() {
                 job.diagnostic(driver::damage(stop_lsn, &e, first));
@@ -317,6 +240,68 @@ where
     Ok(true)
 }
 
+/// Opened inputs, the segments chosen (by timeline) and their order within
+/// the request's LSN range.
+struct Plan<'i> {
+    ctx: WalCtx,
+    chosen: inputs::Chosen<'i>,
+    order: Vec<SegNo>,
+}
+
+impl<'i> Plan<'i> {
+    fn new(opened: &'i inputs::Inputs, req: &WalScanRequest, job: &JobCtx) -> Result<Self> {
+        let ctx = opened.ctx;
+        let chosen = inputs::choose_segments(opened, req.timeline, job)?;
+        let seg_bytes = u64::from(ctx.seg_size_bytes);
+        let mut order: Vec<SegNo> = chosen.keys().copied().collect();
+        if let Some(s) = req.start {
+            order.retain(|n| n.0 >= s.0 / seg_bytes);
+        }
+        if let Some(e) = req.end {
+            order.retain(|n| n.0 <= e.0 / seg_bytes);
+        }
+        Ok(Self { ctx, chosen, order })
+    }
+
+    /// Decodes the planned segments in parallel, each into a fresh `make()`
+    /// under the filter; `each` gets the sinks in segment order (`false`:
+    /// stop). Damage, broken prev-links and the end of valid WAL go to the
+    /// job's diagnostics.
+    fn drive<S, M, F>(
+        &self,
+        req: &WalScanRequest,
+        filter: &Filter,
+        job: &JobCtx,
+        make: M,
+        mut each: F,
+    ) -> Result<()>
+    where
+        S: walparse::Sink<Error = std::convert::Infallible> + Send,
+        M: Fn() -> S + Sync,
+        F: FnMut(SegNo, S) -> Result<bool>,
+    {
+        let mut stitch = Stitch {
+            prev_last: None,
+            pending_stop: None,
+            start: req.start,
+        };
+        driver::drive(
+            self.ctx,
+            &self.chosen,
+            &self.order,
+            job,
+            |src, segno| decode_segment(src, segno, req, Filtered::new(filter, job, make())),
+            |o| driver::ran_out_of_window(&o.meta.diags),
+            |segno, o| {
+                stitch.segment(segno, &o.meta, job);
+                each(segno, o.inner)
+            },
+        )?;
+        stitch.finish(job);
+        Ok(())
+    }
+}
+
 /// Runs the WAL scan: records kept by the request's filters go into `sink`
 /// in LSN order (recycled ones after the others), or are counted into the
 /// summary's statistics when `req.stats` is set.
@@ -329,60 +314,78 @@ where
     let timer = Throughput::start("pg wal");
     let open = tracing::info_span!("open").entered();
     let opened = inputs::open_inputs(&req.inputs, job)?;
-    let ctx = opened.ctx;
     let filter = Filter::new(req, job)?;
-    let chosen = inputs::choose_segments(&opened, req.timeline, job)?;
+    let plan = Plan::new(&opened, req, job)?;
+    let ctx = plan.ctx;
     drop(open);
-    let seg_bytes = u64::from(ctx.seg_size_bytes);
-    let mut order: Vec<SegNo> = chosen.keys().copied().collect();
-    if let Some(s) = req.start {
-        order.retain(|n| n.0 >= s.0 / seg_bytes);
-    }
-    if let Some(e) = req.end {
-        order.retain(|n| n.0 <= e.0 / seg_bytes);
-    }
     let decode = tracing::info_span!("decode").entered();
     let mut stats = WalStats::default();
     let mut n_records = 0u64;
-    let mut stitch = Stitch {
-        prev_last: None,
-        pending_stop: None,
-        start: req.start,
-    };
     let mut more = true;
-    driver::drive(
-        ctx,
-        &chosen,
-        &order,
+    plan.drive(
+        req,
+        &filter,
         job,
-        |src, segno| decode_segment(src, segno, req, Collect::new(ctx.major, req, &filter, job)),
-        |o| driver::ran_out_of_window(&o.diags),
-        |segno, o| {
-            stitch.segment(segno, &o, job);
+        || Collect::new(ctx.major, req),
+        |_, o| {
             n_records = n_records.saturating_add(o.records.len() as u64);
-            stats.merge(o.stats);
+            stats.merge(o.counted);
             more = push_all(sink, o.records)?;
             Ok(more)
         },
     )?;
-    stitch.finish(job);
     drop(decode);
     job.check()?;
     if req.include_recycled && more {
         let _recycled = tracing::info_span!("recycled").entered();
         n_records = n_records.saturating_add(decode_recycled(
-            &ctx, &chosen, req, &filter, job, sink, &mut stats,
+            &ctx,
+            &plan.chosen,
+            req,
+            &filter,
+            job,
+            sink,
+            &mut stats,
         )?);
     }
     if req.stats.is_some() {
         n_records = stats.by_key.values().map(|v| v.n_records).sum();
     }
-    timer.finish(n_records, seg_bytes.saturating_mul(order.len() as u64));
+    let seg_bytes = u64::from(ctx.seg_size_bytes);
+    timer.finish(n_records, seg_bytes.saturating_mul(plan.order.len() as u64));
     Ok(WalScanSummary {
         ctx,
         n_records,
         stats: req.stats.map(|_| stats),
     })
+}
+
+/// The WAL scan with the caller's own walparse sink: the request's inputs,
+/// timeline choice and filters as [`scan`] (recycled segments and
+/// statistics aside), decoding segments in parallel; each segment's
+/// records that the filters keep go to a fresh `make(ctx)` sink, handed to
+/// `each` in segment order (`Ok(false)` stops the scan). This is how the
+/// Arrow batchers (Python binding, `--format parquet`) read WAL without a
+/// [`WalRecord`] in between. Returns the stream's format parameters.
+pub fn scan_segments<S, M, F>(
+    req: &WalScanRequest,
+    job: &JobCtx,
+    make: M,
+    each: F,
+) -> Result<WalCtx>
+where
+    S: walparse::Sink<Error = std::convert::Infallible> + Send,
+    M: Fn(&WalCtx) -> S + Sync,
+    F: FnMut(SegNo, S) -> Result<bool>,
+{
+    let _span = tracing::info_span!("pg_wal_segments").entered();
+    let opened = inputs::open_inputs(&req.inputs, job)?;
+    let filter = Filter::new(req, job)?;
+    let plan = Plan::new(&opened, req, job)?;
+    let ctx = plan.ctx;
+    plan.drive(req, &filter, job, || make(&ctx), each)?;
+    job.check()?;
+    Ok(ctx)
 }
 
 /// Decodes pages of recycled segments: runs of pages whose address is older
@@ -419,12 +422,14 @@ where
                 stop: None,
                 expect_prev: None,
             };
-            let mut c = Collect::new(ctx.major, req, filter, job);
-            c.recycled = true;
+            let mut collect = Collect::new(ctx.major, req);
+            collect.recycled = true;
+            let mut c = Filtered::new(filter, job, collect);
             let Ok(()) = Reader::new(&src, opts).run(&mut c);
-            n = n.saturating_add(c.out.records.len() as u64);
-            stats.merge(c.out.stats);
-            if !push_all(sink, c.out.records)? {
+            let c = c.inner;
+            n = n.saturating_add(c.records.len() as u64);
+            stats.merge(c.counted);
+            if !push_all(sink, c.records)? {
                 return Ok(n);
             }
         }

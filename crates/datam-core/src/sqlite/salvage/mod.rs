@@ -27,7 +27,7 @@ use sqlite_pages::schema::Table;
 use tracing::span::EnteredSpan;
 
 use super::SqliteError;
-use super::history::{SideFiles, open_evidence, salvage_side};
+use super::history::{SideFiles, SideRow, open_evidence, salvage_side};
 use crate::job::{Cancelled, Diagnostic, JobCtx, Phase, Throughput, Unit};
 
 mod format;
@@ -91,6 +91,12 @@ pub trait SalvageSink {
     ) -> Result<bool, Self::Error>;
     /// One older row version from the side files, as a JSON row.
     fn side_row(&mut self, row: &Json) -> Result<bool, Self::Error>;
+    /// One older row version from the side files, with its version (exact
+    /// values) beside the JSON row. The default hands the JSON row to
+    /// [`SalvageSink::side_row`].
+    fn side_version(&mut self, row: &SideRow) -> Result<bool, Self::Error> {
+        self.side_row(&row.json)
+    }
     /// All rows were given.
     fn finish(&mut self, db: &Db<'_>) -> Result<(), Self::Error>;
 }
@@ -286,7 +292,7 @@ pub fn salvage<S: SalvageSink>(
     if req.deleted {
         for r in &side.extra_rows {
             n_rows = n_rows.saturating_add(1);
-            if !sink.side_row(r).map_err(SqliteError::Sink)? {
+            if !sink.side_version(r).map_err(SqliteError::Sink)? {
                 break;
             }
         }
