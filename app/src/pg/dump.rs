@@ -302,7 +302,9 @@ fn history_line(v: &dump::RowVersion) -> String {
 /// (written even when damaged blocks end the job with an error).
 fn run_dump_parquet(args: &DumpArgs, req: &DumpRequest) -> anyhow::Result<()> {
     if args.as_of.is_some() {
-        anyhow::bail!("--as-of writes COPY, CSV, JSON lines or SQL; --format parquet is not supported with it");
+        anyhow::bail!(
+            "--as-of writes COPY, CSV, JSON lines or SQL; --format parquet is not supported with it"
+        );
     }
     let dir = crate::parquet::out_dir(args.out.as_ref())?;
     crate::parquet::check_outside_inputs(std::slice::from_ref(&req.pgdata), dir)?;
