@@ -26,9 +26,8 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 use testkit::pg::{Cluster, ClusterOptions, PgInstall, major_trials};
 
-fn e<E: std::fmt::Display>(x: E) -> String {
-    x.to_string()
-}
+mod pg_util;
+use pg_util::e;
 
 /// About 330 bytes a row on disk; 900 000 rows ≈ 300 MB of heap.
 const SETUP: &str = "

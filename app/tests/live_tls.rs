@@ -17,9 +17,8 @@ use std::process::Command;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use testkit::pg::{Cluster, ClusterOptions, PgInstall, major_trials};
 
-fn e<E: std::fmt::Display>(x: E) -> String {
-    x.to_string()
-}
+mod pg_util;
+use pg_util::e;
 
 /// A CA (certificate PEM) and a server certificate + key for `localhost`
 /// signed by it.

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use datam_core::sqlite::history::{self as job, HistoryItem, HistoryRequest};
 use datam_core::sqlite::history_text::{write_jsonl, write_text};
 
+use crate::report::{Bar, CliReporter, Options};
+
 /// Output format of `datam sqlite history`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -81,7 +83,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         rowid: args.rowid,
         key: args.key.clone(),
     };
-    let (ctx, _) = super::report::job_ctx(usize::MAX);
+    let (ctx, _) = CliReporter::job_with(Options {
+        bar: Bar::PagesOver(2 * 2048),
+        notes: false,
+        db_limit: usize::MAX,
+    });
     let mut versions: Vec<HistoryItem> = Vec::new();
     let outcome = job::history(&req, &ctx, &mut versions)?;
     for n in &outcome.notes {

@@ -5,7 +5,6 @@ use std::io::Write;
 use clap::Subcommand;
 
 pub mod history;
-mod report;
 pub mod salvage;
 
 /// SQLite subcommands.

@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 use datam_core::sqlite::salvage::{self as job, Output, SalvageRequest};
 
+use crate::report::{Bar, CliReporter, Options};
+
 /// Database diagnostics printed to stderr; the rest are counted (all are in
 /// `report.json` with `--out`).
 const SHOWN_DIAGNOSTICS: usize = 20;
@@ -79,7 +81,11 @@ impl Args {
 
 /// Runs the salvage.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
-    let (ctx, reporter) = crate::sqlite::report::job_ctx(SHOWN_DIAGNOSTICS);
+    let (ctx, reporter) = CliReporter::job_with(Options {
+        bar: Bar::PagesOver(2 * 2048),
+        notes: false,
+        db_limit: SHOWN_DIAGNOSTICS,
+    });
     let summary = if args.format == Format::Parquet {
         let dir = crate::parquet::out_dir(args.out.as_ref())?;
         let mut files = crate::parquet::ParquetDir::create(dir)?;
