@@ -1,6 +1,7 @@
 //! `datam snapshot diff STORE A B`: pages changed per file, then the rows
-//! added, removed and changed in the SQLite tables, as text, JSON lines or
-//! SQL that turns A's table contents into B's.
+//! added, removed and changed in the SQLite tables and PostgreSQL data
+//! directories ([`super::pg_diff`]), as text, JSON lines or SQL that turns
+//! A's table contents into B's.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,6 +62,10 @@ pub fn run(a: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
             }
         }
     }
+    for root in snapshot_cow::pg_diff::pg_roots(&ma, &mb) {
+        let tables = snapshot_cow::pg_diff::pg_diff(&store, &ma, &mb, &root, &a.tables, &ctx)?;
+        super::pg_diff::write(out, a.format, &root, &tables)?;
+    }
     Ok(())
 }
 
@@ -109,7 +114,7 @@ fn json_row(cols: &[String], vals: Option<&Vec<OwnedValue>>) -> serde_json::Valu
     })
 }
 
-fn change_name(c: Change) -> &'static str {
+pub(super) fn change_name(c: Change) -> &'static str {
     match c {
         Change::Added => "added",
         Change::Removed => "removed",
