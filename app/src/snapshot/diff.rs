@@ -49,8 +49,23 @@ pub fn run(a: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     );
     let reader = store.reader()?;
     let ctx = JobCtx::quiet();
-    for s in diff::page_summary(&ma, &mb) {
-        summary(out, a.format, &s)?;
+    let pages = diff::page_summary(&ma, &mb);
+    let same = |s: &&PageSummary| {
+        s.changed == 0 && s.added == 0 && s.removed == 0 && s.pages_a == s.pages_b
+    };
+    for s in &pages {
+        // Text and SQL name only the files that differ (a data directory has hundreds).
+        if a.format == DiffFormat::Jsonl || !same(&s) {
+            summary(out, a.format, s)?;
+        }
+    }
+    if a.format != DiffFormat::Jsonl {
+        let n = pages.iter().filter(same).count();
+        let line = format!("{n} files with identical pages");
+        match a.format {
+            DiffFormat::Sql => writeln!(out, "-- {line}")?,
+            _ => writeln!(out, "{line}")?,
+        }
     }
     for name in diff::sqlite_files(&ma, &mb) {
         let tables = diff::sqlite_diff(&reader, &ma, &mb, &name, &a.tables, &ctx)?;
