@@ -137,3 +137,16 @@ where
 {
     rows_into(req, job, &Filtered { job, keep }, sink)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kept_runs_are_the_maximal_runs_of_kept_blocks() {
+        let keep = |b: u32| matches!(b, 0 | 3..=5 | 9);
+        assert_eq!(
+            super::super::kept_runs(0..10, &keep),
+            vec![0..1, 3..6, 9..10]
+        );
+        assert_eq!(super::super::kept_runs(6..9, &keep), vec![]);
+    }
+}
