@@ -203,8 +203,11 @@ fn diff_equals_sqlite3_and_sql_turns_a_into_b() {
 /// diffing child runs under a data-segment limit (`ulimit -d`, RLIMIT_DATA:
 /// heap, anonymous and writable private memory; the read-only maps of the
 /// packs do not count) of 48 MiB, under a third of the file, and prints the
-/// right rows. Control: a command that holds the whole file in one buffer
-/// (salvage of the snapshot in place) fails under the same limit.
+/// right rows. Time travel under the same limit: `inspect STORE@2:big.db`
+/// (the file spilled to an unlinked temporary file and mapped, not
+/// assembled on the heap; every reader opens files this way) succeeds and
+/// prints what `inspect` of the file itself prints. Control: the limit binds (a child allocating a
+/// buffer of the file's size fails under it).
 #[test]
 fn diff_memory_follows_the_change_not_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,12 +263,28 @@ fn diff_memory_follows_the_change_not_the_file() {
     got.sort();
     want.sort();
     assert_eq!(got, want);
-    let (ok, _, _) = limited(&format!(
-        "sqlite salvage {}@2:big.db --no-deleted",
-        s(&store)
-    ));
+    let (ok, travel, err) = limited(&format!("inspect {}@2:big.db", s(&store)));
     assert!(
-        !ok,
+        ok,
+        "inspect of STORE@2:big.db under the limit failed: {err}"
+    );
+    let (ok, plain, err) = limited(&format!("inspect {}", s(&db)));
+    assert!(ok, "inspect of the file under the limit failed: {err}");
+    let reference = format!("{}@2:big.db", s(&store));
+    assert!(plain.contains("page_size"), "{plain}");
+    assert_eq!(
+        travel.replace(&reference, "DB"),
+        plain.replace(s(&db), "DB")
+    );
+    let control = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -d {limit_kib} && exec python3 -c 'b = bytearray({size}); print(len(b))'"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        !control.status.success(),
         "the limit does not bind: a whole-file buffer fit under it"
     );
 }

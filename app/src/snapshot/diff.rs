@@ -1,6 +1,7 @@
 //! `datam snapshot diff STORE A B`: pages changed per file, then the rows
-//! added, removed and changed in the SQLite tables, as text, JSON lines or
-//! SQL that turns A's table contents into B's.
+//! added, removed and changed in the SQLite tables and PostgreSQL data
+//! directories ([`super::pg_diff`]), as text, JSON lines or SQL that turns
+//! A's table contents into B's.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -48,8 +49,23 @@ pub fn run(a: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     );
     let reader = store.reader()?;
     let ctx = JobCtx::quiet();
-    for s in diff::page_summary(&ma, &mb) {
-        summary(out, a.format, &s)?;
+    let pages = diff::page_summary(&ma, &mb);
+    let same = |s: &&PageSummary| {
+        s.changed == 0 && s.added == 0 && s.removed == 0 && s.pages_a == s.pages_b
+    };
+    for s in &pages {
+        // Text and SQL name only the files that differ (a data directory has hundreds).
+        if a.format == DiffFormat::Jsonl || !same(&s) {
+            summary(out, a.format, s)?;
+        }
+    }
+    if a.format != DiffFormat::Jsonl {
+        let n = pages.iter().filter(same).count();
+        let line = format!("{n} files with identical pages");
+        match a.format {
+            DiffFormat::Sql => writeln!(out, "-- {line}")?,
+            _ => writeln!(out, "{line}")?,
+        }
     }
     for name in diff::sqlite_files(&ma, &mb) {
         let tables = diff::sqlite_diff(&reader, &ma, &mb, &name, &a.tables, &ctx)?;
@@ -60,6 +76,10 @@ pub fn run(a: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
                 DiffFormat::Sql => sql_table(out, t)?,
             }
         }
+    }
+    for root in snapshot_cow::pg_diff::pg_roots(&ma, &mb) {
+        let tables = snapshot_cow::pg_diff::pg_diff(&store, &ma, &mb, &root, &a.tables, &ctx)?;
+        super::pg_diff::write(out, a.format, &root, &tables)?;
     }
     Ok(())
 }
@@ -109,7 +129,7 @@ fn json_row(cols: &[String], vals: Option<&Vec<OwnedValue>>) -> serde_json::Valu
     })
 }
 
-fn change_name(c: Change) -> &'static str {
+pub(super) fn change_name(c: Change) -> &'static str {
     match c {
         Change::Added => "added",
         Change::Removed => "removed",

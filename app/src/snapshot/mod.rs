@@ -10,6 +10,7 @@ use snapshot_cow::verify::VerifyReport;
 use snapshot_cow::{Manifest, SnapshotId, Store};
 
 pub mod diff;
+mod pg_diff;
 pub mod reference;
 mod text;
 

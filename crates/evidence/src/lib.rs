@@ -51,7 +51,13 @@ pub enum Error {
 }
 
 enum Bytes {
-    Mapped(memmap2::Mmap),
+    /// A map of the file (for a mounted source's spilled file, the map and
+    /// the source's handle, kept so the source can share it with other
+    /// openers while one holds it).
+    Mapped {
+        map: memmap2::Mmap,
+        _keep: Option<std::sync::Arc<File>>,
+    },
     /// A file of a mounted [`vfs::Source`], read into one buffer of its
     /// length (freed with the `Evidence`).
     Owned(std::sync::Arc<Vec<u8>>),
@@ -80,8 +86,9 @@ impl Evidence {
     /// assert_eq!(ev.bytes(), b"hello");
     /// ```
     ///
-    /// A path under a [`vfs::mount`]ed source is read from that source into
-    /// one buffer of the file's length instead (no mapping).
+    /// A path under a [`vfs::mount`]ed source is read from that source: the
+    /// file it hands over ([`vfs::Source::read_mappable`]) mapped like an
+    /// evidence file, else one buffer of the file's length.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let io = |error| Error::Io {
@@ -91,6 +98,9 @@ impl Evidence {
         if let Some((src, rel)) = vfs::resolve(&path) {
             return match src.kind(&rel) {
                 Some(vfs::Kind::File { .. }) => {
+                    if let Some(file) = src.read_mappable(&rel).map_err(io)? {
+                        return Self::map(path, &file, Some(std::sync::Arc::clone(&file)));
+                    }
                     let bytes = src.read(&rel).map_err(io)?;
                     Ok(Self {
                         path,
@@ -102,6 +112,16 @@ impl Evidence {
             };
         }
         let file = File::open(&path).map_err(io)?;
+        Self::map(path, &file, None)
+    }
+
+    /// Maps `file` (opened from `path`, or handed over by a source and kept
+    /// in `keep`) private and read-only.
+    fn map(path: PathBuf, file: &File, keep: Option<std::sync::Arc<File>>) -> Result<Self, Error> {
+        let io = |error| Error::Io {
+            path: path.clone(),
+            error,
+        };
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
             return Err(Error::NotAFile { path });
@@ -113,23 +133,26 @@ impl Evidence {
             });
         }
         #[allow(unsafe_code)]
-        // SAFETY: `file` was opened read-only (`File::open`) and is mapped
-        // private and read-only, so this process cannot write through the
-        // mapping and nothing it does reaches the file. The remaining hazard
-        // is another process truncating the file while it is mapped, which
-        // turns reads of the lost pages into SIGBUS; that is documented on
-        // `Evidence` and callers work on copies of evidence.
-        let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) }.map_err(io)?;
+        // SAFETY: the mapping is private and read-only, so this process
+        // cannot write through it and nothing it does reaches the file. An
+        // evidence file was opened read-only (`File::open`); a source's file
+        // is one the source wrote and no longer writes (its contract,
+        // `vfs::Source::read_mappable`). The remaining hazard is another
+        // process truncating the file while it is mapped, which turns reads
+        // of the lost pages into SIGBUS; that is documented on `Evidence` and
+        // callers work on copies of evidence (a source's file is unlinked
+        // and reachable by no other process).
+        let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(file) }.map_err(io)?;
         Ok(Self {
             path,
-            bytes: Bytes::Mapped(map),
+            bytes: Bytes::Mapped { map, _keep: keep },
         })
     }
 
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped { map, .. } => map,
             Bytes::Owned(v) => v.as_slice(),
             Bytes::Empty => &[],
         }
@@ -139,8 +162,8 @@ impl Evidence {
     /// resident set (advisory; errors are ignored). The bytes stay readable:
     /// touching them again reads them back from the file. A scan over a big
     /// file calls this behind itself so that its resident memory does not
-    /// grow with the file. A file read from a mounted source is one heap
-    /// buffer, which this leaves alone. `offset` need not be page-aligned.
+    /// grow with the file. A file read from a mounted source into one heap
+    /// buffer is left alone (a mapped one is released like evidence). `offset` need not be page-aligned.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -151,7 +174,7 @@ impl Evidence {
     /// assert!(ev.bytes().iter().all(|&b| b == 7));
     /// ```
     pub fn release(&self, offset: usize, len: usize) {
-        let Bytes::Mapped(m) = &self.bytes else {
+        let Bytes::Mapped { map: m, .. } = &self.bytes else {
             return;
         };
         let len = len.min(m.len().saturating_sub(offset));

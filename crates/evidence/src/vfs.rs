@@ -46,6 +46,15 @@ pub trait Source: Send + Sync {
     /// (shared, so that a source can hand the same buffer to every opener
     /// while one holds it).
     fn read(&self, rel: &str) -> io::Result<Arc<Vec<u8>>>;
+    /// File `rel` as an open file holding exactly its contents, which the
+    /// source will not write to again, for [`crate::Evidence::open`] to map
+    /// instead of calling [`Source::read`]: its pages are then file-backed
+    /// (the kernel's page cache, not the reader's heap) and
+    /// [`crate::Evidence::release`] drops them behind a scan, as for a file
+    /// on disk. `Ok(None)` (the default): use [`Source::read`].
+    fn read_mappable(&self, _rel: &str) -> io::Result<Option<Arc<std::fs::File>>> {
+        Ok(None)
+    }
 }
 
 type Mounts = Vec<(String, Arc<dyn Source>)>;

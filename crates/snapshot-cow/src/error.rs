@@ -195,6 +195,14 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// A PostgreSQL data directory in a snapshot cannot be read (row diff).
+    #[error("snapshot {id}: {source}")]
+    PgVersion {
+        /// The snapshot.
+        id: SnapshotId,
+        /// The dump's error (it names the file and block).
+        source: Box<datam_core::pg::Error>,
+    },
     /// The job was cancelled; nothing was committed.
     #[error("cancelled")]
     Cancelled,

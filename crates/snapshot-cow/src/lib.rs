@@ -35,7 +35,9 @@
 //!   and data directories in place (time travel, `STORE@ID:path`).
 //! - [`diff`]: pages changed per file ([`diff::page_summary`]) and the row
 //!   diff of SQLite tables ([`diff::sqlite_diff`]), reading pages from the
-//!   packs on demand and decoding only the leaf pages that differ.
+//!   packs on demand and decoding only the leaf pages that differ; the row
+//!   diff of PostgreSQL tables ([`pg_diff::pg_diff`]), decoding only the
+//!   heap blocks that differ.
 //! - [`verify::VerifyReport`]: bad pages (file, page, the snapshots using
 //!   them), damaged manifests, broken chain links.
 //!
@@ -55,6 +57,7 @@ pub mod error;
 pub mod layout;
 pub mod manifest;
 pub mod pack;
+pub mod pg_diff;
 mod read;
 mod source;
 mod sqlite_version;

@@ -306,12 +306,32 @@ impl<'r> SnapFile<'r> {
     /// fault, so releasing page by page would leave those behind), so that
     /// the buffer is the only copy resident.
     pub fn to_vec_releasing(&self) -> Result<Vec<u8>, Error> {
-        const STEP_BYTES: usize = 4 << 20;
         let mut v = Vec::with_capacity(usize::try_from(self.entry.size_bytes).unwrap_or(0));
+        self.each_page_releasing(&mut |p| {
+            v.extend_from_slice(p);
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    /// Writes the file to `w`, releasing the pack maps behind the copy as
+    /// [`SnapFile::to_vec_releasing`] does.
+    pub fn copy_releasing(&self, w: &mut dyn Write) -> Result<(), Error> {
+        let path = Path::new(&self.entry.name);
+        self.each_page_releasing(&mut |p| w.write_all(p).map_err(io(path)))
+    }
+
+    /// Calls `f` with each page in order, releasing the pack maps every
+    /// 4 MiB and at the end.
+    fn each_page_releasing(
+        &self,
+        f: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        const STEP_BYTES: usize = 4 << 20;
         let mut since = 0usize;
         for i in 0..self.pages.len() as u64 {
             let p = self.page(i)?;
-            v.extend_from_slice(p);
+            f(p)?;
             since = since.saturating_add(p.len());
             if since >= STEP_BYTES {
                 self.reader.release_all();
@@ -319,7 +339,7 @@ impl<'r> SnapFile<'r> {
             }
         }
         self.reader.release_all();
-        Ok(v)
+        Ok(())
     }
 
     /// Writes the file to `w`; returns the SHA-256 (hex) of what was written.

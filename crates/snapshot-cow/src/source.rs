@@ -1,9 +1,14 @@
 //! A snapshot as an [`evidence::vfs::Source`]: time travel for every reading
 //! command. Mounted under a path prefix (the app uses `STORE@ID:`), the
-//! snapshot's files and directories answer the paths a command derives, and
-//! each file opened is assembled from the mapped packs (every page checked
-//! against its hash) into one buffer of the file's length, freed when the
-//! command drops it.
+//! snapshot's files and directories answer the paths a command derives.
+//! Each file opened is assembled from the mapped packs (every page checked
+//! against its hash, the pack maps released behind the copy): a small one
+//! into one heap buffer of its length, one of [`SPILL_MIN_BYTES`] or more
+//! into an unlinked temporary file ([`tempfile::tempfile`]: `O_TMPFILE` in
+//! the temporary directory, never named, gone when the last handle and map
+//! are) that `evidence` maps like an evidence file, so a reader's memory is
+//! what it would be on the file itself: file-backed pages, released behind
+//! a scan. Either is freed when the command drops it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -29,7 +34,13 @@ pub struct SnapshotSource {
     /// command that opens the database twice) shares the buffer, as two
     /// maps of one file share the page cache.
     open: Mutex<HashMap<String, Weak<Vec<u8>>>>,
+    /// The same for spilled files.
+    spilled: Mutex<HashMap<String, Weak<std::fs::File>>>,
 }
+
+/// Files at least this long are spilled to a temporary file and mapped
+/// rather than assembled on the heap.
+pub const SPILL_MIN_BYTES: u64 = 1 << 20;
 
 impl Store {
     /// Snapshot `id` as a read-only file tree (packs `1..=id` mapped).
@@ -72,6 +83,7 @@ impl Store {
             files,
             dirs,
             open: Mutex::new(HashMap::new()),
+            spilled: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -110,5 +122,27 @@ impl Source for SnapshotSource {
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(rel.to_string(), Arc::downgrade(&bytes));
         Ok(bytes)
+    }
+
+    fn read_mappable(&self, rel: &str) -> std::io::Result<Option<Arc<std::fs::File>>> {
+        if self.files.get(rel).is_none_or(|&n| n < SPILL_MIN_BYTES) {
+            return Ok(None);
+        }
+        let mut spilled = self.spilled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = spilled.get(rel).and_then(Weak::upgrade) {
+            return Ok(Some(held));
+        }
+        let id = self.manifest.meta.id;
+        let err = |e: Error| std::io::Error::other(format!("snapshot {id}: {e}"));
+        let file = self.reader.file(&self.manifest, rel).map_err(err)?;
+        let mut tmp = std::io::BufWriter::new(tempfile::tempfile()?);
+        file.copy_releasing(&mut tmp).map_err(err)?;
+        let tmp = Arc::new(
+            tmp.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?,
+        );
+        spilled.retain(|_, w| w.strong_count() > 0);
+        spilled.insert(rel.to_string(), Arc::downgrade(&tmp));
+        Ok(Some(tmp))
     }
 }

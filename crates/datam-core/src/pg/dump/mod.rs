@@ -31,6 +31,7 @@ mod asof;
 mod dead;
 mod encode;
 mod history;
+mod keyed;
 mod tables;
 mod with;
 
@@ -38,6 +39,7 @@ pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
 pub use history::{HistoryRequest, RowVersion, Values, history};
+pub use keyed::{TableKey, dump_rows_in, table_keys};
 pub use tables::{TableInfo, TablesRequest, tables};
 pub use with::{DumpColumn, RowBatch, dump_with};
 
@@ -112,8 +114,18 @@ where
     S: Sink<DumpRow>,
     S::Error: Into<Error>,
 {
+    rows_into(req, job, &Encoders(job), sink)
+}
+
+/// [`dump_rows`] with the workers `make` (which may skip blocks).
+fn rows_into<M, S>(req: &DumpRequest, job: &JobCtx, make: &M, sink: &mut S) -> Result<DumpSummary>
+where
+    M: Workers<Batch = encode::Batch>,
+    S: Sink<DumpRow>,
+    S::Error: Into<Error>,
+{
     let mut more = true;
-    run(req, Encoder::Rows, job, &Encoders(job), |batch| {
+    run(req, Encoder::Rows, job, make, |batch| {
         if let encode::Batch::Rows(rows) = batch {
             for r in rows {
                 if more {
@@ -147,6 +159,10 @@ trait Workers: Sync {
         _job: &JobCtx,
         _write: &mut dyn FnMut(Self::Batch) -> Result<()>,
     ) -> Option<Result<(u64, Vec<Warning>)>> {
+        None
+    }
+    /// Which blocks to scan (by block number in the table); `None`: all.
+    fn keep(&self) -> Option<&(dyn Fn(u32) -> bool + Sync)> {
         None
     }
 }
@@ -389,15 +405,17 @@ fn scan_batches<M: Workers>(
         n_blocks,
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned<M::Batch>>(threads * 2);
+    let keep = make.keep();
     std::thread::scope(|s| -> Result<(u64, Vec<Warning>)> {
         for t in 0..threads {
             let fork = scan.fork()?;
             let tx = tx.clone();
             let queue = &queue;
+            let w = Scanning { queue, mode, keep };
             std::thread::Builder::new()
                 .name(format!("datam-dump-{t}"))
                 .spawn_scoped(s, move || {
-                    scan_worker(fork, make.worker(types, ctx), queue, mode, job, &tx);
+                    scan_worker(fork, make.worker(types, ctx), &w, job, &tx);
                 })
                 .map_err(Error::Thread)?;
         }
@@ -406,25 +424,49 @@ fn scan_batches<M: Workers>(
     })
 }
 
+/// What the workers share: the batches, the scan mode and the block filter.
+struct Scanning<'a> {
+    queue: &'a BatchQueue,
+    mode: ScanMode,
+    keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+}
+
+/// The runs of consecutive blocks of `blocks` that `keep` accepts.
+fn kept_runs(blocks: Range<u32>, keep: &dyn Fn(u32) -> bool) -> Vec<Range<u32>> {
+    let mut runs: Vec<Range<u32>> = Vec::new();
+    for b in blocks.filter(|&b| keep(b)) {
+        match runs.last_mut() {
+            Some(r) if r.end == b => r.end = b.saturating_add(1),
+            _ => runs.push(b..b.saturating_add(1)),
+        }
+    }
+    runs
+}
+
 /// One worker: scans and encodes batches until none are left, the job is
 /// cancelled or the writer stopped.
 fn scan_worker<W: Worker>(
     mut fork: TableScan<'_>,
     mut enc: W,
-    queue: &BatchQueue,
-    mode: ScanMode,
+    w: &Scanning<'_>,
     job: &JobCtx,
     tx: &SyncSender<Scanned<W::Batch>>,
 ) {
-    while let Some((b, blocks)) = queue.claim() {
+    while let Some((b, blocks)) = w.queue.claim() {
         if job.cancel.is_cancelled() {
             break;
         }
         let mut batch = enc.empty_batch();
-        fork.scan_blocks(blocks, mode, |row| {
-            enc.push_row(row, &mut batch);
-            true
-        });
+        let runs = match w.keep {
+            Some(keep) => kept_runs(blocks, keep),
+            None => vec![blocks],
+        };
+        for run in runs {
+            fork.scan_blocks(run, w.mode, |row| {
+                enc.push_row(row, &mut batch);
+                true
+            });
+        }
         let w = std::mem::take(&mut fork.warnings);
         if tx.send((b, batch, w)).is_err() {
             break; // the writer stopped

@@ -44,7 +44,7 @@ pub struct TableInfo {
     pub toast_table: Option<String>,
 }
 
-fn is_user_schema(name: &str) -> bool {
+pub(super) fn is_user_schema(name: &str) -> bool {
     !(name == "pg_catalog"
         || name == "information_schema"
         || name.starts_with("pg_toast")
