@@ -31,6 +31,7 @@ mod asof;
 mod dead;
 mod encode;
 mod history;
+mod settings;
 mod tables;
 mod with;
 
@@ -283,6 +284,7 @@ fn run<M: Workers>(
     let scan = TableScan::new(&cat, &class)?;
     report_warnings(job, &scan.warnings);
     let cols = columns(&scan, &cat.types);
+    settings::check_money(&req.pgdata, &cols, &cat.types, job);
     let seg_blocks = dir.relseg_size_blocks();
     let n_blocks = scan.n_blocks();
     let paths = segment_paths(&scan, seg_blocks);
@@ -329,6 +331,7 @@ fn columns(scan: &TableScan<'_>, types: &Types) -> Vec<Col> {
             printer: (a.atttypmod < 0)
                 .then(|| ValuePrinter::new(types, a.atttypid).ok())
                 .flatten(),
+            generated: a.attgenerated == b's',
         })
         .collect()
 }
