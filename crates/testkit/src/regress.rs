@@ -63,6 +63,9 @@ pub struct RegressRun {
     pub n_failed: u32,
     /// How long `pg_regress` ran (without initdb and compiling).
     pub elapsed: Duration,
+    /// The suite's copy, its outputs and the compiled C functions, which
+    /// the server loads as long as it runs (`COPY` of a table of a C type).
+    _work: tempfile::TempDir,
 }
 
 impl Suite {
@@ -153,6 +156,7 @@ impl Suite {
             n_tests,
             n_failed,
             elapsed,
+            _work: work,
         })
     }
 
