@@ -689,3 +689,55 @@ pub(crate) fn write_snapshot(d: &[u8], out: &mut String) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> String {
+        let mut out = String::new();
+        quote_identifier(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn quote_identifier_as_the_server() {
+        // SELECT quote_ident(x) on PostgreSQL 15.
+        assert!(QUOTED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(q("pg_class"), "pg_class");
+        assert_eq!(q("Mixed"), "\"Mixed\"");
+        assert_eq!(q("user"), "\"user\"");
+        assert_eq!(q("char"), "\"char\"");
+        assert_eq!(q("text"), "text"); // unreserved
+        assert_eq!(q("1a"), "\"1a\"");
+        assert_eq!(q("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn visibility_on_the_default_search_path() {
+        let mut n = ObjectNames::default();
+        n.namespaces.insert(PG_CATALOG, "pg_catalog".into());
+        n.namespaces.insert(2200, "public".into());
+        n.namespaces.insert(50_000, "other".into());
+        n.classes.insert(1259, ("pg_class".into(), PG_CATALOG));
+        n.classes.insert(60_000, ("t".into(), 2200));
+        n.classes.insert(60_001, ("t".into(), 50_000));
+        n.classes.insert(60_002, ("pg_class".into(), 2200)); // shadowed by pg_catalog's
+        let cat = super::super::TypeMap::builtin();
+        let name = |kind, oid: u32| {
+            let mut cat = cat.clone();
+            cat.set_object_names(n.clone());
+            let mut out = String::new();
+            write_reg(&cat, kind, &oid.to_le_bytes(), &mut out).unwrap();
+            out
+        };
+        assert_eq!(name(RegKind::Class, 1259), "pg_class");
+        assert_eq!(name(RegKind::Class, 60_000), "t");
+        assert_eq!(name(RegKind::Class, 60_001), "other.t");
+        assert_eq!(name(RegKind::Class, 60_002), "public.pg_class");
+        assert_eq!(name(RegKind::Class, 0), "-");
+        assert_eq!(name(RegKind::Class, 123_456), "123456");
+        assert_eq!(name(RegKind::Type, 1043), "character varying");
+        assert_eq!(name(RegKind::Type, 1007), "integer[]");
+    }
+}
