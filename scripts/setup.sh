@@ -10,6 +10,10 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pageinspect.control ] || need+=(postgresql-contrib)
 command -v psql >/dev/null || need+=(postgresql-client-15)
+# PostgreSQL 15's regression suite (testkit::regress): Debian's pg_regress and
+# the server headers its C functions (regress.c, contrib/spi) compile against.
+[ -x /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress ] || need+=(postgresql-client-15)
+[ -f /usr/include/postgresql/15/server/postgres.h ] || need+=(postgresql-server-dev-15)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)

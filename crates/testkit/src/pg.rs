@@ -473,7 +473,7 @@ impl Drop for Cluster {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // The effective uid, without unsafe code or libc: /proc/self/status
     // says "Uid:\treal\teffective\t...".
     std::fs::read_to_string("/proc/self/status")
@@ -486,7 +486,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn chown_postgres(p: &Path) -> io::Result<()> {
+pub(crate) fn chown_postgres(p: &Path) -> io::Result<()> {
     let out = Command::new("chown")
         .args(["-R", "postgres:postgres"])
         .arg(p)
@@ -499,6 +499,20 @@ fn chown_postgres(p: &Path) -> io::Result<()> {
 }
 
 fn run_as_server_user(prog: &Path, args: &[String], what: &str) -> io::Result<Output> {
+    let out = run_as_server_user_unchecked(prog, args)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(crate::command_error(
+            &format!("{what} ({})", prog.display()),
+            &out,
+        ))
+    }
+}
+
+/// Runs `prog` as the server user (when root) and returns its output
+/// whatever its exit status.
+pub(crate) fn run_as_server_user_unchecked(prog: &Path, args: &[String]) -> io::Result<Output> {
     let mut cmd = if is_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(prog);
@@ -516,19 +530,11 @@ fn run_as_server_user(prog: &Path, args: &[String], what: &str) -> io::Result<Ou
         .stdout(std::fs::File::create(&out_path)?)
         .stderr(std::fs::File::create(&err_path)?)
         .status()?;
-    let out = Output {
+    Ok(Output {
         status,
         stdout: std::fs::read(&out_path).unwrap_or_default(),
         stderr: std::fs::read(&err_path).unwrap_or_default(),
-    };
-    if out.status.success() {
-        Ok(out)
-    } else {
-        Err(crate::command_error(
-            &format!("{what} ({})", prog.display()),
-            &out,
-        ))
-    }
+    })
 }
 
 /// [`ClusterOptions::hba_first`] lines and [`ClusterOptions::data_file`]s.

@@ -46,6 +46,14 @@ pub(super) const PG_DATABASE_15: &str = "oid:4:i datname:64:c datdba:4:i encodin
 pub(super) const PG_DATABASE_17: &str = "oid:4:i datname:64:c datdba:4:i encoding:4:i datlocprovider:1:c datistemplate:1:c datallowconn:1:c dathasloginevt:1:c datconnlimit:4:i datfrozenxid:4:i datminmxid:4:i dattablespace:4:i";
 pub(super) const PG_NAMESPACE: &str = "oid:4:i nspname:64:c";
 pub(super) const PG_PROC: &str = "oid:4:i proname:64:c";
+/// `pg_proc` up to `proargtypes` (the same 13–18).
+pub(super) const PG_PROC_ARGS: &str = "oid:4:i proname:64:c pronamespace:4:i proowner:4:i prolang:4:i procost:4:i prorows:4:i provariadic:4:i prosupport:4:i prokind:1:c prosecdef:1:c proleakproof:1:c proisstrict:1:c proretset:1:c provolatile:1:c proparallel:1:c pronargs:2:s pronargdefaults:2:s prorettype:4:i proargtypes:-1:i";
+pub(super) const PG_OPERATOR: &str = "oid:4:i oprname:64:c oprnamespace:4:i oprowner:4:i oprkind:1:c oprcanmerge:1:c oprcanhash:1:c oprleft:4:i oprright:4:i";
+pub(super) const PG_AUTHID: &str = "oid:4:i rolname:64:c";
+/// `pg_ts_config` / `pg_ts_dict`: oid, name, namespace.
+pub(super) const PG_TS_CONFIG: &str = "oid:4:i cfgname:64:c cfgnamespace:4:i";
+pub(super) const PG_TS_DICT: &str = "oid:4:i dictname:64:c dictnamespace:4:i";
+pub(super) const PG_COLLATION: &str = "oid:4:i collname:64:c collnamespace:4:i collowner:4:i collprovider:1:c collisdeterministic:1:c collencoding:4:i";
 pub(super) const PG_RANGE_13: &str = "rngtypid:4:i rngsubtype:4:i";
 pub(super) const PG_RANGE_14: &str = "rngtypid:4:i rngsubtype:4:i rngmultitypid:4:i";
 // pg_index up to indkey (the int2vector is never null); 15 added

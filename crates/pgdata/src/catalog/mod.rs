@@ -28,6 +28,7 @@ use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
 mod layout;
+mod names;
 mod types;
 mod warning;
 
@@ -207,6 +208,8 @@ pub struct DatabaseRow {
     pub name: String,
     /// `dattablespace`
     pub tablespace: u32,
+    /// `encoding` (`pg_encoding`: 6 is UTF8).
+    pub encoding: i32,
 }
 
 /// Reads `pg_database` (a shared, mapped catalog).
@@ -238,6 +241,7 @@ pub fn databases(dir: &DataDir, warnings: &mut Vec<Warning>) -> Result<Vec<Datab
             oid: r.u32("oid"),
             name: r.name("datname"),
             tablespace: r.u32("dattablespace"),
+            encoding: r.i32("encoding"),
         });
     })?;
     Ok(out)
@@ -381,6 +385,8 @@ impl Catalog {
         cat.classes = cat.read_classes(&mut clog, &class_schema, &mut warnings)?;
         cat.namespaces = cat.read_namespaces(&mut clog, &mut warnings)?;
         cat.types = cat.read_types(&mut clog, &type_schema, &mut warnings)?;
+        let names = cat.read_object_names(&mut clog, &type_schema, &mut warnings);
+        cat.types.set_object_names(names);
         cat.warnings = warnings;
         Ok(cat)
     }

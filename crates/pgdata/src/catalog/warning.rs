@@ -37,6 +37,15 @@ pub enum Warning {
         /// Why.
         error: Arc<Error>,
     },
+    /// A catalog of object names (`pg_proc`, `pg_operator`, `pg_authid`,
+    /// ...) could not be read: `reg*` and `aclitem` values naming its
+    /// objects print as OIDs.
+    ObjectNamesUnreadable {
+        /// The catalog's OID.
+        catalog: u32,
+        /// Why.
+        error: Arc<Error>,
+    },
     /// A column added with a default (`atthasmissing`) whose
     /// `attmissingval` could not be read: tuples written before the
     /// `ADD COLUMN` read NULL for it.
@@ -71,6 +80,7 @@ impl Warning {
                 file.display().to_string()
             }
             Warning::OutputFunctionsInferred { .. } => "pg_proc".into(),
+            Warning::ObjectNamesUnreadable { catalog, .. } => format!("catalog {catalog}"),
             Warning::UnreadableMissingValue { .. } => "pg_attribute".into(),
             Warning::UnreadableIndexKey { .. } => "pg_index".into(),
             Warning::EmptyCatalog { dir, .. } => dir.display().to_string(),
@@ -85,6 +95,9 @@ impl Warning {
             }
             Warning::OutputFunctionsInferred { error } => {
                 format!("{error}; output functions inferred from the built-in type list")
+            }
+            Warning::ObjectNamesUnreadable { error, .. } => {
+                format!("{error}; reg* and aclitem values naming its objects print as OIDs")
             }
             Warning::UnreadableMissingValue { attrelid, attnum } => format!(
                 "attmissingval of relation {attrelid} column {attnum} is not a readable \

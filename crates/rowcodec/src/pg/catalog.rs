@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use super::names::ObjectNames;
+
 /// One `pg_type` row, reduced to what decoding needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeInfo {
@@ -72,6 +74,11 @@ pub trait TypeCatalog {
         let _ = type_oid;
         None
     }
+    /// The object names the `reg*` types and `aclitem` print. The default
+    /// has none, and those values then print as OIDs.
+    fn object_names(&self) -> Option<&ObjectNames> {
+        None
+    }
 }
 
 /// `(oid, name, typlen, typbyval, typalign, typoutput, array oid)` of the
@@ -122,6 +129,46 @@ const BUILTINS: &[(u32, &str, i16, bool, u8, &str, u32)] = &[
     (718, "circle", 24, false, b'd', "circle_out", 719),
     (22, "int2vector", -1, false, b'i', "int2vectorout", 1006),
     (30, "oidvector", -1, false, b'i', "oidvectorout", 1013),
+    (24, "regproc", 4, true, b'i', "regprocout", 1008),
+    (2202, "regprocedure", 4, true, b'i', "regprocedureout", 2207),
+    (2203, "regoper", 4, true, b'i', "regoperout", 2208),
+    (2204, "regoperator", 4, true, b'i', "regoperatorout", 2209),
+    (2205, "regclass", 4, true, b'i', "regclassout", 2210),
+    (2206, "regtype", 4, true, b'i', "regtypeout", 2211),
+    (4096, "regrole", 4, true, b'i', "regroleout", 4097),
+    (4089, "regnamespace", 4, true, b'i', "regnamespaceout", 4090),
+    (3734, "regconfig", 4, true, b'i', "regconfigout", 3735),
+    (
+        3769,
+        "regdictionary",
+        4,
+        true,
+        b'i',
+        "regdictionaryout",
+        3770,
+    ),
+    (4191, "regcollation", 4, true, b'i', "regcollationout", 4192),
+    (3614, "tsvector", -1, false, b'i', "tsvectorout", 3643),
+    (3615, "tsquery", -1, false, b'i', "tsqueryout", 3645),
+    (4072, "jsonpath", -1, false, b'i', "jsonpath_out", 4073),
+    (
+        2970,
+        "txid_snapshot",
+        -1,
+        false,
+        b'd',
+        "txid_snapshot_out",
+        2949,
+    ),
+    (
+        5038,
+        "pg_snapshot",
+        -1,
+        false,
+        b'd',
+        "pg_snapshot_out",
+        5039,
+    ),
 ];
 
 /// Base types that are subscriptable without being arrays: `(oid, typelem)`.
@@ -198,6 +245,7 @@ pub struct TypeMap {
     range_subtypes: OidMap<u32>,
     multirange_ranges: OidMap<u32>,
     composites: OidMap<Vec<CompositeAttr>>,
+    names: ObjectNames,
 }
 
 impl TypeMap {
@@ -304,6 +352,11 @@ impl TypeMap {
         self.composites.insert(type_oid, attrs);
     }
 
+    /// Sets the object names the `reg*` types and `aclitem` print.
+    pub fn set_object_names(&mut self, names: ObjectNames) {
+        self.names = names;
+    }
+
     /// The output function name (`typoutput`) of type `oid`.
     pub fn type_info_name(&self, oid: u32) -> Option<&str> {
         self.types.get(&oid).map(|t| t.typoutput.as_str())
@@ -334,5 +387,9 @@ impl TypeCatalog for TypeMap {
 
     fn composite_attrs(&self, type_oid: u32) -> Option<&[CompositeAttr]> {
         self.composites.get(&type_oid).map(Vec::as_slice)
+    }
+
+    fn object_names(&self) -> Option<&ObjectNames> {
+        Some(&self.names)
     }
 }

@@ -31,7 +31,11 @@
 //! timestamp_out timestamptz_out interval_out jsonb_out bit_out varbit_out
 //! pg_lsn_out enum_out array_out range_out multirange_out record_out point_out lseg_out box_out
 //! line_out circle_out path_out poly_out int2vectorout oidvectorout
-//! hstore_out citextout`;
+//! hstore_out citextout regclassout regtypeout regprocout regprocedureout
+//! regoperout regoperatorout regroleout regnamespaceout regconfigout
+//! regdictionaryout regcollationout aclitemout tsvectorout tsqueryout
+//! jsonpath_out pg_snapshot_out txid_snapshot_out`; the `reg*` types and
+//! `aclitem` take names from [`TypeCatalog::object_names`];
 //! domains resolve to their base type. `typmod` never changes the text of
 //! these types (values are stored already rounded/padded).
 //!
@@ -54,14 +58,18 @@ mod geo;
 mod hstore;
 mod inet;
 mod jsonb;
+mod jsonpath;
+mod names;
 mod numeric;
 mod range;
 mod record;
 mod scalar;
+mod tsearch;
 
 pub use catalog::{CompositeAttr, OidHasher, OidMap, TypeCatalog, TypeInfo, TypeMap};
 pub use encode::{copy_text_escape, csv_quote, csv_quote_single_column, sql_literal};
 pub use error::Error;
+pub use names::{ObjectNames, OperName, ProcName, RegKind, quote_identifier};
 
 /// How deep domains-of-domains, arrays and jsonb containers may nest.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -169,9 +177,13 @@ impl Printer {
     ) -> Result<(), Error> {
         let len = out.len();
         let r = match self.f {
-            OutFn::Array | OutFn::Enum | OutFn::Range | OutFn::Multirange | OutFn::Record => {
-                write_datum(cat, self.base_oid, -1, datum, out, 0)
-            }
+            OutFn::Array
+            | OutFn::Enum
+            | OutFn::Range
+            | OutFn::Multirange
+            | OutFn::Record
+            | OutFn::Reg(_)
+            | OutFn::Aclitem => write_datum(cat, self.base_oid, -1, datum, out, 0),
             f => write_scalar(f, -1, datum, out),
         };
         if r.is_err() {
@@ -231,6 +243,12 @@ pub(crate) enum OutFn {
     Int2Vector,
     OidVector,
     Hstore,
+    Reg(RegKind),
+    Aclitem,
+    Tsvector,
+    Tsquery,
+    Jsonpath,
+    Snapshot,
 }
 
 impl OutFn {
@@ -286,6 +304,22 @@ impl OutFn {
             "int2vectorout" => Int2Vector,
             "oidvectorout" => OidVector,
             "hstore_out" => Hstore,
+            "regclassout" => Reg(RegKind::Class),
+            "regtypeout" => Reg(RegKind::Type),
+            "regprocout" => Reg(RegKind::Proc),
+            "regprocedureout" => Reg(RegKind::Procedure),
+            "regoperout" => Reg(RegKind::Oper),
+            "regoperatorout" => Reg(RegKind::Operator),
+            "regroleout" => Reg(RegKind::Role),
+            "regnamespaceout" => Reg(RegKind::Namespace),
+            "regconfigout" => Reg(RegKind::Config),
+            "regdictionaryout" => Reg(RegKind::Dictionary),
+            "regcollationout" => Reg(RegKind::Collation),
+            "aclitemout" => Aclitem,
+            "tsvectorout" => Tsvector,
+            "tsqueryout" => Tsquery,
+            "jsonpath_out" => Jsonpath,
+            "pg_snapshot_out" | "txid_snapshot_out" => Snapshot,
             _ => return None,
         })
     }
@@ -341,6 +375,12 @@ impl OutFn {
             Int2Vector => "int2vectorout",
             OidVector => "oidvectorout",
             Hstore => "hstore_out",
+            Reg(k) => k.func(),
+            Aclitem => "aclitemout",
+            Tsvector => "tsvectorout",
+            Tsquery => "tsqueryout",
+            Jsonpath => "jsonpath_out",
+            Snapshot => "pg_snapshot_out",
         }
     }
 }
@@ -385,6 +425,8 @@ pub(crate) fn write_datum(
         OutFn::Range => range::write(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Record => record::write(cat, info.oid, datum, out, depth.saturating_add(1)),
         OutFn::Multirange => range::write_multi(cat, info.oid, datum, out, depth.saturating_add(1)),
+        OutFn::Reg(kind) => names::write_reg(cat, kind, datum, out),
+        OutFn::Aclitem => names::write_aclitem(cat, datum, out),
         OutFn::Enum => {
             let enum_oid = u32::from_le_bytes(bytes::fixed::<4>(datum, f.func())?);
             let label = cat
@@ -446,11 +488,17 @@ pub(crate) fn write_scalar(
         Int2Vector => geo::write_vector(datum, out, false),
         OidVector => geo::write_vector(datum, out, true),
         Hstore => hstore::write(datum, out),
-        Enum | Array | Range | Multirange | Record => Err(Error::UnsupportedType {
-            oid: 0,
-            name: String::new(),
-            typoutput: func.to_owned(),
-        }),
+        Tsvector => tsearch::write_tsvector(datum, out),
+        Tsquery => tsearch::write_tsquery(datum, out),
+        Jsonpath => jsonpath::write(datum, out),
+        Snapshot => names::write_snapshot(datum, out),
+        Enum | Array | Range | Multirange | Record | Reg(_) | Aclitem => {
+            Err(Error::UnsupportedType {
+                oid: 0,
+                name: String::new(),
+                typoutput: func.to_owned(),
+            })
+        }
     }
 }
 
@@ -602,8 +650,8 @@ mod tests {
         // A type whose output function is unknown names itself.
         c2.add_type(TypeInfo {
             oid: 50_001,
-            name: "tsvector".into(),
-            typoutput: "tsvectorout".into(),
+            name: "city_budget".into(),
+            typoutput: "int44out".into(),
             ..c2.type_info(50_000).unwrap().clone()
         });
         assert!(matches!(

@@ -344,8 +344,9 @@ pub(super) fn text_line(
 ) {
     match format {
         DumpFormat::Copy => {
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
+            let printed = values.iter().enumerate().filter(|(i, _)| ctx.printed(*i));
+            for (k, (_, v)) in printed.enumerate() {
+                if k > 0 {
                     out.push('\t');
                 }
                 match v {
@@ -355,8 +356,9 @@ pub(super) fn text_line(
             }
         }
         DumpFormat::Csv => {
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
+            let printed = values.iter().enumerate().filter(|(i, _)| ctx.printed(*i));
+            for (k, (_, v)) in printed.enumerate() {
+                if k > 0 {
                     out.push(',');
                 }
                 if let Some(s) = v {
@@ -368,6 +370,7 @@ pub(super) fn text_line(
             let lits: Vec<String> = values
                 .iter()
                 .enumerate()
+                .filter(|(i, _)| ctx.printed(*i))
                 .map(|(i, v)| match v {
                     Some(s) => sql_literal(types, ctx.type_oid(i), s),
                     None => "NULL".to_string(),

@@ -86,6 +86,10 @@ pub(super) struct Col {
     /// The column's type resolved once (`None`: unknown type, or one whose
     /// output depends on the typmod; printed through `output_into`).
     pub(super) printer: Option<ValuePrinter>,
+    /// A stored generated column: `COPY` leaves it out, and an `INSERT`
+    /// must not name it (the server computes it), so the COPY, CSV and
+    /// SQL formats skip it; JSON lines and typed rows keep it.
+    pub(super) generated: bool,
 }
 
 /// What every row encoder needs besides the row.
@@ -111,6 +115,7 @@ impl<'a> RowCtx<'a> {
             qualified: format!("{}.{}", quote_ident(schema), quote_ident(name)),
             col_list: cols
                 .iter()
+                .filter(|c| !c.generated)
                 .map(|c| quote_ident(&c.name))
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -128,6 +133,11 @@ impl<'a> RowCtx<'a> {
     }
     pub(super) fn type_oid(&self, col_idx: usize) -> u32 {
         self.cols.get(col_idx).map_or(0, |c| c.type_oid)
+    }
+    /// Whether the COPY, CSV and SQL formats print column `col_idx` (not
+    /// a stored generated column).
+    pub(super) fn printed(&self, col_idx: usize) -> bool {
+        self.cols.get(col_idx).is_none_or(|c| !c.generated)
     }
     pub(super) fn qualified(&self) -> &str {
         &self.qualified
@@ -280,8 +290,9 @@ impl<'a> RowEncoder<'a> {
     fn push_text(&mut self, format: DumpFormat, row: &ScanRow<'_>, line: &mut String) {
         match format {
             DumpFormat::Copy => {
-                for (i, v) in row.values.iter().enumerate() {
-                    if i > 0 {
+                let printed = row.values.iter().enumerate();
+                for (k, (i, v)) in printed.filter(|(i, _)| self.ctx.printed(*i)).enumerate() {
+                    if k > 0 {
                         line.push('\t');
                     }
                     if !self.text_into(i, v, row) {
@@ -295,8 +306,9 @@ impl<'a> RowEncoder<'a> {
                 }
             }
             DumpFormat::Csv => {
-                for (i, v) in row.values.iter().enumerate() {
-                    if i > 0 {
+                let printed = row.values.iter().enumerate();
+                for (k, (i, v)) in printed.filter(|(i, _)| self.ctx.printed(*i)).enumerate() {
+                    if k > 0 {
                         line.push(',');
                     }
                     if self.text_into(i, v, row) {
@@ -315,8 +327,9 @@ impl<'a> RowEncoder<'a> {
         line.push_str(" (");
         line.push_str(&self.ctx.col_list);
         line.push_str(") VALUES (");
-        for (i, v) in row.values.iter().enumerate() {
-            if i > 0 {
+        let printed = row.values.iter().enumerate();
+        for (k, (i, v)) in printed.filter(|(i, _)| self.ctx.printed(*i)).enumerate() {
+            if k > 0 {
                 line.push_str(", ");
             }
             match self.text(i, v, row) {

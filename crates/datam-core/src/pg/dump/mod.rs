@@ -32,6 +32,7 @@ mod dead;
 mod encode;
 mod history;
 mod keyed;
+mod settings;
 mod tables;
 mod with;
 
@@ -299,6 +300,7 @@ fn run<M: Workers>(
     let scan = TableScan::new(&cat, &class)?;
     report_warnings(job, &scan.warnings);
     let cols = columns(&scan, &cat.types);
+    settings::check_money(&req.pgdata, &cols, &cat.types, job);
     let seg_blocks = dir.relseg_size_blocks();
     let n_blocks = scan.n_blocks();
     let paths = segment_paths(&scan, seg_blocks);
@@ -345,6 +347,7 @@ fn columns(scan: &TableScan<'_>, types: &Types) -> Vec<Col> {
             printer: (a.atttypmod < 0)
                 .then(|| ValuePrinter::new(types, a.atttypid).ok())
                 .flatten(),
+            generated: a.attgenerated == b's',
         })
         .collect()
 }
