@@ -15,7 +15,8 @@ use std::process::Command;
 /// location), both CREATE DATABASE strategies, multixacts (a lock and an
 /// update from a subtransaction), 2PC, savepoints, aborts with dropped
 /// relations, TRUNCATE, VACUUM (FREEZE), VACUUM FULL pg_class (RelMap),
-/// logical messages, replication origins, restore points, checkpoints and,
+/// logical messages, replication origins, restore points, a base backup's
+/// BACKUP_END, hint-bit images, checkpoints and,
 /// last, `wal_consistency_checking` images (`FPW for WAL verification`).
 pub const WORKLOAD: &str = r#"
 CHECKPOINT;
@@ -70,6 +71,9 @@ SELECT pg_replication_origin_create('o1');
 SELECT pg_replication_origin_advance('o1', '0/12345');
 SELECT pg_replication_origin_drop('o1');
 SELECT pg_create_restore_point('rp1');
+SELECT pg_backup_start('b1', true);
+SELECT labelfile IS NOT NULL FROM pg_backup_stop(false);
+SELECT count(*) FROM m;
 CREATE EXTENSION bloom;
 CREATE INDEX t_bloom ON t USING bloom (id, k);
 INSERT INTO t SELECT g, 'b' || g FROM generate_series(5000, 5100) g;
@@ -85,8 +89,10 @@ VACUUM c;
 RESET wal_consistency_checking;
 "#;
 
-/// The server settings the workload needs.
-pub const WORKLOAD_CONF: [&str; 4] = [
+/// The server settings the workload needs (`wal_log_hints` for
+/// `FPI_FOR_HINT`).
+pub const WORKLOAD_CONF: [&str; 5] = [
+    "wal_log_hints = on",
     "max_prepared_transactions = 5",
     "wal_level = logical",
     "wal_keep_size = '1GB'",
@@ -123,9 +129,12 @@ pub fn segment_names(wal_dir: &Path) -> Vec<String> {
 
 /// Compares every line `datam pg wal` prints for the segments of `wal_dir`
 /// with what `pg_waldump` (run with `TZ=UTC`, as datam prints times) prints
-/// for the same segments. Returns the number of identical lines, or the
-/// first differing lines.
-pub fn compare_with_pg_waldump(pg_waldump: &Path, wal_dir: &Path) -> Result<usize, String> {
+/// for the same segments. Returns the number of identical lines and
+/// pg_waldump's text, or the first differing lines.
+pub fn compare_with_pg_waldump(
+    pg_waldump: &Path,
+    wal_dir: &Path,
+) -> Result<(usize, String), String> {
     let segs = segment_names(wal_dir);
     let (first, last) = (segs.first().ok_or("no segments")?, segs.last().unwrap());
     let out = Command::new(pg_waldump)
@@ -137,7 +146,25 @@ pub fn compare_with_pg_waldump(pg_waldump: &Path, wal_dir: &Path) -> Result<usiz
         .map_err(super::e)?;
     let reference = String::from_utf8(out.stdout).map_err(super::e)?;
     let mine = datam_wal(&[wal_dir])?;
-    compare_lines(&reference, &mine, "pg_waldump", "datam")
+    let n = compare_lines(&reference, &mine, "pg_waldump", "datam")?;
+    Ok((n, reference))
+}
+
+/// The `RMGR/TYPE` pairs of `pg_waldump` text missing from `wanted`.
+pub fn missing_types<'w>(text: &str, wanted: &[&'w str]) -> Vec<&'w str> {
+    let seen: std::collections::HashSet<String> = text
+        .lines()
+        .filter_map(|l| {
+            let rmgr = l.strip_prefix("rmgr: ")?.split_whitespace().next()?;
+            let ty = l.split_once(", desc: ")?.1.split(' ').next()?;
+            Some(format!("{rmgr}/{ty}"))
+        })
+        .collect();
+    wanted
+        .iter()
+        .copied()
+        .filter(|w| !seen.contains(*w))
+        .collect()
 }
 
 /// Every line of `a` equals the same line of `b` (and their counts agree).
