@@ -287,6 +287,46 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Any main data and block data, for any rmgr, type and major:
+        /// a description, never a panic.
+        #[test]
+        fn any_bytes_never_panic(
+            rmid in 0u8..24,
+            xl_info in proptest::prelude::any::<u8>(),
+            major in 0usize..6,
+            main in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            use zerocopy::FromBytes;
+            let mut hdr_bytes = [0u8; 24];
+            hdr_bytes[16] = xl_info;
+            hdr_bytes[17] = rmid;
+            let hdr = crate::raw::XLogRecord::read_from_bytes(&hdr_bytes).unwrap();
+            let majors = [PgMajor::V13, PgMajor::V14, PgMajor::V15, PgMajor::V16, PgMajor::V17, PgMajor::V18];
+            let block = crate::read::record::BlockRef {
+                id: 0,
+                fork_flags: 0,
+                locator: crate::read::record::RelFileLocator { spc_oid: 1663, db_oid: 5, rel_number: 1 },
+                block: 0,
+                image: None,
+                data: &data,
+            };
+            let rec = Record {
+                lsn: crate::Lsn(0),
+                end: crate::Lsn(0),
+                hdr,
+                blocks: vec![block],
+                origin: None,
+                toplevel_xid: None,
+                main_data: &main,
+                bytes: &[],
+            };
+            let _ = describe(majors[major], &rec);
+        }
+    }
+
     #[test]
     fn arrays() {
         let b = [1u8, 0, 2, 0];
