@@ -32,7 +32,16 @@ impl Sink for Check {
             assert!(x.subxacts.len().saturating_mul(4) <= r.main_data.len());
         }
         let _ = pgrescue_sink(r);
-        let _ = walparse::desc::describe(walparse::PgMajor::V15, r);
+        for major in [
+            walparse::PgMajor::V13,
+            walparse::PgMajor::V14,
+            walparse::PgMajor::V15,
+            walparse::PgMajor::V16,
+            walparse::PgMajor::V17,
+            walparse::PgMajor::V18,
+        ] {
+            let _ = walparse::desc::describe(major, r);
+        }
         Ok(true)
     }
     fn diag(&mut self, _d: &Diag) -> Result<bool, Self::Error> {

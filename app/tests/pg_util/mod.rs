@@ -2,6 +2,8 @@
 //! real clusters.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod waltext;
+
 /// The session settings the offline dump prints values as.
 pub const GUCS: &str = "SET DateStyle=ISO; SET TimeZone=UTC; SET extra_float_digits=1; \
                         SET bytea_output=hex; SET IntervalStyle=postgres;";

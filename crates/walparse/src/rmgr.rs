@@ -80,7 +80,7 @@ pub fn record_type_name(major: PgMajor, rmid: u8, xl_info: u8) -> Option<String>
                 0x30 => "COMMIT_PREPARED",
                 0x40 => "ABORT_PREPARED",
                 0x50 => "ASSIGNMENT",
-                0x60 if major >= PgMajor::V14 => "INVALIDATIONS",
+                0x60 if major >= PgMajor::V14 => "INVALIDATION",
                 _ => return None,
             };
             Some(n.to_string())
@@ -93,6 +93,7 @@ pub fn record_type_name(major: PgMajor, rmid: u8, xl_info: u8) -> Option<String>
         3 | 18 => plain(match info {
             0x00 => Some("ZEROPAGE"),
             0x10 => Some("TRUNCATE"),
+            0x20 if rmid == 18 && major == PgMajor::V13 => Some("SETTS"),
             _ => None,
         }),
         4 => plain(match (major >= PgMajor::V15, info) {
@@ -122,15 +123,15 @@ pub fn record_type_name(major: PgMajor, rmid: u8, xl_info: u8) -> Option<String>
             0x20 => Some("INVALIDATIONS"),
             _ => None,
         }),
-        9 => heap2_name(major, info).map(|n| with_init(n, info)),
-        10 => heap_name(info).map(|n| with_init(n, info)),
+        9 => heap2_name(major, info).and_then(|n| with_init(n, info, &[0x50])),
+        10 => heap_name(info).and_then(|n| with_init(n, info, &[0x00, 0x20, 0x40])),
         11 => plain(btree_name(info)),
         12 => plain(hash_name(info)),
         13 => plain(gin_name(info)),
         14 => plain(gist_name(major, info)),
         15 => plain((info == 0).then_some("LOG")),
         16 => plain(spgist_name(info)),
-        17 => brin_name(info).map(|n| with_init(n, info)),
+        17 => brin_name(info).and_then(|n| with_init(n, info, &[0x10, 0x20])),
         19 => plain(match info {
             0x00 => Some("SET"),
             0x10 => Some("DROP"),
@@ -142,11 +143,16 @@ pub fn record_type_name(major: PgMajor, rmid: u8, xl_info: u8) -> Option<String>
     }
 }
 
-fn with_init(name: &str, info: u8) -> String {
-    if info & 0x80 != 0 {
-        format!("{name}+INIT")
+/// `NAME+INIT` when the init-page bit (0x80) is set on one of the types
+/// `with_init` that the rmgr's identify function knows so; `None` (printed
+/// as `UNKNOWN`) for the bit on any other type.
+fn with_init(name: &str, info: u8, with_init: &[u8]) -> Option<String> {
+    if info & 0x80 == 0 {
+        Some(name.to_string())
+    } else if with_init.contains(&(info & 0x70)) {
+        Some(format!("{name}+INIT"))
     } else {
-        name.to_string()
+        None
     }
 }
 
@@ -177,7 +183,7 @@ fn heap_name(info: u8) -> Option<&'static str> {
         0x20 => "UPDATE",
         0x30 => "TRUNCATE",
         0x40 => "HOT_UPDATE",
-        0x50 => "CONFIRM",
+        0x50 => "HEAP_CONFIRM",
         0x60 => "LOCK",
         _ => "INPLACE",
     })
@@ -237,7 +243,7 @@ fn hash_name(info: u8) -> Option<&'static str> {
         0x90 => "DELETE",
         0xA0 => "SPLIT_CLEANUP",
         0xB0 => "UPDATE_META_PAGE",
-        0xC0 => "VACUUM",
+        0xC0 => "VACUUM_ONE_PAGE",
         _ => return None,
     })
 }
@@ -257,14 +263,14 @@ fn gin_name(info: u8) -> Option<&'static str> {
     })
 }
 
-fn gist_name(major: PgMajor, info: u8) -> Option<&'static str> {
+fn gist_name(_major: PgMajor, info: u8) -> Option<&'static str> {
     Some(match info {
         0x00 => "PAGE_UPDATE",
         0x10 => "DELETE",
         0x20 => "PAGE_REUSE",
         0x30 => "PAGE_SPLIT",
-        0x50 => "PAGE_DELETE",
-        0x60 if major >= PgMajor::V15 => "ASSIGN_LSN",
+        0x60 => "PAGE_DELETE",
+        0x70 => "ASSIGN_LSN",
         _ => return None,
     })
 }

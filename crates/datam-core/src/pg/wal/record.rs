@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use walparse::{Compression, Lsn, PgMajor, Record};
+use walparse::{Lsn, PgMajor, Record};
 
 /// One block reference of a [`WalRecord`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,6 +31,10 @@ pub struct WalBlock {
     pub fpi_len: Option<usize>,
     /// Compression of the image (`none`, `pglz`, `lz4`, `zstd`).
     pub compression: Option<&'static str>,
+    /// Whether redo applies the image (`BKPIMAGE_APPLY`; an image without it
+    /// is `FPW for WAL verification`).
+    #[serde(skip)]
+    pub fpi_apply: bool,
     /// Bytes of block data.
     pub data_len: usize,
 }
@@ -93,6 +97,7 @@ impl WalRecord {
                 fpi: b.image.is_some(),
                 fpi_len: b.image.map(|i| i.bytes.len()),
                 compression: b.image.map(|i| i.compression.name()),
+                fpi_apply: b.image.is_some_and(|i| i.apply),
                 data_len: b.data.len(),
             })
             .collect();
@@ -116,7 +121,11 @@ impl WalRecord {
         }
     }
 
-    /// The pg_waldump-style line (no newline).
+    /// The line pg_waldump prints for the record with default options (no
+    /// newline): the fixed fields, `desc: TYPE DESC` and the short block
+    /// references (`, blkref #N: rel S/D/R [fork F] blk B[ FPW| FPW for WAL
+    /// verification]`). Identical in 13–18 (`XLogDumpDisplayRecord` /
+    /// `XLogRecGetBlockRefInfo` without `--bkp-details`).
     pub fn waldump_line(&self) -> String {
         let mut s = String::with_capacity(160);
         let info = self
@@ -139,10 +148,11 @@ impl WalRecord {
             }
             let _ = write!(s, " blk {}", b.block);
             if b.fpi {
-                s.push_str(" FPW");
-                if let Some(c) = b.compression.filter(|c| *c != Compression::None.name()) {
-                    let _ = write!(s, " ({c})");
-                }
+                s.push_str(if b.fpi_apply {
+                    " FPW"
+                } else {
+                    " FPW for WAL verification"
+                });
             }
         }
         if self.recycled {
