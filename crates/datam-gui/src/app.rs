@@ -133,7 +133,7 @@ impl Opened {
     /// Selects row `idx` and starts reading its page for the hex view.
     pub fn select(&mut self, idx: u32, wake: &Waker) {
         self.selected = Some(idx);
-        let Some(row) = self.store.rows.get(idx as usize) else {
+        let Some(row) = self.store.rows.head(idx as usize) else {
             return;
         };
         if row.status.is_side_file() {
@@ -199,8 +199,8 @@ impl Opened {
                     self.page_size_bytes = page_size_bytes;
                     self.n_pages = n_pages;
                 }
-                SalvageMsg::Rows(rows) => {
-                    self.store.push_rows(rows);
+                SalvageMsg::Rows(chunk) => {
+                    self.store.push_chunk(chunk);
                 }
                 SalvageMsg::Done { cancelled } => {
                     self.scan_done = true;

@@ -29,6 +29,7 @@ pub mod job;
 pub mod model;
 pub mod native;
 pub mod pg;
+pub mod rows;
 pub mod screens;
 pub mod shot;
 pub mod snapshots;

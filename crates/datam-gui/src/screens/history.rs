@@ -88,7 +88,7 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     let Some((o, row)) = super::selected_row(st.opened.as_ref(), ui) else {
         return;
     };
-    let slot = o.store.slot(row);
+    let slot = o.store.slot(&row.head());
     let table = o.store.table_name(slot).to_string();
     let columns = o.store.columns(slot);
     let Some(rowid) = row.rowid else {

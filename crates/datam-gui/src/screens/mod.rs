@@ -19,7 +19,7 @@ pub mod wal;
 pub(crate) fn selected_row<'a>(
     o: Option<&'a crate::app::Opened>,
     ui: &mut egui::Ui,
-) -> Option<(&'a crate::app::Opened, &'a crate::model::Row)> {
+) -> Option<(&'a crate::app::Opened, crate::model::Row)> {
     let Some(o) = o else {
         ui.label("Nothing is open.");
         return None;
