@@ -326,6 +326,15 @@ impl GuiState {
         self.opened.as_ref().and_then(Opened::pg).is_some()
     }
 
+    /// Whether the opened path has WAL to browse (a data directory or a
+    /// bare WAL directory).
+    pub fn has_wal(&self) -> bool {
+        self.opened
+            .as_ref()
+            .and_then(|o| o.pg.as_ref())
+            .is_some_and(crate::pg::PgOpened::has_wal)
+    }
+
     /// Polls the jobs (never blocks).
     pub fn poll(&mut self) {
         if let Some(o) = &mut self.opened {
@@ -365,7 +374,8 @@ impl GuiState {
                 let store = self.opened.as_ref().is_some_and(|o| o.snapshots.is_store());
                 let enabled = match s {
                     Screen::Open => true,
-                    Screen::Rescue | Screen::Wal => self.is_pg(),
+                    Screen::Rescue => self.is_pg(),
+                    Screen::Wal => self.has_wal(),
                     Screen::Snapshots => store,
                     Screen::Detail | Screen::History => {
                         self.opened.is_some() && !self.is_pg() && !store

@@ -104,7 +104,7 @@ pub fn start_salvage(path: PathBuf, wake: Waker) -> std::io::Result<Job<SalvageM
 }
 
 fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
-    if path.is_dir() || !has_sqlite_magic(path) {
+    if evidence::vfs::is_dir(path) || !has_sqlite_magic(path) {
         out.send(SalvageMsg::NotSqlite);
         return;
     }

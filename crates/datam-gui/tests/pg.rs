@@ -392,3 +392,43 @@ fn wal_browser_counts_and_filters_match_pg_wal_jsonl() {
         "evidence unchanged"
     );
 }
+
+#[test]
+fn wal_browser_on_a_bare_wal_directory_matches_pg_wal_jsonl() {
+    // A pg_wal copied without its data directory.
+    let src = testkit::workspace_root().join("corpora/pg15/datadir/pg_wal");
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("wal-copy");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    let before = testkit::hash_tree(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let all = cli_jsonl(&["pg", "wal", d, "--format", "jsonl"]);
+    let by_xid = cli_jsonl(&["pg", "wal", d, "--format", "jsonl", "--xid", "729"]);
+    assert!(!by_xid.is_empty() && by_xid.len() < all.len());
+    let mut h = harness();
+    h.state_mut().open(&dir);
+    run_until_idle(&mut h);
+    assert!(!h.state().is_pg(), "no data directory");
+    assert!(h.state().has_wal(), "but a WAL directory");
+    h.get_by_label("WAL").click();
+    h.run_steps(1);
+    run_until_idle(&mut h);
+    h.get_by_label("WAL records (WAL directory)");
+    h.get_by_label(&format!("{} records", all.len()));
+    type_into(&mut h, "Filter xid", "729");
+    h.get_by_label("Apply filters").click();
+    h.run_steps(1);
+    run_until_idle(&mut h);
+    h.get_by_label(&format!("{} records", by_xid.len()));
+    assert_eq!(
+        testkit::hash_tree(&dir).unwrap(),
+        before,
+        "evidence unchanged"
+    );
+}

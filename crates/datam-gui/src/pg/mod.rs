@@ -43,6 +43,9 @@ pub struct PgOpened {
     pub tables: Option<Result<Vec<TableInfo>, String>>,
     /// The path is no data directory (the tables job said so).
     pub not_pg: bool,
+    /// The path is a bare WAL directory (segments without a data directory):
+    /// only the WAL browser applies.
+    pub wal_dir: bool,
     /// The table in the grid.
     pub grid: Option<PgGrid>,
     /// The rescue wizard.
@@ -60,6 +63,7 @@ impl PgOpened {
             tables_job: None,
             tables: None,
             not_pg: false,
+            wal_dir: false,
             grid: None,
             wizard: Wizard::default(),
             wal: wal::WalBrowser::default(),
@@ -74,6 +78,11 @@ impl PgOpened {
     /// Whether the path was recognised as a data directory (tables listed or failed).
     pub fn is_pg(&self) -> bool {
         !self.not_pg && self.tables.is_some()
+    }
+
+    /// Whether the WAL browser applies (a data directory or a WAL directory).
+    pub fn has_wal(&self) -> bool {
+        self.is_pg() || self.wal_dir
     }
 
     /// Whether no job is running.
@@ -113,6 +122,10 @@ impl PgOpened {
             for m in j.poll() {
                 match m {
                     TablesMsg::NotPg => self.not_pg = true,
+                    TablesMsg::WalDir => {
+                        self.not_pg = true;
+                        self.wal_dir = true;
+                    }
                     TablesMsg::Tables(t) => self.tables = Some(Ok(t)),
                     TablesMsg::Failed(e) => self.tables = Some(Err(e)),
                 }
