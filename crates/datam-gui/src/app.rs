@@ -26,7 +26,8 @@ pub enum Screen {
     Grid,
     /// One row: typed values, provenance, hex view of its page.
     Detail,
-    /// Every version of the selected SQLite row, changed columns marked.
+    /// Every version of the selected row (SQLite: database, WAL, journal;
+    /// PostgreSQL: `pg history`'s committed changes), changed columns marked.
     History,
     /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
     Rescue,
@@ -359,6 +360,7 @@ impl GuiState {
             Screen::Grid if self.is_pg() => screens::pg_grid::ui(self, ui),
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
+            Screen::History if self.is_pg() => screens::pg_history::ui(self, ui),
             Screen::History => screens::history::ui(self, ui),
             Screen::Rescue => screens::rescue::ui(self, ui),
             Screen::Wal => screens::wal::ui(self, ui),
@@ -377,9 +379,8 @@ impl GuiState {
                     Screen::Rescue => self.is_pg(),
                     Screen::Wal => self.has_wal(),
                     Screen::Snapshots => store,
-                    Screen::Detail | Screen::History => {
-                        self.opened.is_some() && !self.is_pg() && !store
-                    }
+                    Screen::Detail => self.opened.is_some() && !self.is_pg() && !store,
+                    Screen::History => self.opened.is_some() && !store,
                     _ => self.opened.is_some() && !store,
                 };
                 if ui

@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod grid;
+pub mod history;
 pub mod rescue;
 pub mod wal;
 
@@ -52,6 +53,8 @@ pub struct PgOpened {
     pub wizard: Wizard,
     /// The WAL browser.
     pub wal: wal::WalBrowser,
+    /// The versions of the grid's selected row.
+    pub history: history::PgRowHistory,
 }
 
 impl PgOpened {
@@ -67,6 +70,7 @@ impl PgOpened {
             grid: None,
             wizard: Wizard::default(),
             wal: wal::WalBrowser::default(),
+            history: history::PgRowHistory::default(),
         };
         match backend::start_tables(path, wake.clone()) {
             Ok(j) => o.tables_job = Some(j),
@@ -91,6 +95,7 @@ impl PgOpened {
             && self.grid.as_ref().is_none_or(PgGrid::is_idle)
             && self.wizard.is_idle()
             && self.wal.is_idle()
+            && self.history.is_idle()
     }
 
     /// The table `db:schema.table` of the list.
@@ -139,5 +144,6 @@ impl PgOpened {
         }
         self.wizard.poll();
         self.wal.poll();
+        self.history.poll();
     }
 }
