@@ -29,7 +29,7 @@ mib = lambda kib: kib / 1024
 print(f"open -> first rows drawn: {j['first_rows_drawn_ms']:.0f} ms (target < 1000); all {j['grid_rows']} rows in after {j['scan_done_ms'] / 1000:.1f} s")
 print(f"frame CPU paging: p95 {j['page_cpu_p95_ms']:.1f} ms, max {j['page_cpu_max_ms']:.1f} ms; jumping end/start: p95 {j['jump_cpu_p95_ms']:.1f} ms, max {j['jump_cpu_max_ms']:.1f} ms (target p95 < 16)")
 print(f"UI thread on-CPU per frame: p95 {j['ui_thread_cpu_p95_ms']:.1f} ms, max {j['ui_thread_cpu_max_ms']:.1f} ms; run-queue wait mean {j['runq_wait_mean_ms']:.1f} ms; wall between frames p95 {j['wall_p95_ms']:.1f} ms, max {j['wall_max_ms']:.1f} ms")
-print(f"resident {mib(j['rss_kib']):.0f} MiB (peak {mib(j['peak_rss_kib']):.0f} MiB), row store {mib(j['store_heap_kib']):.0f} MiB, file {int(sys.argv[2]) / 1048576:.0f} MiB")
+print(f"resident {mib(j['rss_kib']):.0f} MiB (peak {mib(j['peak_rss_kib']):.0f} MiB; anonymous {mib(j['rss_anon_kib']):.0f} MiB, file-backed {mib(j['rss_file_kib']):.0f} MiB), row store {mib(j['store_heap_kib']):.0f} MiB, file {int(sys.argv[2]) / 1048576:.0f} MiB")
 PY
 echo "glxinfo renderer: $(xvfb-run -a sh -c 'command -v glxinfo >/dev/null && glxinfo -B | grep -i "renderer string"' || echo 'glxinfo not installed (Mesa llvmpipe under LIBGL_ALWAYS_SOFTWARE)')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

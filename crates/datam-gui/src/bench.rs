@@ -175,7 +175,7 @@ impl ScrollBench {
     fn report(&self, n_rows: usize, store_bytes: usize) {
         let ms = |d: Option<Duration>| d.map_or(-1.0, |d| d.as_secs_f64() * 1000.0);
         println!(
-            "{{\"grid_rows\":{n_rows},\"first_rows_drawn_ms\":{:.1},\"scan_done_ms\":{:.1},\"page_frames\":{},\"page_cpu_p95_ms\":{:.2},\"page_cpu_max_ms\":{:.2},\"jump_frames\":{},\"jump_cpu_p95_ms\":{:.2},\"jump_cpu_max_ms\":{:.2},\"ui_thread_cpu_p95_ms\":{:.2},\"ui_thread_cpu_max_ms\":{:.2},\"runq_wait_mean_ms\":{:.2},\"process_cpu_ms_per_frame\":{:.2},\"ui_p95_ms\":{:.2},\"ui_max_ms\":{:.2},\"wall_p95_ms\":{:.2},\"wall_max_ms\":{:.2},\"rss_kib\":{},\"peak_rss_kib\":{},\"store_heap_kib\":{}}}",
+            "{{\"grid_rows\":{n_rows},\"first_rows_drawn_ms\":{:.1},\"scan_done_ms\":{:.1},\"page_frames\":{},\"page_cpu_p95_ms\":{:.2},\"page_cpu_max_ms\":{:.2},\"jump_frames\":{},\"jump_cpu_p95_ms\":{:.2},\"jump_cpu_max_ms\":{:.2},\"ui_thread_cpu_p95_ms\":{:.2},\"ui_thread_cpu_max_ms\":{:.2},\"runq_wait_mean_ms\":{:.2},\"process_cpu_ms_per_frame\":{:.2},\"ui_p95_ms\":{:.2},\"ui_max_ms\":{:.2},\"wall_p95_ms\":{:.2},\"wall_max_ms\":{:.2},\"rss_kib\":{},\"peak_rss_kib\":{},\"rss_anon_kib\":{},\"rss_file_kib\":{},\"store_heap_kib\":{}}}",
             ms(self.first_rows),
             ms(self.scan_done_at),
             self.cpu_ms.len(),
@@ -194,6 +194,8 @@ impl ScrollBench {
             percentile(&self.wall_ms, 1.0),
             status_kib("VmRSS:").unwrap_or(0),
             status_kib("VmHWM:").unwrap_or(0),
+            status_kib("RssAnon:").unwrap_or(0),
+            status_kib("RssFile:").unwrap_or(0),
             store_bytes / 1024,
         );
     }
