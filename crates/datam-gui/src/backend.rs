@@ -157,8 +157,11 @@ impl UiSink<'_> {
         if self.batch.is_empty() {
             return true;
         }
-        self.out
-            .send(SalvageMsg::Rows(std::mem::take(&mut self.batch)))
+        // The growable buffer stays here for the next batch; the UI gets an
+        // exactly sized copy (no heap holes from grow-then-shrink).
+        let out = self.batch.exact_copy();
+        self.batch.clear();
+        self.out.send(SalvageMsg::Rows(out))
     }
 
     /// Appends row `i` of `chunk`, sending the batch first when its arena is full.
@@ -247,10 +250,6 @@ impl SalvageSink for UiSink<'_> {
         rows: RowChunk,
         marks: &[RowMark],
     ) -> Result<bool, Self::Error> {
-        if self.batch.is_empty() && rows.len() == marks.len() && marks.iter().all(|m| m.keep) {
-            self.batch = rows;
-            return Ok(self.maybe_flush());
-        }
         for (i, _) in marks.iter().enumerate().filter(|(_, m)| m.keep) {
             if !self.take_row(&rows, i) {
                 return Ok(false);

@@ -269,6 +269,23 @@ impl RowChunk {
         self.metas.capacity() * std::mem::size_of::<Meta>() + self.arena.capacity()
     }
 
+    /// An exactly sized copy (capacity = length), for a batch that is
+    /// about to be shared while its growable buffer is reused: growing a
+    /// buffer and shrinking it after would leave its freed tail as a hole
+    /// in the heap per batch.
+    pub fn exact_copy(&self) -> Self {
+        Self {
+            metas: self.metas.clone(),
+            arena: self.arena.clone(),
+        }
+    }
+
+    /// Empties the chunk, keeping its buffers for reuse.
+    pub fn clear(&mut self) {
+        self.metas.clear();
+        self.arena.clear();
+    }
+
     /// Gives back spare capacity (before the chunk is shared).
     pub fn shrink_to_fit(&mut self) {
         self.metas.shrink_to_fit();
