@@ -26,7 +26,8 @@ pub enum Screen {
     Grid,
     /// One row: typed values, provenance, hex view of its page.
     Detail,
-    /// Every version of the selected SQLite row, changed columns marked.
+    /// Every version of the selected row (SQLite: database, WAL, journal;
+    /// PostgreSQL: `pg history`'s committed changes), changed columns marked.
     History,
     /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
     Rescue,
@@ -133,7 +134,7 @@ impl Opened {
     /// Selects row `idx` and starts reading its page for the hex view.
     pub fn select(&mut self, idx: u32, wake: &Waker) {
         self.selected = Some(idx);
-        let Some(row) = self.store.rows.get(idx as usize) else {
+        let Some(row) = self.store.rows.head(idx as usize) else {
             return;
         };
         if row.status.is_side_file() {
@@ -199,8 +200,8 @@ impl Opened {
                     self.page_size_bytes = page_size_bytes;
                     self.n_pages = n_pages;
                 }
-                SalvageMsg::Rows(rows) => {
-                    self.store.push_rows(rows);
+                SalvageMsg::Rows(chunk) => {
+                    self.store.push_chunk(chunk);
                 }
                 SalvageMsg::Done { cancelled } => {
                     self.scan_done = true;
@@ -326,6 +327,15 @@ impl GuiState {
         self.opened.as_ref().and_then(Opened::pg).is_some()
     }
 
+    /// Whether the opened path has WAL to browse (a data directory or a
+    /// bare WAL directory).
+    pub fn has_wal(&self) -> bool {
+        self.opened
+            .as_ref()
+            .and_then(|o| o.pg.as_ref())
+            .is_some_and(crate::pg::PgOpened::has_wal)
+    }
+
     /// Polls the jobs (never blocks).
     pub fn poll(&mut self) {
         if let Some(o) = &mut self.opened {
@@ -350,6 +360,7 @@ impl GuiState {
             Screen::Grid if self.is_pg() => screens::pg_grid::ui(self, ui),
             Screen::Grid => screens::grid::ui(self, ui),
             Screen::Detail => screens::detail::ui(self, ui),
+            Screen::History if self.is_pg() => screens::pg_history::ui(self, ui),
             Screen::History => screens::history::ui(self, ui),
             Screen::Rescue => screens::rescue::ui(self, ui),
             Screen::Wal => screens::wal::ui(self, ui),
@@ -365,11 +376,11 @@ impl GuiState {
                 let store = self.opened.as_ref().is_some_and(|o| o.snapshots.is_store());
                 let enabled = match s {
                     Screen::Open => true,
-                    Screen::Rescue | Screen::Wal => self.is_pg(),
+                    Screen::Rescue => self.is_pg(),
+                    Screen::Wal => self.has_wal(),
                     Screen::Snapshots => store,
-                    Screen::Detail | Screen::History => {
-                        self.opened.is_some() && !self.is_pg() && !store
-                    }
+                    Screen::Detail => self.opened.is_some() && !self.is_pg() && !store,
+                    Screen::History => self.opened.is_some() && !store,
                     _ => self.opened.is_some() && !store,
                 };
                 if ui

@@ -27,6 +27,7 @@ use sqlite_pages::scan::RowRef;
 
 use crate::job::{Job, Outbox, Waker};
 use crate::model::{Provenance, Row, Status, TableInfo, Value};
+use crate::rows::{RowChunk, RowHead, ValueRef};
 
 /// What `inspect` says about a path.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,8 +82,8 @@ pub enum SalvageMsg {
         /// Pages in the file.
         n_pages: u32,
     },
-    /// A batch of rows in page order.
-    Rows(Vec<Row>),
+    /// A batch of rows in page order, compactly encoded.
+    Rows(RowChunk),
     /// The job ended (`cancelled` when stopped early).
     Done {
         /// Stopped by the cancel token.
@@ -103,7 +104,7 @@ pub fn start_salvage(path: PathBuf, wake: Waker) -> std::io::Result<Job<SalvageM
 }
 
 fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
-    if path.is_dir() || !has_sqlite_magic(path) {
+    if evidence::vfs::is_dir(path) || !has_sqlite_magic(path) {
         out.send(SalvageMsg::NotSqlite);
         return;
     }
@@ -117,7 +118,7 @@ fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
     let mut sink = UiSink {
         out,
         tables: Vec::new(),
-        batch: Vec::new(),
+        batch: RowChunk::new(),
         last_send: Instant::now(),
     };
     let res = datam_core::sqlite::salvage::salvage(&req, ctx, &mut sink, false);
@@ -140,13 +141,13 @@ fn has_sqlite_magic(path: &Path) -> bool {
     evidence::Evidence::open(path).is_ok_and(|ev| ev.bytes().starts_with(b"SQLite format 3\0"))
 }
 
-/// The UI's salvage sink: rows become [`Row`]s on the worker threads and
-/// leave in batches when large or 30 ms old, so the first rows show at once
-/// and later ones do not flood the channel.
+/// The UI's salvage sink: rows are encoded into [`RowChunk`]s on the
+/// worker threads and leave in batches when large or 30 ms old, so the first
+/// rows show at once and later ones do not flood the channel.
 struct UiSink<'a> {
     out: &'a Outbox<SalvageMsg>,
     tables: Vec<String>,
-    batch: Vec<Row>,
+    batch: RowChunk,
     last_send: Instant,
 }
 
@@ -156,8 +157,24 @@ impl UiSink<'_> {
         if self.batch.is_empty() {
             return true;
         }
-        self.out
-            .send(SalvageMsg::Rows(std::mem::take(&mut self.batch)))
+        // The growable buffer stays here for the next batch; the UI gets an
+        // exactly sized copy (no heap holes from grow-then-shrink).
+        let out = self.batch.exact_copy();
+        self.batch.clear();
+        self.out.send(SalvageMsg::Rows(out))
+    }
+
+    /// Appends row `i` of `chunk`, sending the batch first when its arena is full.
+    fn take_row(&mut self, chunk: &RowChunk, i: usize) -> bool {
+        if self.batch.push_from(chunk, i) {
+            return true;
+        }
+        if !self.flush() {
+            return false;
+        }
+        // An empty batch takes any row under 4 GiB of values.
+        let _ = self.batch.push_from(chunk, i);
+        true
     }
 
     fn maybe_flush(&mut self) -> bool {
@@ -168,13 +185,13 @@ impl UiSink<'_> {
     }
 }
 
-/// Converts rows on the salvage's worker threads.
+/// Encodes rows on the salvage's worker threads (text decoded to UTF-8).
 struct ToRows;
 
 impl RowFormat for ToRows {
-    type Batch = Vec<Row>;
-    fn add(&self, _db: &Db<'_>, r: &RowRef<'_>, batch: &mut Vec<Row>) {
-        batch.push(Row {
+    type Batch = RowChunk;
+    fn add(&self, _db: &Db<'_>, r: &RowRef<'_>, batch: &mut RowChunk) {
+        let head = RowHead {
             table: r.table.and_then(|t| u32::try_from(t).ok()),
             status: Status::from_name(r.status.name()),
             at: Provenance {
@@ -183,12 +200,25 @@ impl RowFormat for ToRows {
             },
             rowid: r.rowid,
             confidence: r.confidence,
-            values: r
-                .values
-                .iter()
-                .map(|v| from_owned(v.to_owned_value(r.enc)))
-                .collect(),
+        };
+        let texts: Vec<std::borrow::Cow<'_, str>> = r
+            .values
+            .iter()
+            .map(|v| match v {
+                rowcodec::sqlite::Value::Text(b) => rowcodec::sqlite::encode::text_utf8(b, r.enc),
+                _ => std::borrow::Cow::Borrowed(""),
+            })
+            .collect();
+        let values = r.values.iter().zip(&texts).map(|(v, t)| match *v {
+            rowcodec::sqlite::Value::Null => ValueRef::Null,
+            rowcodec::sqlite::Value::Int(i) => ValueRef::Int(i),
+            rowcodec::sqlite::Value::Real(f) => ValueRef::Real(f),
+            rowcodec::sqlite::Value::Text(_) => ValueRef::Text(t),
+            rowcodec::sqlite::Value::Blob(b) => ValueRef::Blob(b),
         });
+        // A batch past 4 GiB of values drops the row; the sink's batches
+        // are far smaller (the salvage's worker batches are 1,024-row-ish).
+        let _ = batch.push(head, values);
     }
 }
 
@@ -217,20 +247,20 @@ impl SalvageSink for UiSink<'_> {
     fn batch(
         &mut self,
         _db: &Db<'_>,
-        rows: Vec<Row>,
+        rows: RowChunk,
         marks: &[RowMark],
     ) -> Result<bool, Self::Error> {
-        self.batch.extend(
-            rows.into_iter()
-                .zip(marks)
-                .filter(|(_, m)| m.keep)
-                .map(|(r, _)| r),
-        );
+        for (i, _) in marks.iter().enumerate().filter(|(_, m)| m.keep) {
+            if !self.take_row(&rows, i) {
+                return Ok(false);
+            }
+        }
         Ok(self.maybe_flush())
     }
     fn side_row(&mut self, row: &serde_json::Value) -> Result<bool, Self::Error> {
-        self.batch.push(side_row(row, &self.tables));
-        Ok(self.maybe_flush())
+        let mut one = RowChunk::new();
+        one.push_row(&side_row(row, &self.tables));
+        Ok(self.take_row(&one, 0) && self.maybe_flush())
     }
     fn finish(&mut self, _db: &Db<'_>) -> Result<(), Self::Error> {
         Ok(())
@@ -288,16 +318,6 @@ fn hex_bytes(h: &str) -> Vec<u8> {
                 .and_then(|p| u8::from_str_radix(p, 16).ok())
         })
         .collect()
-}
-
-fn from_owned(v: OwnedValue) -> Value {
-    match v {
-        OwnedValue::Null => Value::Null,
-        OwnedValue::Int(i) => Value::Int(i),
-        OwnedValue::Real(f) => Value::Real(f),
-        OwnedValue::Text(t) => Value::Text(t.into_boxed_str()),
-        OwnedValue::Blob(b) => Value::Blob(b.into_boxed_slice()),
-    }
 }
 
 /// One page's bytes, read off the UI thread.

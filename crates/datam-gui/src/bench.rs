@@ -6,7 +6,8 @@
 //! the UI thread's own CPU time per frame and its run-queue wait from
 //! `/proc/thread-self/schedstat`, which separate work from waiting for a CPU
 //! on a loaded machine; and the wall time between frames)
-//! and resident memory as one JSON line on stdout.
+//! and resident memory (and what the row store itself holds) as one JSON
+//! line on stdout.
 
 use std::time::{Duration, Instant};
 
@@ -148,7 +149,7 @@ impl ScrollBench {
                 }
             }
             _ => {
-                self.report(n);
+                self.report(n, o.store.heap_bytes());
                 self.done = true;
                 return true;
             }
@@ -171,10 +172,10 @@ impl ScrollBench {
         per
     }
 
-    fn report(&self, n_rows: usize) {
+    fn report(&self, n_rows: usize, store_bytes: usize) {
         let ms = |d: Option<Duration>| d.map_or(-1.0, |d| d.as_secs_f64() * 1000.0);
         println!(
-            "{{\"grid_rows\":{n_rows},\"first_rows_drawn_ms\":{:.1},\"scan_done_ms\":{:.1},\"page_frames\":{},\"page_cpu_p95_ms\":{:.2},\"page_cpu_max_ms\":{:.2},\"jump_frames\":{},\"jump_cpu_p95_ms\":{:.2},\"jump_cpu_max_ms\":{:.2},\"ui_thread_cpu_p95_ms\":{:.2},\"ui_thread_cpu_max_ms\":{:.2},\"runq_wait_mean_ms\":{:.2},\"process_cpu_ms_per_frame\":{:.2},\"ui_p95_ms\":{:.2},\"ui_max_ms\":{:.2},\"wall_p95_ms\":{:.2},\"wall_max_ms\":{:.2},\"rss_kib\":{},\"peak_rss_kib\":{}}}",
+            "{{\"grid_rows\":{n_rows},\"first_rows_drawn_ms\":{:.1},\"scan_done_ms\":{:.1},\"page_frames\":{},\"page_cpu_p95_ms\":{:.2},\"page_cpu_max_ms\":{:.2},\"jump_frames\":{},\"jump_cpu_p95_ms\":{:.2},\"jump_cpu_max_ms\":{:.2},\"ui_thread_cpu_p95_ms\":{:.2},\"ui_thread_cpu_max_ms\":{:.2},\"runq_wait_mean_ms\":{:.2},\"process_cpu_ms_per_frame\":{:.2},\"ui_p95_ms\":{:.2},\"ui_max_ms\":{:.2},\"wall_p95_ms\":{:.2},\"wall_max_ms\":{:.2},\"rss_kib\":{},\"peak_rss_kib\":{},\"rss_anon_kib\":{},\"rss_file_kib\":{},\"store_heap_kib\":{}}}",
             ms(self.first_rows),
             ms(self.scan_done_at),
             self.cpu_ms.len(),
@@ -193,6 +194,9 @@ impl ScrollBench {
             percentile(&self.wall_ms, 1.0),
             status_kib("VmRSS:").unwrap_or(0),
             status_kib("VmHWM:").unwrap_or(0),
+            status_kib("RssAnon:").unwrap_or(0),
+            status_kib("RssFile:").unwrap_or(0),
+            store_bytes / 1024,
         );
     }
 }

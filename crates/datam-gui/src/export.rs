@@ -1,5 +1,8 @@
 //! Export of the grid's current view (its filter and sort) to CSV, JSON
-//! lines or SQL `INSERT`s, on a background job with progress. Values go
+//! lines or SQL `INSERT`s, on a background job with progress and Cancel.
+//! The job gets the store's rows as a cheap clone of their shared chunks
+//! ([`Rows`]) and the view's order, and decodes each row on its own thread:
+//! the UI thread copies nothing but the index list. Values go
 //! through rowcodec's SQLite encoders (`csv_field`, `json_value`,
 //! `sql_literal`), the ones `datam sqlite salvage` writes with.
 //!
@@ -15,6 +18,7 @@ use rowcodec::sqlite::encode::{csv_field, json_value, sql_ident, sql_literal, wr
 
 use crate::job::{Job, Waker};
 use crate::model::Row;
+use crate::rows::Rows;
 
 /// Output format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,14 +32,16 @@ pub enum ExportFormat {
     Sql,
 }
 
-/// What to export: the rows (copied from the view) and their table.
+/// What to export: the rows (the store's, shared) in the view's order, and their table.
 pub struct ExportJob {
     /// Table name.
     pub table: String,
     /// Column names.
     pub columns: Vec<String>,
-    /// The rows in view order.
-    pub rows: Vec<Row>,
+    /// The store's rows.
+    pub rows: Rows,
+    /// Indices into `rows`, in view order.
+    pub order: Vec<u32>,
     /// The format.
     pub format: ExportFormat,
     /// Where to write.
@@ -51,9 +57,18 @@ pub struct Export {
     pub path: String,
     /// The chosen format.
     pub format: ExportFormat,
-    job: Option<Job<Result<u64, String>>>,
+    job: Option<Job<Result<Written, String>>>,
     /// Rows written, or why not.
-    pub result: Option<Result<u64, String>>,
+    pub result: Option<Result<Written, String>>,
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Rows written.
+    pub rows: u64,
+    /// Stopped by Cancel (the partial file was removed).
+    pub cancelled: bool,
 }
 
 impl Export {
@@ -80,6 +95,13 @@ impl Export {
         }
     }
 
+    /// Asks the running export to stop.
+    pub fn cancel(&self) {
+        if let Some(j) = &self.job {
+            j.cancel();
+        }
+    }
+
     /// Polls the job.
     pub fn poll(&mut self) {
         crate::pg::poll_into(&mut self.job, &mut self.result);
@@ -93,7 +115,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn run(job: &ExportJob, ctx: &JobCtx) -> Result<u64, String> {
+/// Rows between two progress reports and cancel checks.
+const CHECK_EVERY: u64 = 256;
+
+fn run(job: &ExportJob, ctx: &JobCtx) -> Result<Written, String> {
     if job.evidence.iter().any(|e| same_file(e, &job.path)) {
         return Err(format!(
             "refusing to write {}: it is the evidence",
@@ -103,24 +128,37 @@ fn run(job: &ExportJob, ctx: &JobCtx) -> Result<u64, String> {
     let file =
         std::fs::File::create(&job.path).map_err(|e| format!("{}: {e}", job.path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let total = job.rows.len() as u64;
+    let total = job.order.len() as u64;
     let io = |e: std::io::Error| format!("{}: {e}", job.path.display());
     if job.format == ExportFormat::Csv {
         out.write_all(&csv_header(&job.columns)).map_err(io)?;
     }
     let mut line = Vec::new();
-    for (n, r) in (0u64..).zip(&job.rows) {
-        if n % 4096 == 0 {
+    let mut n = 0u64;
+    for r in job.order.iter().filter_map(|&i| job.rows.get(i as usize)) {
+        if n.is_multiple_of(CHECK_EVERY) {
             ctx.progress(Phase::Encode, Unit::Items, n, Some(total));
-            ctx.check().map_err(|e| e.to_string())?;
+            if ctx.cancel.is_cancelled() {
+                drop(out);
+                // Our own partial output, never the evidence (checked above).
+                let _ = std::fs::remove_file(&job.path);
+                return Ok(Written {
+                    rows: n,
+                    cancelled: true,
+                });
+            }
         }
         line.clear();
-        encode(job, r, &mut line);
+        encode(job, &r, &mut line);
         out.write_all(&line).map_err(io)?;
+        n += 1;
     }
     out.flush().map_err(io)?;
-    ctx.progress(Phase::Encode, Unit::Items, total, Some(total));
-    Ok(total)
+    ctx.progress(Phase::Encode, Unit::Items, n, Some(total));
+    Ok(Written {
+        rows: n,
+        cancelled: false,
+    })
 }
 
 fn csv_header(columns: &[String]) -> Vec<u8> {

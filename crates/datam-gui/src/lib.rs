@@ -6,9 +6,11 @@
 //! filter, copy) → **Row detail** (typed values, provenance, hex view of the
 //! page with the cell's parts labelled). For a PostgreSQL data directory
 //! ([`pg`]): **Tables** (live and dead tuples per table), **Grid** (live and
-//! dead rows with block, line pointer, xmin, xmax) and the **Rescue** wizard
-//! (transactions → dry run → undo.sql + report, or apply after a
-//! confirmation).
+//! dead rows with block, line pointer, xmin, xmax), **History** of a row
+//! (`pg history`'s versions), the **Rescue** wizard (transactions → dry run
+//! → undo.sql + report, or apply after a confirmation) and the **WAL**
+//! browser (also for a bare WAL directory). Rows are held compactly
+//! ([`rows`]) and decoded only when drawn or exported.
 //!
 //! Job model: recovery runs on named background threads ([`job::Job`]) with
 //! a `datam_core::job::JobCtx` (cancel token, progress); results come back
@@ -29,6 +31,7 @@ pub mod job;
 pub mod model;
 pub mod native;
 pub mod pg;
+pub mod rows;
 pub mod screens;
 pub mod shot;
 pub mod snapshots;

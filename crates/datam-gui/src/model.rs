@@ -1,10 +1,12 @@
-//! What the UI holds of an opened file: tables, recovered rows (owned,
-//! compact), counts per status, and the grid's current view (filter and
-//! sort as a list of row indices).
+//! What the UI holds of an opened file: tables, recovered rows (compact:
+//! see [`crate::rows`]), counts per status, and the grid's current view
+//! (filter and sort as a list of row indices).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::rows::{RowChunk, RowHead, Rows, ValueRef};
 
 /// Row statuses, in display order (SQLite salvage statuses first, then the
 /// statuses of row versions from side files).
@@ -82,26 +84,7 @@ impl Value {
 
     /// Appends the value as the grid shows it (BLOBs as `X'..'`, at most 64 bytes).
     pub fn write_display(&self, out: &mut String) {
-        match self {
-            Self::Null => out.push_str("NULL"),
-            Self::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Self::Real(r) => {
-                let _ = write!(out, "{r:?}");
-            }
-            Self::Text(t) => out.push_str(t),
-            Self::Blob(b) => {
-                out.push_str("X'");
-                for x in b.iter().take(64) {
-                    let _ = write!(out, "{x:02X}");
-                }
-                if b.len() > 64 {
-                    out.push('…');
-                }
-                out.push('\'');
-            }
-        }
+        ValueRef::from(self).write_display(out);
     }
 
     /// The display text.
@@ -110,28 +93,18 @@ impl Value {
         self.write_display(&mut s);
         s
     }
+}
 
-    /// SQLite's ordering: NULL < numbers < text < BLOB.
-    pub fn sql_cmp(&self, other: &Self) -> Ordering {
-        fn rank(v: &Value) -> u8 {
-            match v {
-                Value::Null => 0,
-                Value::Int(_) | Value::Real(_) => 1,
-                Value::Text(_) => 2,
-                Value::Blob(_) => 3,
-            }
-        }
-        #[allow(clippy::cast_precision_loss)]
-        match (self, other) {
-            (Self::Int(a), Self::Int(b)) => a.cmp(b),
-            (Self::Int(a), Self::Real(b)) => (*a as f64).total_cmp(b),
-            (Self::Real(a), Self::Int(b)) => a.total_cmp(&(*b as f64)),
-            (Self::Real(a), Self::Real(b)) => a.total_cmp(b),
-            (Self::Text(a), Self::Text(b)) => a.cmp(b),
-            (Self::Blob(a), Self::Blob(b)) => a.cmp(b),
-            _ => rank(self).cmp(&rank(other)),
-        }
+/// Appends a BLOB as the grid shows it: `X'..'`, at most 64 bytes.
+pub fn write_blob_display(b: &[u8], out: &mut String) {
+    out.push_str("X'");
+    for x in b.iter().take(64) {
+        let _ = write!(out, "{x:02X}");
     }
+    if b.len() > 64 {
+        out.push('…');
+    }
+    out.push('\'');
 }
 
 /// Where a row came from.
@@ -143,7 +116,8 @@ pub struct Provenance {
     pub offset: u32,
 }
 
-/// One recovered row, owned by the UI.
+/// One recovered row, decoded (the store keeps rows encoded in
+/// [`Rows`]; a `Row` is made for a row on screen, selected or exported).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Index into [`Store::tables`], `None` for rows no schema matched.
@@ -179,7 +153,7 @@ pub struct Store {
     /// Tables in schema order.
     pub tables: Vec<TableInfo>,
     /// All rows, in arrival order.
-    pub rows: Vec<Row>,
+    pub rows: Rows,
     /// Row indices per table (`tables.len()` = unattributed rows).
     pub by_table: Vec<Vec<u32>>,
     /// Rows per (table index, status).
@@ -192,33 +166,61 @@ impl Store {
         let n = tables.len();
         Self {
             tables,
-            rows: Vec::new(),
+            rows: Rows::default(),
             by_table: vec![Vec::new(); n + 1],
             counts: BTreeMap::new(),
         }
     }
 
     /// The table slot of a row (`tables.len()` for unattributed rows).
-    pub fn slot(&self, row: &Row) -> u32 {
+    pub fn slot(&self, row: &RowHead) -> u32 {
         let unattributed = u32::try_from(self.tables.len()).unwrap_or(u32::MAX);
         row.table.unwrap_or(unattributed)
     }
 
-    /// Adds a batch of rows; returns the index of the first one.
-    pub fn push_rows(&mut self, rows: Vec<Row>) -> usize {
+    /// Adds a chunk of rows; returns the index of its first row.
+    pub fn push_chunk(&mut self, chunk: RowChunk) -> usize {
         let first = self.rows.len();
-        for r in rows {
-            let slot = self.slot(&r);
-            let Ok(idx) = u32::try_from(self.rows.len()) else {
-                break; // more than 4 billion rows: keep what fits
+        let Ok(end) = u32::try_from(first.saturating_add(chunk.len())) else {
+            return first; // more than 4 billion rows: keep what fits
+        };
+        for (idx, j) in (u32::try_from(first).unwrap_or(end)..end).zip(0..) {
+            let Some(h) = chunk.head(j) else {
+                break;
             };
+            let slot = self.slot(&h);
             if let Some(list) = self.by_table.get_mut(slot as usize) {
                 list.push(idx);
             }
-            *self.counts.entry((slot, r.status)).or_insert(0) += 1;
-            self.rows.push(r);
+            *self.counts.entry((slot, h.status)).or_insert(0) += 1;
         }
+        self.rows.push_chunk(chunk);
         first
+    }
+
+    /// Adds owned rows (tests, small inputs); returns the index of the first one.
+    pub fn push_rows(&mut self, rows: &[Row]) -> usize {
+        let mut chunk = RowChunk::new();
+        for r in rows {
+            if !chunk.push_row(r) {
+                let full = std::mem::take(&mut chunk);
+                self.push_chunk(full);
+                chunk.push_row(r);
+            }
+        }
+        let first = self.rows.len();
+        self.push_chunk(chunk);
+        first
+    }
+
+    /// Heap bytes held by the rows and the per-table indices.
+    pub fn heap_bytes(&self) -> usize {
+        self.rows.heap_bytes()
+            + self
+                .by_table
+                .iter()
+                .map(|l| l.capacity() * std::mem::size_of::<u32>())
+                .sum::<usize>()
     }
 
     /// Rows of table slot `t` with status `s`.
@@ -242,8 +244,7 @@ impl Store {
                     .by_table
                     .get(t as usize)
                     .and_then(|l| l.first())
-                    .and_then(|&i| self.rows.get(i as usize))
-                    .map_or(0, |r| r.values.len());
+                    .map_or(0, |&i| self.rows.values(i as usize).count());
                 (0..n).map(|i| format!("c{i}")).collect()
             }
         }
@@ -284,11 +285,16 @@ impl Default for Filter {
 }
 
 impl Filter {
-    /// Whether `row` passes.
-    pub fn accepts(&self, row: &Row, scratch: &mut String) -> bool {
+    /// Whether the row with header `head` and values `values` passes.
+    pub fn accepts<'v>(
+        &self,
+        head: &RowHead,
+        values: impl IntoIterator<Item = ValueRef<'v>>,
+        scratch: &mut String,
+    ) -> bool {
         if !self
             .statuses
-            .get(usize::from(row.status.0))
+            .get(usize::from(head.status.0))
             .copied()
             .unwrap_or(true)
         {
@@ -298,11 +304,17 @@ impl Filter {
             return true;
         }
         let needle = self.text.to_lowercase();
-        row.values.iter().any(|v| {
+        values.into_iter().any(|v| {
             scratch.clear();
             v.write_display(scratch);
             scratch.to_lowercase().contains(&needle)
         })
+    }
+
+    /// Whether row `i` of `rows` passes.
+    pub fn accepts_row(&self, rows: &Rows, i: u32, scratch: &mut String) -> bool {
+        rows.head(i as usize)
+            .is_some_and(|h| self.accepts(&h, rows.values(i as usize), scratch))
     }
 }
 
@@ -344,12 +356,11 @@ impl View {
         let mut scratch = String::new();
         let new = all.get(self.seen..).unwrap_or_default();
         let before = self.rows.len();
-        self.rows.extend(new.iter().copied().filter(|&i| {
-            store
-                .rows
-                .get(i as usize)
-                .is_some_and(|r| self.filter.accepts(r, &mut scratch))
-        }));
+        self.rows.extend(
+            new.iter()
+                .copied()
+                .filter(|&i| self.filter.accepts_row(&store.rows, i, &mut scratch)),
+        );
         self.seen = all.len();
         if self.rows.len() > before && self.sort.0 != SortKey::Arrival {
             self.unsorted_tail = true;
@@ -364,33 +375,61 @@ impl View {
         self.apply_sort(store);
     }
 
-    /// Sorts the rows by the current key (stable: ties keep page order).
+    /// Sorts the rows by the current key (ties keep arrival order). The
+    /// keys are taken out of the compact rows once (borrowed values, no
+    /// copies of text), then sorted.
     pub fn apply_sort(&mut self, store: &Store) {
         let (key, desc) = self.sort;
-        let get = |i: &u32| store.rows.get(*i as usize);
-        self.rows.sort_by(|a, b| {
-            let o = match (get(a), get(b)) {
-                (Some(x), Some(y)) => compare(x, y, key),
-                _ => Ordering::Equal,
-            };
-            let o = o.then(a.cmp(b));
-            if desc { o.reverse() } else { o }
-        });
+        let rows = &store.rows;
+        let head = |i: u32| rows.head(i as usize);
+        match key {
+            SortKey::Arrival => sort_keyed(&mut self.rows, desc, |_| (), |_, _| Ordering::Equal),
+            SortKey::Status => sort_keyed(
+                &mut self.rows,
+                desc,
+                |i| head(i).map(|h| h.status),
+                Ord::cmp,
+            ),
+            SortKey::Page => sort_keyed(
+                &mut self.rows,
+                desc,
+                |i| head(i).map(|h| (h.at.page_no, h.at.offset)),
+                Ord::cmp,
+            ),
+            SortKey::Rowid => sort_keyed(
+                &mut self.rows,
+                desc,
+                |i| head(i).and_then(|h| h.rowid),
+                Ord::cmp,
+            ),
+            SortKey::Column(c) => sort_keyed(
+                &mut self.rows,
+                desc,
+                |i| rows.value(i as usize, c),
+                |a, b| match (a, b) {
+                    (Some(a), Some(b)) => a.sql_cmp(b),
+                    (a, b) => a.is_some().cmp(&b.is_some()),
+                },
+            ),
+        }
         self.unsorted_tail = false;
     }
 }
 
-fn compare(x: &Row, y: &Row, key: SortKey) -> Ordering {
-    match key {
-        SortKey::Arrival => Ordering::Equal,
-        SortKey::Status => x.status.cmp(&y.status),
-        SortKey::Page => (x.at.page_no, x.at.offset).cmp(&(y.at.page_no, y.at.offset)),
-        SortKey::Rowid => x.rowid.cmp(&y.rowid),
-        SortKey::Column(c) => match (x.values.get(c), y.values.get(c)) {
-            (Some(a), Some(b)) => a.sql_cmp(b),
-            (a, b) => a.is_some().cmp(&b.is_some()),
-        },
-    }
+/// Sorts `idx` by `key(i)` compared with `cmp`, ties by index; `desc` reverses.
+fn sort_keyed<K>(
+    idx: &mut Vec<u32>,
+    desc: bool,
+    key: impl Fn(u32) -> K,
+    cmp: impl Fn(&K, &K) -> Ordering,
+) {
+    let mut keyed: Vec<(K, u32)> = idx.iter().map(|&i| (key(i), i)).collect();
+    keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+        let o = cmp(ka, kb).then(a.cmp(b));
+        if desc { o.reverse() } else { o }
+    });
+    idx.clear();
+    idx.extend(keyed.into_iter().map(|(_, i)| i));
 }
 
 #[cfg(test)]
@@ -417,7 +456,7 @@ mod tests {
             dropped: false,
         };
         let mut s = Store::new(vec![t]);
-        s.push_rows(vec![
+        s.push_rows(&[
             row(0, "live", 2, Value::Text("pear".into())),
             row(0, "deleted", 3, Value::Text("Apple".into())),
             row(0, "live", 4, Value::Int(7)),

@@ -81,7 +81,7 @@ fn sqlite_row(state: &mut GuiState, screen: ShotScreen) {
     let recovered = |i: &&u32| {
         o.store
             .rows
-            .get(**i as usize)
+            .head(**i as usize)
             .is_some_and(|r| r.status != Status(0))
     };
     let pick = if screen == ShotScreen::History {
@@ -159,7 +159,7 @@ pub fn advance(state: &mut GuiState, screen: ShotScreen) -> bool {
 /// The row of `list` whose rowid has most versions in the store.
 fn most_versions(store: &crate::model::Store, list: &[u32]) -> Option<u32> {
     let mut n: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-    for r in list.iter().filter_map(|&i| store.rows.get(i as usize)) {
+    for r in list.iter().filter_map(|&i| store.rows.head(i as usize)) {
         if let Some(id) = r.rowid {
             *n.entry(id).or_default() += 1;
         }
@@ -167,7 +167,7 @@ fn most_versions(store: &crate::model::Store, list: &[u32]) -> Option<u32> {
     list.iter().copied().max_by_key(|&i| {
         store
             .rows
-            .get(i as usize)
+            .head(i as usize)
             .and_then(|r| r.rowid)
             .and_then(|id| n.get(&id).copied())
             .unwrap_or(0)

@@ -19,9 +19,25 @@ use pgrescue::sql::Timeouts;
 
 use crate::job::{Batcher, Job, Waker};
 
-/// Whether `path` looks like a PostgreSQL data directory (on a job thread).
+/// Whether `path` looks like a PostgreSQL data directory (on a job thread;
+/// through `evidence::vfs`, so a snapshot reference works too).
 pub fn is_pg_data_dir(path: &Path) -> bool {
-    path.join("PG_VERSION").is_file() && path.join("global").is_dir()
+    evidence::vfs::is_file(&path.join("PG_VERSION")) && evidence::vfs::is_dir(&path.join("global"))
+}
+
+/// Whether `path` is a directory holding WAL segment files (a `pg_wal`
+/// copied without its data directory), on a job thread. Segment names are
+/// 24 hex digits whatever the segment size (1 MiB is the smallest).
+pub fn is_wal_dir(path: &Path) -> bool {
+    evidence::vfs::read_dir(path).is_ok_and(|entries| {
+        entries.iter().any(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| walparse::parse_segment_file_name(n, 1 << 20))
+                .is_some()
+                && evidence::vfs::is_file(p)
+        })
+    })
 }
 
 /// Messages of the tables job.
@@ -29,6 +45,8 @@ pub fn is_pg_data_dir(path: &Path) -> bool {
 pub enum TablesMsg {
     /// The path is no data directory.
     NotPg,
+    /// The path is no data directory but a directory of WAL segments.
+    WalDir,
     /// The tables, as `datam pg tables` lists them.
     Tables(Vec<TableInfo>),
     /// The job failed.
@@ -39,7 +57,11 @@ pub enum TablesMsg {
 pub fn start_tables(path: PathBuf, wake: Waker) -> std::io::Result<Job<TablesMsg>> {
     Job::spawn("pg-tables", wake, move |ctx, out| {
         if !is_pg_data_dir(&path) {
-            out.send(TablesMsg::NotPg);
+            out.send(if is_wal_dir(&path) {
+                TablesMsg::WalDir
+            } else {
+                TablesMsg::NotPg
+            });
             return;
         }
         let req = TablesRequest {

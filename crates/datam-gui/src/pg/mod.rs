@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod grid;
+pub mod history;
 pub mod rescue;
 pub mod wal;
 
@@ -43,12 +44,17 @@ pub struct PgOpened {
     pub tables: Option<Result<Vec<TableInfo>, String>>,
     /// The path is no data directory (the tables job said so).
     pub not_pg: bool,
+    /// The path is a bare WAL directory (segments without a data directory):
+    /// only the WAL browser applies.
+    pub wal_dir: bool,
     /// The table in the grid.
     pub grid: Option<PgGrid>,
     /// The rescue wizard.
     pub wizard: Wizard,
     /// The WAL browser.
     pub wal: wal::WalBrowser,
+    /// The versions of the grid's selected row.
+    pub history: history::PgRowHistory,
 }
 
 impl PgOpened {
@@ -60,9 +66,11 @@ impl PgOpened {
             tables_job: None,
             tables: None,
             not_pg: false,
+            wal_dir: false,
             grid: None,
             wizard: Wizard::default(),
             wal: wal::WalBrowser::default(),
+            history: history::PgRowHistory::default(),
         };
         match backend::start_tables(path, wake.clone()) {
             Ok(j) => o.tables_job = Some(j),
@@ -76,12 +84,18 @@ impl PgOpened {
         !self.not_pg && self.tables.is_some()
     }
 
+    /// Whether the WAL browser applies (a data directory or a WAL directory).
+    pub fn has_wal(&self) -> bool {
+        self.is_pg() || self.wal_dir
+    }
+
     /// Whether no job is running.
     pub fn is_idle(&self) -> bool {
         self.tables_job.is_none()
             && self.grid.as_ref().is_none_or(PgGrid::is_idle)
             && self.wizard.is_idle()
             && self.wal.is_idle()
+            && self.history.is_idle()
     }
 
     /// The table `db:schema.table` of the list.
@@ -113,6 +127,10 @@ impl PgOpened {
             for m in j.poll() {
                 match m {
                     TablesMsg::NotPg => self.not_pg = true,
+                    TablesMsg::WalDir => {
+                        self.not_pg = true;
+                        self.wal_dir = true;
+                    }
                     TablesMsg::Tables(t) => self.tables = Some(Ok(t)),
                     TablesMsg::Failed(e) => self.tables = Some(Err(e)),
                 }
@@ -126,5 +144,6 @@ impl PgOpened {
         }
         self.wizard.poll();
         self.wal.poll();
+        self.history.poll();
     }
 }

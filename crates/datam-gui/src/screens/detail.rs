@@ -19,17 +19,22 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     let Some((o, row)) = super::selected_row(st.opened.as_ref(), ui) else {
         return;
     };
-    let slot = o.store.slot(row);
+    let slot = o.store.slot(&row.head());
     let columns = o.store.columns(slot);
     ui.heading(format!("Row of {}", o.store.table_name(slot)));
     ui.columns(2, |cols| {
         if let [left, right] = cols {
-            values_ui(left, row, &columns);
-            provenance_ui(right, row, &o.path.display().to_string(), o.page_size_bytes);
+            values_ui(left, &row, &columns);
+            provenance_ui(
+                right,
+                &row,
+                &o.path.display().to_string(),
+                o.page_size_bytes,
+            );
         }
     });
     ui.separator();
-    ui.strong(hex_heading(row));
+    ui.strong(hex_heading(&row));
     match &o.page {
         None => {
             ui.spinner();
@@ -38,7 +43,7 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
         Some(Ok(p)) => {
-            let spans = backend::cell_layout(&p.bytes, row, &columns);
+            let spans = backend::cell_layout(&p.bytes, &row, &columns);
             hex_ui(ui, p, &spans);
         }
     }

@@ -9,11 +9,6 @@ fn start(o: &mut Opened, wake: &Waker) {
     let Some(view) = &o.view else {
         return;
     };
-    let rows = view
-        .rows
-        .iter()
-        .filter_map(|&i| o.store.rows.get(i as usize).cloned())
-        .collect();
     let side = |ext: &str| {
         let mut p = o.path.clone().into_os_string();
         p.push(ext);
@@ -22,7 +17,8 @@ fn start(o: &mut Opened, wake: &Waker) {
     let job = ExportJob {
         table: o.store.table_name(view.table).to_string(),
         columns: o.store.columns(view.table),
-        rows,
+        rows: o.store.rows.clone(),
+        order: view.rows.clone(),
         format: o.export.format,
         path: o.export.path.trim().into(),
         evidence: vec![o.path.clone(), side("-wal"), side("-journal")],
@@ -52,16 +48,26 @@ pub fn ui(ui: &mut egui::Ui, o: &mut Opened, wake: &Waker) {
                 egui::Button::new(format!("Export {n} rows")),
             )
             .clicked();
-        if let Some(f) = e.fraction() {
+        if !e.is_idle() {
+            let f = e.fraction().unwrap_or(0.0);
             ui.add(
                 egui::ProgressBar::new(f)
                     .desired_width(120.0)
                     .show_percentage(),
             );
+            if ui.button("Cancel export").clicked() {
+                e.cancel();
+            }
         }
         match &e.result {
-            Some(Ok(n)) => {
-                ui.label(format!("exported {n} rows to {}", e.path.trim()));
+            Some(Ok(w)) if w.cancelled => {
+                ui.label(format!(
+                    "export cancelled after {} rows; the partial file was removed",
+                    w.rows
+                ));
+            }
+            Some(Ok(w)) => {
+                ui.label(format!("exported {} rows to {}", w.rows, e.path.trim()));
             }
             Some(Err(err)) => {
                 ui.colored_label(ui.visuals().error_fg_color, err);

@@ -153,7 +153,7 @@ fn table_ui(
                 return;
             };
             row.set_selected(selected == Some(idx));
-            cells_ui(&mut row, r, store);
+            cells_ui(&mut row, &r, store);
             let resp = row.response();
             if resp.clicked() {
                 clicked = Some(idx);

@@ -88,7 +88,7 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     let Some((o, row)) = super::selected_row(st.opened.as_ref(), ui) else {
         return;
     };
-    let slot = o.store.slot(row);
+    let slot = o.store.slot(&row.head());
     let table = o.store.table_name(slot).to_string();
     let columns = o.store.columns(slot);
     let Some(rowid) = row.rowid else {
@@ -102,22 +102,7 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
         .load(o.path.clone(), (table.clone(), rowid), &wake);
     ui.heading(format!("History of {table} rowid {rowid}"));
     ui.weak("● marks the columns each version changed");
-    match &o.history.versions {
-        None => {
-            ui.spinner();
-        }
-        Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        Some(Ok(vs)) => {
-            ui.label(format!("{} versions", vs.len()));
-            egui::ScrollArea::vertical()
-                .id_salt("history")
-                .show(ui, |ui| {
-                    for (i, v) in vs.iter().enumerate() {
-                        version_ui(ui, i, v, &columns);
-                    }
-                });
-        }
-    }
+    super::versions_ui(ui, "history", o.history.versions.as_ref(), |ui, i, v| {
+        version_ui(ui, i, v, &columns);
+    });
 }

@@ -9,6 +9,7 @@ pub mod history;
 pub mod open;
 pub mod overview;
 pub mod pg_grid;
+pub mod pg_history;
 pub mod pg_tables;
 pub mod rescue;
 pub mod snapshots;
@@ -19,7 +20,7 @@ pub mod wal;
 pub(crate) fn selected_row<'a>(
     o: Option<&'a crate::app::Opened>,
     ui: &mut egui::Ui,
-) -> Option<(&'a crate::app::Opened, &'a crate::model::Row)> {
+) -> Option<(&'a crate::app::Opened, crate::model::Row)> {
     let Some(o) = o else {
         ui.label("Nothing is open.");
         return None;
@@ -29,4 +30,30 @@ pub(crate) fn selected_row<'a>(
         ui.label("Select a row in the grid.");
     }
     Some((o, row?))
+}
+
+/// A history job's answer: a spinner while it runs, its error, or `N
+/// versions` and each version drawn by `each` in a scroll area.
+pub(crate) fn versions_ui<T>(
+    ui: &mut egui::Ui,
+    id: &str,
+    versions: Option<&Result<Vec<T>, String>>,
+    mut each: impl FnMut(&mut egui::Ui, usize, &T),
+) {
+    match versions {
+        None => {
+            ui.spinner();
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        Some(Ok(vs)) => {
+            ui.label(format!("{} versions", vs.len()));
+            egui::ScrollArea::vertical().id_salt(id).show(ui, |ui| {
+                for (i, v) in vs.iter().enumerate() {
+                    each(ui, i, v);
+                }
+            });
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! PG WAL browser: the records of the data directory's `pg_wal`
+//! PG WAL browser: the records of the data directory's `pg_wal`, or of a
+//! bare WAL directory (a `pg_wal` copied without its data directory),
 //! (virtualized), filtered by xid, resource manager, relation and LSN range
 //! as `datam pg wal` filters them, and the selected record's block
 //! references with their full-page images.
@@ -136,11 +137,23 @@ fn detail_ui(ui: &mut egui::Ui, r: &WalRecord) {
 /// Draws the WAL screen (starts the unfiltered scan on first show).
 pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
     let wake = st.wake.clone();
-    let Some(pg) = st.opened.as_mut().and_then(|o| o.pg.as_mut()) else {
-        ui.label("Open a PostgreSQL data directory first.");
+    let Some(pg) = st
+        .opened
+        .as_mut()
+        .and_then(|o| o.pg.as_mut())
+        .filter(|p| p.has_wal())
+    else {
+        ui.label("Open a PostgreSQL data directory or a WAL directory first.");
         return;
     };
-    ui.heading("WAL records (pg_wal)");
+    if pg.wal_dir {
+        ui.heading("WAL records (WAL directory)");
+        ui.weak(
+            "no data directory: the relation filter needs its catalog; filter by xid, rmgr or LSN",
+        );
+    } else {
+        ui.heading("WAL records (pg_wal)");
+    }
     let path = pg.path.clone();
     let w = &mut pg.wal;
     let go = filters_ui(ui, w);
