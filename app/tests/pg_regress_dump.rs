@@ -8,6 +8,8 @@
 //! every table with `COPY ... TO STDOUT` in one psql session, then the
 //! cluster stops and the real `datam` binary dumps each table offline from
 //! the stopped data directory, whose files must be unchanged afterwards.
+//! Then every line `datam pg wal` prints for the suite's WAL (about two
+//! million records of every resource manager) must equal `pg_waldump`'s.
 //! Every table must be byte-identical except the ones named in
 //! [`NEEDS_SERVER_C`], whose type's output function is C code DataM cannot
 //! have. Skipped (reported as ignored, with the reason) when `../shared`,
@@ -20,6 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use libtest_mimic::{Arguments, Trial};
+use pg_util::waltext::compare_with_pg_waldump;
 use pg_util::{GUCS, datam, e};
 use testkit::pg::{PgInstall, StopMode, find_install};
 use testkit::regress::Suite;
@@ -144,9 +147,10 @@ fn datam_dumps(
 
 fn check(suite: &Suite, install: &PgInstall) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let mut run = suite
-        .run(install, testkit::pg::ClusterOptions::default())
-        .map_err(e)?;
+    // Every segment is kept (the suite writes about 270 MB of WAL), so the
+    // WAL comparison covers the whole suite, not the last checkpoint's.
+    let opts = testkit::pg::ClusterOptions::default().conf("wal_keep_size = 1GB");
+    let mut run = suite.run(install, opts).map_err(e)?;
     eprintln!(
         "pg_regress: {} tests, {} with output differing from 15.15's expected, in {:.1} s",
         run.n_tests,
@@ -155,6 +159,18 @@ fn check(suite: &Suite, install: &PgInstall) -> Result<(), String> {
     );
     let r = compare_all(&mut run.cluster, NEEDS_SERVER_C, true)?;
     r.print("PostgreSQL 15", started);
+    // The suite's WAL (about 2 million records of every resource manager),
+    // from the stopped cluster: every `datam pg wal` line as pg_waldump's.
+    let wal = run.cluster.data_dir().join("pg_wal");
+    let before = testkit::hash_tree(&wal).map_err(e)?;
+    let waldump = compare_with_pg_waldump(&install.bin("pg_waldump"), &wal);
+    if testkit::hash_tree(&wal).map_err(e)? != before {
+        return Err("datam pg wal changed pg_wal".into());
+    }
+    match waldump {
+        Ok((n, _)) => eprintln!("pg wal: {n} lines identical to pg_waldump's over the suite's WAL"),
+        Err(why) => return Err(format!("pg wal over the suite's WAL: {why}")),
+    }
     r.result()
 }
 
