@@ -141,6 +141,11 @@ pub enum Error {
     /// The rescued transaction aborted.
     #[error("transaction {0} aborted: it changed nothing")]
     Aborted(u32),
+    /// The rescued transaction was prepared and then rolled back.
+    #[error(
+        "prepared transaction {0} was rolled back (ROLLBACK PREPARED): it never committed, so there is nothing to undo"
+    )]
+    RolledBackPrepared(u32),
     /// No commit record for the transaction.
     #[error("no commit record of transaction {xid} in the WAL of {} (see `datam pg xacts`)", pgdata.display())]
     NoCommit {
