@@ -8,7 +8,12 @@
 //!   `COMMIT PREPARED`); another prepared one is rolled back
 //!   (`ROLLBACK PREPARED`) and must be reported as never committed;
 //! - `dup`: no key, identical rows, a column of an enum in a schema outside
-//!   the search path; the mistake deletes some of the copies.
+//!   the search path; the mistake deletes some of the copies;
+//! - `part`: a partitioned table (one partition itself partitioned), named
+//!   as the parent in `pg rescue`; `pg dump` of it and of an inheritance
+//!   parent equals the server's `COPY (SELECT * FROM parent)` (both sorted:
+//!   DataM reads the partitions in `pg_inherits` order, the server in bound
+//!   order), and `pg tables` lists the parents with their children.
 //!
 //! For each, the server computes the expected table (a copy taken before the
 //! mistake, given the same later work); the undo SQL, run twice with psql,
@@ -64,10 +69,43 @@ fn in_xact(c: &Cluster, body: &str, end: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no xid in {out:?}"))
 }
 
+/// The rows of `table` (its partitions / children included), sorted.
 fn copy_sorted(c: &Cluster, table: &str) -> Result<Vec<String>, String> {
     Ok(sorted_lines(
-        &c.psql(&format!("COPY {table} TO STDOUT")).map_err(e)?,
+        &c.psql(&format!("COPY (SELECT * FROM {table}) TO STDOUT"))
+            .map_err(e)?,
     ))
+}
+
+/// `pg dump` of a parent equals the server's rows; `pg tables` lists the
+/// partitioned parents with their children.
+fn parents(evs: &str, server: &[(&str, Vec<String>)]) -> Result<(), String> {
+    for (table, want) in server {
+        let (ok, out, err) = datam(&["pg", "dump", evs, "--table", table]);
+        if !ok || sorted_lines(&out) != *want {
+            return Err(format!(
+                "pg dump {table}: ok={ok}, {} rows vs {} from the server; {err}",
+                out.lines().count(),
+                want.len()
+            ));
+        }
+    }
+    let (ok, out, err) = datam(&["pg", "tables", evs]);
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("postgres\tpublic\t{name}\t")))
+            .unwrap_or("")
+            .to_string()
+    };
+    let (part, part_b, inh) = (line("part"), line("part_b"), line("inh"));
+    if !ok
+        || !part.ends_with("\tpartitioned table\tpublic.part_a,public.part_b")
+        || !part_b.ends_with("\tpartitioned table\tpublic.part_b1,public.part_b2")
+        || !inh.ends_with("\ttable\tpublic.inh_kid")
+    {
+        return Err(format!("pg tables: {part:?} {part_b:?} {inh:?} {err}"));
+    }
+    Ok(())
 }
 
 struct Case {
@@ -87,6 +125,18 @@ fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
          INSERT INTO dup SELECT g, (ARRAY['sad','ok','happy'])[1 + g % 3]::extra.mood, 'row ' || g
            FROM generate_series(1, 40) g, generate_series(1, 3) copies;
          CREATE TABLE dup_exp AS TABLE dup;
+         CREATE TABLE part (id int, region text, v text, PRIMARY KEY (id, region))
+           PARTITION BY LIST (region);
+         CREATE TABLE part_a PARTITION OF part FOR VALUES IN ('a');
+         CREATE TABLE part_b PARTITION OF part FOR VALUES IN ('b') PARTITION BY RANGE (id);
+         CREATE TABLE part_b1 PARTITION OF part_b FOR VALUES FROM (0) TO (100);
+         CREATE TABLE part_b2 PARTITION OF part_b FOR VALUES FROM (100) TO (1000);
+         INSERT INTO part SELECT g, (ARRAY['a','b'])[1 + g % 2], 'v' || g FROM generate_series(1, 300) g;
+         CREATE TABLE part_exp AS TABLE part;
+         CREATE TABLE inh (id int, v text);
+         CREATE TABLE inh_kid () INHERITS (inh);
+         INSERT INTO inh SELECT g, 'p' || g FROM generate_series(1, 20) g;
+         INSERT INTO inh_kid SELECT g, 'k' || g FROM generate_series(1, 30) g;
          CHECKPOINT;",
     )
     .map_err(e)?;
@@ -135,6 +185,12 @@ fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
     )?;
     cases.push(Case {
         table: "dup",
+        xid,
+        mistaken: Vec::new(),
+    });
+    let xid = in_xact(c, &mistake_sql("part"), "COMMIT;")?;
+    cases.push(Case {
+        table: "part",
         xid,
         mistaken: Vec::new(),
     });
@@ -219,6 +275,11 @@ fn run(install: &PgInstall) -> Result<(), String> {
     let opts = ClusterOptions::default().conf("max_prepared_transactions = 5");
     let mut c = Cluster::start(install, opts).map_err(e)?;
     let (cases, rolled_back) = setup(&c)?;
+    let server = vec![
+        ("public.part", copy_sorted(&c, "part")?),
+        ("public.part_b", copy_sorted(&c, "part_b")?),
+        ("public.inh", copy_sorted(&c, "inh")?),
+    ];
     c.stop(StopMode::Fast).map_err(e)?;
     let work = tempfile::tempdir().map_err(e)?;
     let ev = work.path().join("evidence");
@@ -227,6 +288,7 @@ fn run(install: &PgInstall) -> Result<(), String> {
     let evs = ev.to_str().unwrap();
 
     xacts_list_prepared(evs, &cases[2].xid)?;
+    parents(evs, &server)?;
     let (ok, _, err) = datam(&[
         "pg",
         "rescue",

@@ -88,6 +88,16 @@ pub enum Error {
         /// `SCHEMA.TABLE`.
         table: String,
     },
+    /// A child of a dumped parent has columns other than the parent's.
+    #[error(
+        "{child} (a partition or child of {parent}) has columns other than its parent's, or in another order: dump it by its own name"
+    )]
+    ChildColumns {
+        /// The parent named.
+        parent: String,
+        /// The child.
+        child: String,
+    },
     /// No such table in the database chosen.
     #[error("table {table} not found in database {database}")]
     TableNotInDatabase {

@@ -27,11 +27,13 @@ use crate::varlena;
 use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
+mod inherits;
 mod layout;
 mod typens;
 mod types;
 mod warning;
 
+pub use inherits::{INHERITS_RELATION_ID, InheritTree};
 pub use layout::TOAST_LAYOUT;
 use layout::*;
 pub use warning::Warning;

@@ -32,6 +32,7 @@ mod dead;
 mod encode;
 mod history;
 mod tables;
+mod tree;
 mod with;
 
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
@@ -94,9 +95,8 @@ pub fn dump(
     job: &JobCtx,
     out: &mut dyn Write,
 ) -> Result<DumpSummary> {
-    run(
-        req,
-        Encoder::Text(format),
+    tree::run_tree(
+        (req, Encoder::Text(format)),
         job,
         &Encoders(job),
         |batch| match batch {
@@ -113,7 +113,7 @@ where
     S::Error: Into<Error>,
 {
     let mut more = true;
-    run(req, Encoder::Rows, job, &Encoders(job), |batch| {
+    tree::run_tree((req, Encoder::Rows), job, &Encoders(job), |batch| {
         if let encode::Batch::Rows(rows) = batch {
             for r in rows {
                 if more {

@@ -25,7 +25,7 @@ use pgrescue::xacts::{Target, XactLog, XactSummary};
 use serde::Serialize;
 use walparse::Lsn;
 
-use super::catalogs::{databases, split_table, try_open_db};
+use super::catalogs::{databases, split_table, try_open_db, with_descendants};
 use super::{Error, Result};
 use crate::job::{JobCtx, Sink, Throughput};
 
@@ -116,18 +116,23 @@ fn catalog_for(
     })
 }
 
-fn classes(cat: &Catalog, tables: &[String]) -> Result<Vec<ClassRow>> {
-    tables
-        .iter()
-        .map(|t| {
-            let (s, n) = split_table(t);
-            cat.find_table(&s, &n)
-                .cloned()
-                .ok_or_else(|| Error::TableNotFound {
-                    table: format!("{s}.{n}"),
-                })
-        })
-        .collect()
+/// The tables named, each partitioned or inheritance parent replaced by the
+/// relations `SELECT * FROM parent` reads (itself when it has rows, and its
+/// partitions / children), without repeats.
+fn classes(cat: &Catalog, tables: &[String], job: &JobCtx) -> Result<Vec<ClassRow>> {
+    let mut out: Vec<ClassRow> = Vec::new();
+    for t in tables {
+        let (s, n) = split_table(t);
+        let class = cat.find_table(&s, &n).ok_or_else(|| Error::TableNotFound {
+            table: format!("{s}.{n}"),
+        })?;
+        for c in with_descendants(cat, class, job)? {
+            if !out.iter().any(|o| o.oid == c.oid) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Pass 1 over the WAL of `pgdata`.
@@ -294,7 +299,7 @@ where
     if !req.tables.is_empty() {
         let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
         let mut set = HashSet::new();
-        for c in classes(&cat, &req.tables)? {
+        for c in classes(&cat, &req.tables, job)? {
             set.extend(table_rels(&cat, &c)?.into_iter().take(1));
         }
         only = Some(set);
@@ -406,7 +411,7 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     let timer = Throughput::start("pg rescue plan");
     let dir = DataDir::open(&req.pgdata)?;
     let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
-    let tables = classes(&cat, &req.tables)?;
+    let tables = classes(&cat, &req.tables, job)?;
     let target = req.target()?;
     let (ctx, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
     let rels: HashSet<RelKey> = files.iter().flat_map(TableRels::all).collect();
