@@ -288,6 +288,16 @@ fn run(install: &PgInstall) -> Result<(), String> {
     let evs = ev.to_str().unwrap();
 
     xacts_list_prepared(evs, &cases[2].xid)?;
+    // The VACUUM FULL mistake, found by the table's name in its earlier file.
+    let (ok, out, err) = datam(&["pg", "xacts", evs, "--table", "public.vf"]);
+    if !ok
+        || !out.lines().any(|l| {
+            l.starts_with(&format!("{}\t", cases[0].xid))
+                && l.contains("postgres:public.vf (an earlier file)\t")
+        })
+    {
+        return Err(format!("pg xacts --table vf: {out} {err}"));
+    }
     parents(evs, &server)?;
     let (ok, _, err) = datam(&[
         "pg",

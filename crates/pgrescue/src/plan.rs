@@ -317,6 +317,15 @@ fn plan_inner<'c>(
             warnings.push(format!("image of block {b} in record {}: {e}", c.lsn));
         }
     }
+    let in_old_file = changes
+        .iter()
+        .any(|c| rels.old_main.contains(&c.rel) && commit_of.contains_key(&log.top_of(c.xid)));
+    if in_old_file {
+        warnings.push(
+            "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type"
+                .to_string(),
+        );
+    }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
     let mut plan_rows: Vec<PlanRow> = replay
         .rows

@@ -296,16 +296,29 @@ where
     let timer = Throughput::start("pg xacts");
     let dir = DataDir::open(&req.pgdata)?;
     let mut only: Option<HashSet<RelKey>> = None;
-    if !req.tables.is_empty() {
+    let mut names = relation_names(&dir, job);
+    let log = if req.tables.is_empty() {
+        read_xacts(&req.pgdata, &HashSet::new(), job)?.1
+    } else {
+        // The tables' earlier files too (before TRUNCATE, VACUUM FULL, ...).
         let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
+        let tables = classes(&cat, &req.tables, job)?;
+        let (_, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
         let mut set = HashSet::new();
-        for c in classes(&cat, &req.tables, job)? {
-            set.extend(table_rels(&cat, &c)?.into_iter().take(1));
+        for f in &files {
+            set.insert(f.main);
+            for old in &f.old_main {
+                set.insert(*old);
+                if let Some(now) = names.get(&f.main).cloned() {
+                    names
+                        .entry(*old)
+                        .or_insert_with(|| format!("{now} (an earlier file)"));
+                }
+            }
         }
         only = Some(set);
-    }
-    let (_, log) = read_xacts(&req.pgdata, &HashSet::new(), job)?;
-    let names = relation_names(&dir, job);
+        log
+    };
     let name_of = |r: &RelKey| {
         names
             .get(r)
