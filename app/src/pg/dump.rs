@@ -95,7 +95,7 @@ impl Sink<TableInfo> for TablesOut<'_> {
         match self.format {
             TablesFormat::Text => writeln!(
                 self.out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 t.db,
                 t.schema,
                 t.table,
@@ -103,7 +103,9 @@ impl Sink<TableInfo> for TablesOut<'_> {
                 t.pages,
                 t.live_tuples,
                 t.dead_tuples,
-                t.toast_table.as_deref().unwrap_or_default()
+                t.toast_table.as_deref().unwrap_or_default(),
+                t.kind,
+                t.children.join(",")
             )?,
             TablesFormat::Jsonl => {
                 serde_json::to_writer(&mut *self.out, &t)?;
@@ -124,7 +126,7 @@ pub fn run_tables(args: &TablesArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     if args.format == TablesFormat::Text {
         writeln!(
             out,
-            "db\tschema\ttable\trelfilenode\tpages\tlive_tuples\tdead_tuples\ttoast_table"
+            "db\tschema\ttable\trelfilenode\tpages\tlive_tuples\tdead_tuples\ttoast_table\tkind\tchildren"
         )?;
     }
     let mut sink = TablesOut {

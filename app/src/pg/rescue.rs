@@ -108,10 +108,11 @@ impl Sink<XactInfo> for XactsOut<'_> {
     fn item(&mut self, x: XactInfo) -> std::io::Result<bool> {
         match self.format {
             XactsFormat::Text => {
+                let prepared = if x.prepared { " (prepared)" } else { "" };
                 for t in &x.tables {
                     writeln!(
                         self.out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}{prepared}\t{}\t{}\t{}\t{}\t{}\t{}",
                         x.xid,
                         x.commit_time,
                         x.first_lsn,

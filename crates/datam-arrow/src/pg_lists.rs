@@ -3,18 +3,20 @@
 //!
 //! ```text
 //! tables: db, schema, table utf8; oid, relfilenode, pages uint32;
-//!         live_tuples, dead_tuples uint64; toast_table utf8 null
+//!         live_tuples, dead_tuples uint64; toast_table utf8 null;
+//!         kind utf8; children list<utf8>
 //! xacts:  xid uint32; commit_lsn, commit_end uint64; commit_time utf8 (as the CLI prints it);
-//!         first_lsn utf8 ("" when no heap record); subxacts list<uint32>;
+//!         first_lsn utf8 ("" when no heap record); prepared bool; subxacts list<uint32>;
 //!         tables list<struct<db_oid uint32, relfilenode uint32, table utf8,
 //!                            inserted, updated, deleted uint64>>
 //! ```
 
 use std::sync::Arc;
 
-use arrow_array::builder::{ListBuilder, UInt32Builder};
+use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder};
 use arrow_array::{
-    ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
+    UInt64Array,
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema};
@@ -38,6 +40,7 @@ fn u64s<T>(rows: &[T], f: impl Fn(&T) -> u64) -> ArrayRef {
 /// `pg tables` rows as one batch.
 pub fn tables_batch(rows: &[TableInfo]) -> Result<RecordBatch, Error> {
     let s = |n: &str, null| Field::new(n, DataType::Utf8, null);
+    let child_item = Arc::new(Field::new("item", DataType::Utf8, false));
     let schema = Arc::new(Schema::new(vec![
         s("db", false),
         s("schema", false),
@@ -48,7 +51,16 @@ pub fn tables_batch(rows: &[TableInfo]) -> Result<RecordBatch, Error> {
         Field::new("live_tuples", DataType::UInt64, false),
         Field::new("dead_tuples", DataType::UInt64, false),
         s("toast_table", true),
+        s("kind", false),
+        Field::new("children", DataType::List(child_item.clone()), false),
     ]));
+    let mut children = ListBuilder::new(StringBuilder::new()).with_field(child_item);
+    for r in rows {
+        for c in &r.children {
+            children.values().append_value(c);
+        }
+        children.append(true);
+    }
     let arrays: Vec<ArrayRef> = vec![
         strs(rows, |r| Some(&r.db)),
         strs(rows, |r| Some(&r.schema)),
@@ -59,6 +71,8 @@ pub fn tables_batch(rows: &[TableInfo]) -> Result<RecordBatch, Error> {
         u64s(rows, |r| r.live_tuples),
         u64s(rows, |r| r.dead_tuples),
         strs(rows, |r| r.toast_table.as_deref()),
+        strs(rows, |r| Some(&r.kind)),
+        Arc::new(children.finish()),
     ];
     Ok(RecordBatch::try_new(schema, arrays)?)
 }
@@ -88,6 +102,7 @@ pub fn xacts_batch(rows: &[XactInfo]) -> Result<RecordBatch, Error> {
         Field::new("commit_end", DataType::UInt64, false),
         Field::new("commit_time", DataType::Utf8, false),
         Field::new("first_lsn", DataType::Utf8, false),
+        Field::new("prepared", DataType::Boolean, false),
         Field::new("subxacts", DataType::List(sub_item.clone()), false),
         Field::new("tables", DataType::List(item.clone()), false),
     ]));
@@ -117,6 +132,11 @@ pub fn xacts_batch(rows: &[XactInfo]) -> Result<RecordBatch, Error> {
         u64s(rows, |r| r.commit_end.0),
         strs(rows, |r| Some(&r.commit_time)),
         strs(rows, |r| Some(&r.first_lsn)),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.prepared))
+                .collect::<BooleanArray>(),
+        ),
         Arc::new(subxacts.finish()),
         Arc::new(tables),
     ];

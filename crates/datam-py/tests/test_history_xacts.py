@@ -138,6 +138,7 @@ def xact_as_cli(r):
         "commit_lsn": lsn_text(r["commit_lsn"]),
         "commit_time": r["commit_time"],
         "first_lsn": r["first_lsn"],
+        "prepared": r["prepared"],
         "subxacts": r["subxacts"],
         "tables": [{k: t[k] for k in ("db_oid", "deleted", "inserted", "relfilenode", "table",
                                       "updated")} for t in r["tables"]],

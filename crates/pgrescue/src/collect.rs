@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use walparse::heap::{HeapOp, TupleRole, heap_change};
+use walparse::heap::{HeapChange, HeapOp, TupleRole, heap_change};
 use walparse::xact::{XactEnd, xact_end};
 use walparse::{Diag, Lsn, Record, Sink, WalCtx};
 
@@ -79,6 +79,23 @@ pub struct XactSeg {
     pub parents: HashMap<u32, u32>,
     /// Reader diagnostics (damage, end of WAL).
     pub diags: Vec<Diag>,
+    /// The heap records of `pg_class` (with every page image they or other
+    /// records carry), when the sink watches the catalog: the files each
+    /// relation had over time ([`crate::files`]).
+    pub class_changes: Vec<Change>,
+}
+
+/// What a pass-1 sink watching the catalog keeps besides its interest.
+#[derive(Debug, Clone)]
+struct ClassWatch {
+    /// Page size of the images (the data directory's `BLCKSZ`).
+    block_size_bytes: u32,
+    /// `pg_class` of the database.
+    pg_class: RelKey,
+    /// The relations the current catalog names: blocks of any other
+    /// relation of the same database (an earlier file of a rewritten
+    /// table, or a dropped one) are recorded too.
+    known: HashSet<RelKey>,
 }
 
 /// Pass 1: transaction ends and row counts.
@@ -86,6 +103,7 @@ pub struct XactSeg {
 pub struct XactSink {
     /// Relations whose touched blocks are recorded (for pass 2).
     interest: HashSet<RelKey>,
+    watch: Option<ClassWatch>,
     /// The result.
     pub out: XactSeg,
 }
@@ -102,8 +120,43 @@ impl XactSink {
     pub fn new(interest: HashSet<RelKey>) -> Self {
         Self {
             interest,
+            watch: None,
             out: XactSeg::default(),
         }
+    }
+
+    /// Also keeps the records of `pg_class` (`pg_class`'s relation in the
+    /// database) in [`XactSeg::class_changes`], and the touched blocks of
+    /// every relation of that database that `known` (the relations the
+    /// current catalog names) leaves out: the earlier files of a table
+    /// rewritten by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE.
+    ///
+    /// ```
+    /// use pgrescue::collect::{RelKey, XactSink};
+    /// let class = RelKey { db_oid: 5, rel_number: 1259 };
+    /// let sink = XactSink::new([].into()).watching_catalog(8192, class, [class].into());
+    /// assert!(sink.out.class_changes.is_empty());
+    /// ```
+    pub fn watching_catalog(
+        mut self,
+        block_size_bytes: u32,
+        pg_class: RelKey,
+        known: HashSet<RelKey>,
+    ) -> Self {
+        self.watch = Some(ClassWatch {
+            block_size_bytes,
+            pg_class,
+            known,
+        });
+        self
+    }
+
+    fn records_blocks_of(&self, rel: RelKey) -> bool {
+        self.interest.contains(&rel)
+            || self
+                .watch
+                .as_ref()
+                .is_some_and(|w| w.pg_class.db_oid == rel.db_oid && !w.known.contains(&rel))
     }
 }
 
@@ -129,15 +182,27 @@ impl Sink for XactSink {
             return Ok(true);
         }
         let Some(ch) = heap_change(rec) else {
+            if let Some(w) = &self.watch {
+                let class = w.pg_class;
+                let imgs = image_changes(w.block_size_bytes, rec, |r, _| r == class, Lsn(u64::MAX));
+                self.out.class_changes.extend(imgs);
+            }
             return Ok(true);
         };
+        if let Some(w) = &self.watch
+            && rel_key(ch.locator) == w.pg_class
+        {
+            let c = owned_change(w.block_size_bytes, &ch, |_| true);
+            self.out.class_changes.push(c);
+        }
+        let record_blocks = self.records_blocks_of(rel_key(ch.locator));
         let t = self.out.touches.entry(ch.xid).or_default();
         t.first_lsn.get_or_insert(ch.lsn);
         t.last_lsn = Some(ch.lsn);
         let rel = rel_key(ch.locator);
         let n = u64::try_from(ch.offnums.len()).unwrap_or(u64::MAX).max(1);
         t.per_rel.entry(rel).or_default().add(ch.op, n);
-        if self.interest.contains(&rel) {
+        if record_blocks {
             t.blocks_unsorted.push((rel, ch.block));
             if let Some((b, _)) = ch.old_location
                 && b != ch.block
@@ -247,6 +312,11 @@ pub struct ChangeFilter {
     /// Page images after this LSN (the last commit of a mistaken
     /// transaction) are not kept: the replay needs none after the mistake.
     pub images_until: Lsn,
+    /// Relations every row change of which is kept, whatever the block: the
+    /// earlier TOAST files of a rewritten table (gone from the data
+    /// directory, so the chunks of values the mistake left unchanged can
+    /// only come from the records that wrote them).
+    pub whole: HashSet<RelKey>,
 }
 
 /// Pass 2: the changes of the relations being rescued.
@@ -272,126 +342,145 @@ impl<'f> ChangeSink<'f> {
     }
 }
 
-impl ChangeSink<'_> {
-    /// Keeps the images of blocks of interest carried by a record that is
-    /// not a row change (one [`Change`] per block, `op` `None`).
-    fn images_only(&mut self, rec: &Record<'_>) {
-        for b in &rec.blocks {
-            let Some(image) = b.image else {
-                continue;
-            };
-            let rel = rel_key(b.locator);
-            if b.fork() != 0
-                || rec.lsn > self.filter.images_until
-                || !self.filter.blocks.contains(&(rel, b.block))
-            {
-                continue;
-            }
-            let mut out = Change {
-                op: None,
-                lsn: rec.lsn,
-                xid: rec.xid(),
-                rel,
+/// One [`Change`] (`op` `None`) per page image of a block `keep` accepts
+/// carried by `rec` at or before `until`, for a record that is not a row
+/// change (hint-bit FPI, prune, vacuum, lock).
+fn image_changes(
+    block_size_bytes: u32,
+    rec: &Record<'_>,
+    keep: impl Fn(RelKey, u32) -> bool,
+    until: Lsn,
+) -> Vec<Change> {
+    let mut v = Vec::new();
+    for b in &rec.blocks {
+        let Some(image) = b.image else {
+            continue;
+        };
+        let rel = rel_key(b.locator);
+        if b.fork() != 0 || rec.lsn > until || !keep(rel, b.block) {
+            continue;
+        }
+        let mut out = Change {
+            op: None,
+            lsn: rec.lsn,
+            xid: rec.xid(),
+            rel,
+            block: b.block,
+            offnums: Vec::new(),
+            old_location: None,
+            init_page: false,
+            tuples: Vec::new(),
+            images: Vec::new(),
+            bad_images: Vec::new(),
+        };
+        match walparse::fpi::restore_page(&image, block_size_bytes, rec.lsn, b.id) {
+            Ok(page) => out.images.push(PageImage {
                 block: b.block,
-                offnums: Vec::new(),
-                old_location: None,
-                init_page: false,
-                tuples: Vec::new(),
-                images: Vec::new(),
-                bad_images: Vec::new(),
-            };
-            match walparse::fpi::restore_page(&image, self.ctx.block_size_bytes, rec.lsn, b.id) {
-                Ok(page) => out.images.push(PageImage {
-                    block: b.block,
-                    page,
-                }),
-                Err(e) => out.bad_images.push((b.block, e.to_string())),
+                page,
+            }),
+            Err(e) => out.bad_images.push((b.block, e.to_string())),
+        }
+        v.push(out);
+    }
+    v
+}
+
+/// The owned [`Change`] of a heap record: its new tuples (carried, or cut
+/// from its own page image when it carries none) and the restored page
+/// images of the blocks `keep` accepts.
+fn owned_change(block_size_bytes: u32, ch: &HeapChange<'_>, keep: impl Fn(u32) -> bool) -> Change {
+    let rel = rel_key(ch.locator);
+    let mut out = Change {
+        op: Some(ch.op),
+        lsn: ch.lsn,
+        xid: ch.xid,
+        rel,
+        block: ch.block,
+        offnums: ch.offnums.clone(),
+        old_location: ch.old_location,
+        init_page: ch.init_page,
+        tuples: Vec::new(),
+        images: Vec::new(),
+        bad_images: Vec::new(),
+    };
+    for t in ch.tuples.iter().filter(|t| t.role == TupleRole::New) {
+        out.tuples.push(PlacedTuple {
+            block: t.block,
+            offnum: t.offnum,
+            t_infomask2: t.t_infomask2,
+            t_infomask: t.t_infomask,
+            t_hoff: t.t_hoff,
+            carried: t.data.to_vec(),
+            prefix_len: t.prefix_len,
+            suffix_len: t.suffix_len,
+        });
+    }
+    let carried_new = !out.tuples.is_empty();
+    for img in &ch.images {
+        if img.fork != 0 || rel_key(img.locator) != rel {
+            continue;
+        }
+        // Keep images of blocks of interest; elsewhere only cut the new
+        // tuples out of an image when the record did not carry them.
+        let keep = keep(img.block);
+        let cut = !carried_new
+            && img.block == ch.block
+            && matches!(
+                ch.op,
+                HeapOp::Insert | HeapOp::MultiInsert | HeapOp::Update | HeapOp::HotUpdate
+            );
+        if !keep && !cut {
+            continue;
+        }
+        match walparse::fpi::restore_page(&img.image, block_size_bytes, ch.lsn, img.block_id) {
+            Ok(page) => {
+                if cut {
+                    for &off in &ch.offnums {
+                        if let Some(t) = crate::page::tuple_at(&page, off) {
+                            out.tuples.push(placed_from_page(img.block, off, t));
+                        }
+                    }
+                }
+                if keep {
+                    out.images.push(PageImage {
+                        block: img.block,
+                        page,
+                    });
+                }
             }
-            self.out.push(out);
+            Err(e) => out.bad_images.push((img.block, e.to_string())),
         }
     }
+    out
 }
 
 impl Sink for ChangeSink<'_> {
     type Error = std::convert::Infallible;
     fn record(&mut self, rec: &Record<'_>) -> Result<bool, Self::Error> {
+        let f = self.filter;
         let Some(ch) = heap_change(rec) else {
-            self.images_only(rec);
+            let keep = |rel, b| f.blocks.contains(&(rel, b));
+            let imgs = image_changes(self.ctx.block_size_bytes, rec, keep, f.images_until);
+            self.out.extend(imgs);
             return Ok(true);
         };
         let rel = rel_key(ch.locator);
-        if !self.filter.rels.contains(&rel) {
+        if !f.rels.contains(&rel) {
             return Ok(true);
         }
-        let on_interest = |b: u32| self.filter.blocks.contains(&(rel, b));
-        let interest =
-            on_interest(ch.block) || ch.old_location.is_some_and(|(b, _)| on_interest(b));
-        let later = ch.lsn > self.filter.later_from;
+        let on_interest = |b: u32| f.blocks.contains(&(rel, b));
+        let interest = on_interest(ch.block)
+            || ch.old_location.is_some_and(|(b, _)| on_interest(b))
+            || f.whole.contains(&rel);
+        let later = ch.lsn > f.later_from;
         if !interest && !later {
             return Ok(true);
         }
-        let mut out = Change {
-            op: Some(ch.op),
-            lsn: ch.lsn,
-            xid: ch.xid,
-            rel,
-            block: ch.block,
-            offnums: ch.offnums.clone(),
-            old_location: ch.old_location,
-            init_page: ch.init_page,
-            tuples: Vec::new(),
-            images: Vec::new(),
-            bad_images: Vec::new(),
-        };
-        for t in ch.tuples.iter().filter(|t| t.role == TupleRole::New) {
-            out.tuples.push(PlacedTuple {
-                block: t.block,
-                offnum: t.offnum,
-                t_infomask2: t.t_infomask2,
-                t_infomask: t.t_infomask,
-                t_hoff: t.t_hoff,
-                carried: t.data.to_vec(),
-                prefix_len: t.prefix_len,
-                suffix_len: t.suffix_len,
-            });
-        }
-        let carried_new = !out.tuples.is_empty();
-        for img in &ch.images {
-            if img.fork != 0 || rel_key(img.locator) != rel {
-                continue;
-            }
-            // Keep images of blocks of interest; elsewhere only cut the new
-            // tuples out of an image when the record did not carry them.
-            let keep = on_interest(img.block) && ch.lsn <= self.filter.images_until;
-            let cut = !carried_new
-                && img.block == ch.block
-                && matches!(
-                    ch.op,
-                    HeapOp::Insert | HeapOp::MultiInsert | HeapOp::Update | HeapOp::HotUpdate
-                );
-            if !keep && !cut {
-                continue;
-            }
-            match img.restore(&self.ctx, ch.lsn) {
-                Ok(page) => {
-                    if cut {
-                        for &off in &ch.offnums {
-                            if let Some(t) = crate::page::tuple_at(&page, off) {
-                                out.tuples.push(placed_from_page(img.block, off, t));
-                            }
-                        }
-                    }
-                    if keep {
-                        out.images.push(PageImage {
-                            block: img.block,
-                            page,
-                        });
-                    }
-                }
-                Err(e) => out.bad_images.push((img.block, e.to_string())),
-            }
-        }
-        self.out.push(out);
+        let until = f.images_until;
+        let c = owned_change(self.ctx.block_size_bytes, &ch, |b| {
+            on_interest(b) && ch.lsn <= until
+        });
+        self.out.push(c);
         Ok(true)
     }
     fn diag(&mut self, d: &Diag) -> Result<bool, Self::Error> {

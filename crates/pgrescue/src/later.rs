@@ -10,16 +10,17 @@ use pgdata::xact::{Clog, XidStatus};
 use walparse::Lsn;
 use walparse::heap::HeapOp;
 
-use crate::collect::{Change, RelKey};
+use crate::collect::Change;
+use crate::files::TableRels;
 use crate::page::build_tuple;
 use crate::plan::{Decoder, Image, PlanRow, RowKind, RowStatus};
-use crate::replay::{Rows, Slots};
+use crate::replay::{At, Rows, Slots};
 use crate::xacts::XactLog;
 
 /// What the later-work check reads.
 pub(crate) struct Later<'a> {
     pub(crate) changes: &'a [Change],
-    pub(crate) main: RelKey,
+    pub(crate) rels: &'a TableRels,
     pub(crate) log: &'a XactLog,
     /// Mistaken transaction → its commit LSN.
     pub(crate) commit_of: &'a HashMap<u32, Lsn>,
@@ -49,7 +50,7 @@ impl Later<'_> {
             .enumerate()
             .map(|(p, (i, _))| (i, p))
             .collect();
-        let mut versions: HashMap<(u32, u16), usize> = self
+        let mut versions: HashMap<At, usize> = self
             .rows
             .versions
             .iter()
@@ -72,7 +73,7 @@ impl Later<'_> {
         for c in self
             .changes
             .iter()
-            .filter(|c| c.rel == self.main && c.lsn > first_commit)
+            .filter(|c| self.rels.is_main(c.rel) && c.lsn > first_commit)
         {
             let top = self.log.top_of(c.xid);
             if self.commit_of.contains_key(&top) {
@@ -100,12 +101,13 @@ impl Later<'_> {
             };
             let (touched, what) = match c.op {
                 Some(HeapOp::Delete) => (
-                    c.offnums.first().map(|&o| (c.block, o)),
+                    c.offnums.first().map(|&o| (c.rel, c.block, o)),
                     "deleted the row this transaction wrote",
                 ),
-                Some(HeapOp::Update | HeapOp::HotUpdate) => {
-                    (c.old_location, "updated the row this transaction wrote")
-                }
+                Some(HeapOp::Update | HeapOp::HotUpdate) => (
+                    c.old_location.map(|(b, o)| (c.rel, b, o)),
+                    "updated the row this transaction wrote",
+                ),
                 _ => (None, ""),
             };
             if let Some(p) = touched.and_then(|at| versions.remove(&at)) {

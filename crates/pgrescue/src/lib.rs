@@ -18,6 +18,10 @@
 //!   (pgrescue opens no file) → [`plan::TablePlan`]: per row [`plan::RowKind`],
 //!   key, old/new images with their [`plan::Source`], [`plan::RowStatus`]
 //!   (restorable, skipped because of later work, incomplete with the reason).
+//! - [`files::ClassHistory`] from [`xacts::XactLog::class_changes`] →
+//!   [`files::TableRels::with_history`]: the files a table had before a
+//!   rewrite (TRUNCATE, VACUUM FULL, CLUSTER, ALTER TABLE … TYPE), so the
+//!   mistake is found in the old file's records.
 //! - [`sql::undo_script`] / [`sql::row_statements`]: idempotent undo SQL.
 //!
 //! **Architecture Invariant:** an image that cannot be rebuilt completely is
@@ -27,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod collect;
+pub mod files;
 mod later;
 mod page;
 pub mod plan;

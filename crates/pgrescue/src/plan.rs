@@ -11,23 +11,24 @@
 //! version. TOAST chunks the mistake deleted are recovered the same way.
 //! Later committed work on the same rows or keys is found by `later`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use pgdata::BlockNo;
 use pgdata::catalog::{Catalog, ClassRow};
 use pgdata::multixact::MultiXacts;
 use pgdata::relation::RelationFile;
-use pgdata::table::{TableScan, Value};
+use pgdata::table::{ScanMode, TableScan, Value};
 use pgdata::tuple::HeapTuple;
 use pgdata::varlena::ToastPointer;
 use pgdata::xact::{Clog, XidStatus};
-use pgdata::{BlockNo, RelLocator};
 use rowcodec::pg::{Printer, TypeCatalog};
 use walparse::Lsn;
 
 use crate::Error;
 use crate::collect::{Change, RelKey};
+use crate::files::TableRels;
 use crate::later::Later;
-use crate::replay::{Captured, PendingRow, Rels, Replay};
+use crate::replay::{Captured, PendingRow, Replay};
 use crate::xacts::{XactLog, XactSummary};
 
 /// Where a row image came from.
@@ -152,6 +153,9 @@ pub struct Column {
     pub type_oid: u32,
     /// `pg_type.typname`.
     pub type_name: String,
+    /// The type's schema when it is not `pg_catalog`: the undo SQL names
+    /// the type with it, whatever the session's `search_path`.
+    pub type_schema: Option<String>,
     /// A stored generated column (never inserted or set).
     pub generated: bool,
 }
@@ -188,28 +192,26 @@ pub struct TablePlan {
     pub later_tuples_unread: u64,
     /// Problems met (damaged pages, images that would not restore).
     pub warnings: Vec<String>,
+    /// Without a key ([`KeyKind::AllColumns`]): how many live rows of the
+    /// data directory's heap equal each image the undo touches, so the undo
+    /// SQL puts back (or removes) each copy of identical rows, and a second
+    /// run changes nothing. Empty for a keyed table.
+    pub live_copies: HashMap<Image, u64>,
 }
 
-fn rel_key(l: RelLocator) -> RelKey {
-    RelKey {
-        db_oid: l.db_oid,
-        rel_number: l.rel_number,
-    }
-}
-
-/// The relations (`main`, TOAST) WAL names for `class`.
+/// The relations (`main`, TOAST) the current catalog names for `class`.
 pub fn table_rels(cat: &Catalog, class: &ClassRow) -> Result<Vec<RelKey>, Error> {
-    let mut v = vec![rel_key(cat.locator(class)?)];
-    if let Some(t) = cat.class(class.reltoastrelid) {
-        v.push(rel_key(cat.locator(t)?));
-    }
-    Ok(v)
+    Ok(TableRels::current(cat, class)?.all())
 }
 
 /// The opened inputs [`plan_table`] reads, from `pgdata`'s I/O layer. The
 /// caller opens them (datam-core's rescue job); planning reads pages and
 /// transaction status through these handles and opens no file itself.
 pub struct TableSources<'c> {
+    /// The files WAL names for the table: the current ones (those `heap`
+    /// and `toast` read) and, after a rewrite, the earlier ones
+    /// ([`crate::files`]).
+    pub rels: TableRels,
     /// The table's main fork.
     pub heap: RelationFile,
     /// Its TOAST relation's main fork, when it has one.
@@ -261,20 +263,14 @@ fn plan_inner<'c>(
     per_xact: bool,
 ) -> Result<TablePlan, Error> {
     let TableSources {
+        rels,
         heap,
         toast,
         scan,
         mut clog,
         multis,
     } = src;
-    let rels = Rels {
-        main: rel_key(cat.locator(class)?),
-        toast: match cat.class(class.reltoastrelid) {
-            Some(t) => Some(rel_key(cat.locator(t)?)),
-            None => None,
-        },
-    };
-    let mut replay = Replay::new(rels, heap, toast, multis, log);
+    let mut replay = Replay::new(rels.clone(), heap, toast, multis, log);
     replay.rows.per_xact = per_xact;
     let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
     let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
@@ -287,9 +283,19 @@ fn plan_inner<'c>(
             ));
         }
     }
+    let (type_schemas, ts_warnings) = cat.type_schemas()?;
+    warnings.extend(
+        ts_warnings
+            .iter()
+            .map(|w| format!("pg_type: {}", w.message())),
+    );
     let columns: Vec<Column> = scan
         .columns()
         .map(|a| Column {
+            type_schema: type_schemas
+                .get(&a.atttypid)
+                .filter(|s| *s != "pg_catalog")
+                .cloned(),
             name: a.attname.clone(),
             type_oid: a.atttypid,
             type_name: cat
@@ -303,13 +309,22 @@ fn plan_inner<'c>(
 
     for c in changes
         .iter()
-        .filter(|c| c.rel == rels.main || Some(c.rel) == rels.toast)
+        .filter(|c| rels.is_main(c.rel) || rels.is_toast(c.rel))
     {
         let top = log.top_of(c.xid);
         replay.record(c, top, commit_of.contains_key(&top));
         for (b, e) in &c.bad_images {
             warnings.push(format!("image of block {b} in record {}: {e}", c.lsn));
         }
+    }
+    let in_old_file = changes
+        .iter()
+        .any(|c| rels.old_main.contains(&c.rel) && commit_of.contains_key(&log.top_of(c.xid)));
+    if in_old_file {
+        warnings.push(
+            "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type"
+                .to_string(),
+        );
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
     let mut plan_rows: Vec<PlanRow> = replay
@@ -321,7 +336,7 @@ fn plan_inner<'c>(
         .collect();
     let later = Later {
         changes,
-        main: rels.main,
+        rels: &rels,
         log,
         commit_of: &commit_of,
         slots: &replay.slots,
@@ -330,6 +345,16 @@ fn plan_inner<'c>(
         key_is_indexed: key_kind != KeyKind::AllColumns,
     };
     let later_tuples_unread = later.mark(&mut plan_rows, &mut dec, &mut clog);
+    let live_copies = if key_kind == KeyKind::AllColumns {
+        let wanted: HashSet<&Image> = plan_rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Restorable)
+            .flat_map(|r| r.old.iter().chain(r.new.iter()))
+            .collect();
+        dec.live_counts(&wanted)
+    } else {
+        HashMap::new()
+    };
     let schema = cat
         .namespaces
         .get(&class.relnamespace)
@@ -344,6 +369,7 @@ fn plan_inner<'c>(
         rows: plan_rows,
         later_tuples_unread,
         warnings,
+        live_copies,
     })
 }
 
@@ -435,7 +461,57 @@ impl<'a, 'c> Decoder<'a, 'c> {
             .collect())
     }
 
+    /// How many live rows of the heap print as each of `wanted`.
+    fn live_counts(&mut self, wanted: &HashSet<&Image>) -> HashMap<Image, u64> {
+        let mut counts: HashMap<Image, u64> = HashMap::new();
+        if wanted.is_empty() {
+            return counts;
+        }
+        let cols = Columns {
+            cat: self.cat,
+            printers: &self.printers,
+            typmods: &self.typmods,
+            type_oids: &self.type_oids,
+        };
+        self.scan.scan(ScanMode::Live, |row| {
+            let img: Result<Image, String> = row
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| cols.print(i, v))
+                .collect();
+            if let Ok(img) = img
+                && wanted.contains(&img)
+            {
+                let n = counts.entry(img).or_default();
+                *n = n.saturating_add(1);
+            }
+            true
+        });
+        counts
+    }
+
     fn print_value(&self, i: usize, v: &Value<'_>) -> Result<Option<String>, String> {
+        Columns {
+            cat: self.cat,
+            printers: &self.printers,
+            typmods: &self.typmods,
+            type_oids: &self.type_oids,
+        }
+        .print(i, v)
+    }
+}
+
+/// The printers of the table's columns.
+struct Columns<'d> {
+    cat: &'d Catalog,
+    printers: &'d [Option<Printer>],
+    typmods: &'d [i32],
+    type_oids: &'d [u32],
+}
+
+impl Columns<'_> {
+    fn print(&self, i: usize, v: &Value<'_>) -> Result<Option<String>, String> {
         match v {
             Value::Null => Ok(None),
             Value::Broken(why) => Err(format!("column {}: {why}", i.saturating_add(1))),

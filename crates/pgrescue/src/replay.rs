@@ -19,6 +19,7 @@ use walparse::Lsn;
 use walparse::heap::HeapOp;
 
 use crate::collect::{Change, RelKey};
+use crate::files::TableRels;
 use crate::page::{all_tuples, build_tuple, tuple_at};
 use crate::plan::{RowKind, Source};
 use crate::xacts::XactLog;
@@ -42,13 +43,6 @@ pub(crate) struct Captured {
     pub(crate) why_missing: String,
 }
 
-/// The relations of a table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rels {
-    pub(crate) main: RelKey,
-    pub(crate) toast: Option<RelKey>,
-}
-
 /// A row of the mistake while replaying (chains within the mistake merged).
 #[derive(Debug, Clone)]
 pub(crate) struct PendingRow {
@@ -60,12 +54,16 @@ pub(crate) struct PendingRow {
     pub(crate) cancelled: bool,
 }
 
+/// A tuple's place: the file (a table may have had several), block, line
+/// pointer.
+pub(crate) type At = (RelKey, u32, u16);
+
 /// The mistake's rows in the order it first touched them.
 #[derive(Debug, Default)]
 pub(crate) struct Rows {
     pub(crate) list: Vec<PendingRow>,
     /// Where each row's current version (written by the mistake) lives.
-    pub(crate) versions: HashMap<(u32, u16), usize>,
+    pub(crate) versions: HashMap<At, usize>,
     /// Chains are merged within one transaction only (every transaction's
     /// own before/after images), not across the targets.
     pub(crate) per_xact: bool,
@@ -74,13 +72,13 @@ pub(crate) struct Rows {
 impl Rows {
     /// The row whose current version is at `at`, if chains may join it
     /// (the version is forgotten either way: `xid` replaces it).
-    fn take_version(&mut self, at: (u32, u16), xid: u32) -> Option<usize> {
+    fn take_version(&mut self, at: At, xid: u32) -> Option<usize> {
         let i = self.versions.remove(&at)?;
         let same = self.list.get(i).is_some_and(|r| r.xid == xid);
         (same || !self.per_xact).then_some(i)
     }
 
-    fn deleted(&mut self, at: (u32, u16), xid: u32, lsn: Lsn, old: Captured) {
+    fn deleted(&mut self, at: At, xid: u32, lsn: Lsn, old: Captured) {
         match self
             .take_version(at, xid)
             .and_then(|i| self.list.get_mut(i))
@@ -103,15 +101,7 @@ impl Rows {
         }
     }
 
-    fn updated(
-        &mut self,
-        from: (u32, u16),
-        to: (u32, u16),
-        xid: u32,
-        lsn: Lsn,
-        old: Captured,
-        new: Captured,
-    ) {
+    fn updated(&mut self, from: At, to: At, xid: u32, lsn: Lsn, old: Captured, new: Captured) {
         let idx = match self.take_version(from, xid) {
             Some(i) => {
                 if let Some(r) = self.list.get_mut(i) {
@@ -134,7 +124,7 @@ impl Rows {
         self.versions.insert(to, idx);
     }
 
-    fn inserted(&mut self, at: (u32, u16), xid: u32, lsn: Lsn, new: Captured) {
+    fn inserted(&mut self, at: At, xid: u32, lsn: Lsn, new: Captured) {
         self.list.push(PendingRow {
             kind: RowKind::Delete,
             xid,
@@ -149,7 +139,7 @@ impl Rows {
 
 /// The replay state of one table.
 pub(crate) struct Replay<'a> {
-    pub(crate) rels: Rels,
+    pub(crate) rels: TableRels,
     rel: RelationFile,
     toast: Option<RelationFile>,
     multis: MultiXacts,
@@ -162,7 +152,7 @@ pub(crate) struct Replay<'a> {
 
 impl<'a> Replay<'a> {
     pub(crate) fn new(
-        rels: Rels,
+        rels: TableRels,
         rel: RelationFile,
         toast: Option<RelationFile>,
         multis: MultiXacts,
@@ -180,11 +170,15 @@ impl<'a> Replay<'a> {
         }
     }
 
+    /// The file of `rel` in the data directory: only the current ones
+    /// (a rewrite removes the earlier files at its next checkpoint).
     fn file(&self, rel: RelKey) -> Option<&RelationFile> {
         if rel == self.rels.main {
             Some(&self.rel)
-        } else {
+        } else if Some(rel) == self.rels.toast {
             self.toast.as_ref()
+        } else {
+            None
         }
     }
 
@@ -193,8 +187,10 @@ impl<'a> Replay<'a> {
     fn heap_deleted_by(&mut self, rel: RelKey, block: u32, lp: u16, top: u32) -> Option<Vec<u8>> {
         let file = if rel == self.rels.main {
             Some(&self.rel)
-        } else {
+        } else if Some(rel) == self.rels.toast {
             self.toast.as_ref()
+        } else {
+            None
         };
         let (multis, log) = (&mut self.multis, self.log);
         heap_tuple(file?, block, lp, &mut |t| {
@@ -214,25 +210,33 @@ impl<'a> Replay<'a> {
             Some(op) if mistake => op,
             _ => {
                 self.apply(c, top);
+                if self.rels.old_toast.contains(&c.rel) {
+                    self.keep_old_chunks(c);
+                }
                 return;
             }
         };
         let old_at = match op {
-            HeapOp::Delete => c.offnums.first().map(|&o| (c.block, o)),
-            HeapOp::Update | HeapOp::HotUpdate => c.old_location,
+            HeapOp::Delete => c.offnums.first().map(|&o| (c.rel, c.block, o)),
+            HeapOp::Update | HeapOp::HotUpdate => c.old_location.map(|(b, o)| (c.rel, b, o)),
             HeapOp::Insert | HeapOp::MultiInsert => None,
         };
-        let old = old_at.map(|(b, o)| self.capture_old(c, top, b, o));
+        let old = old_at.map(|(_, b, o)| self.capture_old(c, top, b, o));
         self.apply(c, top);
-        let news: Vec<((u32, u16), Captured)> = match op {
+        let news: Vec<(At, Captured)> = match op {
             HeapOp::Delete => Vec::new(),
             _ => c
                 .offnums
                 .iter()
-                .map(|&o| ((c.block, o), self.capture_new(c.rel, c.block, o, top)))
+                .map(|&o| {
+                    (
+                        (c.rel, c.block, o),
+                        self.capture_new(c.rel, c.block, o, top),
+                    )
+                })
                 .collect(),
         };
-        if Some(c.rel) == self.rels.toast {
+        if self.rels.is_toast(c.rel) {
             // TOAST chunks: keep what the mistake deleted and wrote.
             for cap in old.iter().chain(news.iter().map(|(_, n)| n)) {
                 if let Some(b) = &cap.bytes {
@@ -251,6 +255,24 @@ impl<'a> Replay<'a> {
             _ => {
                 for (at, new) in news {
                     self.rows.inserted(at, top, c.lsn, new);
+                }
+            }
+        }
+    }
+
+    /// The chunks an INSERT wrote into an earlier TOAST file of the table
+    /// (gone after the rewrite): values the mistake left unchanged are read
+    /// from them. Chunks the mistake itself deleted or wrote take precedence.
+    fn keep_old_chunks(&mut self, c: &Change) {
+        if !matches!(c.op, Some(HeapOp::Insert | HeapOp::MultiInsert)) {
+            return;
+        }
+        for p in &c.tuples {
+            if let Some(b) = build_tuple(p, c.xid, None) {
+                let mut one = HashMap::new();
+                add_chunk(&b, &mut one);
+                for (k, v) in one {
+                    self.chunks.entry(k).or_insert(v);
                 }
             }
         }
@@ -409,6 +431,11 @@ fn from_slot(slots: &Slots, rel: RelKey, block: u32, lp: u16, lsn: Lsn) -> Captu
 mod tests {
     use super::*;
 
+    const REL: RelKey = RelKey {
+        db_oid: 5,
+        rel_number: 16384,
+    };
+
     fn cap(tag: u8) -> Captured {
         found(
             vec![tag],
@@ -421,8 +448,8 @@ mod tests {
     #[test]
     fn insert_then_delete_in_the_mistake_cancels_out() {
         let mut r = Rows::default();
-        r.inserted((0, 1), 7, Lsn(1), cap(1));
-        r.deleted((0, 1), 7, Lsn(2), cap(2));
+        r.inserted((REL, 0, 1), 7, Lsn(1), cap(1));
+        r.deleted((REL, 0, 1), 7, Lsn(2), cap(2));
         assert!(r.list[0].cancelled);
         assert!(r.versions.is_empty());
     }
@@ -430,21 +457,21 @@ mod tests {
     #[test]
     fn two_updates_are_one_revert_from_the_first_old_to_the_last_new() {
         let mut r = Rows::default();
-        r.updated((0, 1), (0, 5), 7, Lsn(1), cap(1), cap(2));
-        r.updated((0, 5), (3, 2), 7, Lsn(2), cap(3), cap(4));
+        r.updated((REL, 0, 1), (REL, 0, 5), 7, Lsn(1), cap(1), cap(2));
+        r.updated((REL, 0, 5), (REL, 3, 2), 7, Lsn(2), cap(3), cap(4));
         assert_eq!(r.list.len(), 1);
         let row = &r.list[0];
         assert_eq!(row.kind, RowKind::Revert);
         assert_eq!(row.old.as_ref().unwrap().bytes, Some(vec![1]));
         assert_eq!(row.new.as_ref().unwrap().bytes, Some(vec![4]));
-        assert_eq!(r.versions.get(&(3, 2)), Some(&0));
+        assert_eq!(r.versions.get(&(REL, 3, 2)), Some(&0));
     }
 
     #[test]
     fn update_then_delete_re_inserts_the_original() {
         let mut r = Rows::default();
-        r.updated((0, 1), (0, 5), 7, Lsn(1), cap(1), cap(2));
-        r.deleted((0, 5), 7, Lsn(2), cap(2));
+        r.updated((REL, 0, 1), (REL, 0, 5), 7, Lsn(1), cap(1), cap(2));
+        r.deleted((REL, 0, 5), 7, Lsn(2), cap(2));
         let row = &r.list[0];
         assert_eq!((row.kind, row.new.is_none()), (RowKind::Reinsert, true));
         assert_eq!(row.old.as_ref().unwrap().bytes, Some(vec![1]));

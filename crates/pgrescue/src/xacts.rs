@@ -26,6 +26,8 @@ pub struct XactSummary {
     pub time_us: i64,
     /// Rows per relation.
     pub per_rel: BTreeMap<RelKey, RowCounts>,
+    /// Committed by `COMMIT PREPARED` (its time is that record's).
+    pub prepared: bool,
 }
 
 /// How the user names the mistaken transaction(s).
@@ -56,6 +58,7 @@ pub struct XactLog {
     ends: HashMap<u32, XactEnd>,
     parent: HashMap<u32, u32>,
     touches: HashMap<u32, crate::collect::XidTouch>,
+    class_changes: Vec<crate::collect::Change>,
 }
 
 impl XactLog {
@@ -78,6 +81,7 @@ impl XactLog {
                 log.ends.insert(end.xid, end);
             }
             log.parent.extend(seg.parents);
+            log.class_changes.extend(seg.class_changes);
             for (xid, t) in seg.touches {
                 let e = log.touches.entry(xid).or_default();
                 if e.first_lsn
@@ -94,7 +98,14 @@ impl XactLog {
                 e.blocks_unsorted.extend(t.blocks_unsorted);
             }
         }
+        log.class_changes.sort_by_key(|c| c.lsn);
         log
+    }
+
+    /// The `pg_class` records kept by a sink watching the catalog
+    /// ([`crate::collect::XactSink::watching_catalog`]), in LSN order.
+    pub fn class_changes(&self) -> &[crate::collect::Change] {
+        &self.class_changes
     }
 
     /// The top-level transaction of `xid` (itself when it has no parent).
@@ -126,7 +137,7 @@ impl XactLog {
         let mut by_top: HashMap<u32, XactSummary> = HashMap::new();
         for (&xid, t) in &self.touches {
             let top = self.top_of(xid);
-            let Some(end) = self.ends.get(&top).filter(|e| e.committed && !e.prepared) else {
+            let Some(end) = self.ends.get(&top).filter(|e| e.committed) else {
                 continue;
             };
             let s = by_top.entry(top).or_insert_with(|| XactSummary {
@@ -137,6 +148,7 @@ impl XactLog {
                 commit_end: end.end,
                 time_us: end.time_us,
                 per_rel: BTreeMap::new(),
+                prepared: end.prepared,
             });
             if s.first_lsn
                 .is_none_or(|f| t.first_lsn.is_some_and(|n| n < f))
@@ -192,6 +204,7 @@ impl XactLog {
                 .min()
                 .unwrap_or(Lsn(u64::MAX)),
             images_until: targets.iter().map(|t| t.commit_lsn).max().unwrap_or(Lsn(0)),
+            whole: HashSet::new(),
         }
     }
 }

@@ -10,9 +10,20 @@
 //! ```
 //! Source: `src/include/access/xact.h` (`xl_xact_commit`, `xl_xact_parsed_commit`)
 //! and `ParseCommitRecord` in `xactdesc.c`; the layout up to the subxacts is
-//! the same in 13–18. The transaction id is the record's `xl_xid` (for a
-//! prepared transaction, `XACT_XINFO_HAS_TWOPHASE` carries it instead and
-//! these records are reported with [`XactEnd::prepared`] set).
+//! the same in 13–18. The transaction id is the record's `xl_xid`; for
+//! `COMMIT PREPARED` / `ROLLBACK PREPARED` it is the prepared transaction's,
+//! carried after the other parts (`XACT_XINFO_HAS_TWOPHASE`):
+//!
+//! ```text
+//! ... [u32 nrels, RelFileLocator[nrels] (12 bytes)]   HAS_RELFILENODES (0x04)
+//!     [u32 nitems, xl_xact_stats_item[nitems]]        HAS_DROPPED_STATS (0x100; 12 bytes, 16 in 18)
+//!     [u32 nmsgs, SharedInvalidationMessage[] (16)]   HAS_INVALS (0x08; commit only)
+//!     [u32 twophase xid]                              HAS_TWOPHASE (0x10)
+//!     [gid, NUL-terminated]                           HAS_GID (0x80)
+//!     [XLogRecPtr origin_lsn, TimestampTz origin_ts]  HAS_ORIGIN (0x20)
+//! ```
+//! (`ParseCommitRecord` / `ParseAbortRecord`; the size of a stats item is
+//! found by which one makes the record end exactly where its data ends.)
 
 use crate::bytes::u32_at;
 use crate::read::record::Record;
@@ -34,8 +45,8 @@ pub struct XactEnd {
     pub time_us: i64,
     /// Subtransaction ids that ended with it.
     pub subxacts: Vec<u32>,
-    /// `COMMIT PREPARED` / `ROLLBACK PREPARED` (xid in the two-phase part,
-    /// not decoded: `xid` is then 0 or the finishing backend's).
+    /// `COMMIT PREPARED` / `ROLLBACK PREPARED`: `xid` is then the prepared
+    /// transaction's (from the two-phase part), not the finishing backend's.
     pub prepared: bool,
 }
 
@@ -72,16 +83,66 @@ pub fn xact_end(rec: &Record<'_>) -> Option<XactEnd> {
         // Bounded by the bytes present, not by the count read.
         let bytes = md.get(pos..pos.checked_add(n.checked_mul(4)?)?)?;
         subxacts = bytes.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect();
+        pos = pos.checked_add(bytes.len())?;
     }
+    let xid = if prepared {
+        let commit = rec.info() & 0x70 == 0x30;
+        [12usize, 16]
+            .into_iter()
+            .find_map(|item| twophase_xid(md, pos, xinfo, commit, item))?
+    } else {
+        rec.xid()
+    };
     Some(XactEnd {
         lsn: rec.lsn,
         end: rec.end,
-        xid: rec.xid(),
+        xid,
         committed,
         time_us,
         subxacts,
         prepared,
     })
+}
+
+/// Skips a counted array (`u32 n`, then `n` items of `item` bytes) at `pos`.
+fn skip_array(md: &[u8], pos: usize, item: usize) -> Option<usize> {
+    let n = usize::try_from(u32_at(md, pos)?).ok()?;
+    let end = pos.checked_add(4)?.checked_add(n.checked_mul(item)?)?;
+    (end <= md.len()).then_some(end)
+}
+
+/// The prepared transaction's xid in the parts after the subtransactions
+/// (at `pos`), if the record ends exactly after them with stats items of
+/// `stats_item` bytes.
+fn twophase_xid(
+    md: &[u8],
+    mut pos: usize,
+    xinfo: u32,
+    commit: bool,
+    stats_item: usize,
+) -> Option<u32> {
+    if xinfo & 0x04 != 0 {
+        pos = skip_array(md, pos, 12)?;
+    }
+    if xinfo & 0x100 != 0 {
+        pos = skip_array(md, pos, stats_item)?;
+    }
+    if commit && xinfo & 0x08 != 0 {
+        pos = skip_array(md, pos, 16)?;
+    }
+    if xinfo & 0x10 == 0 {
+        return None;
+    }
+    let xid = u32_at(md, pos)?;
+    pos = pos.checked_add(4)?;
+    if xinfo & 0x80 != 0 {
+        let nul = md.get(pos..)?.iter().position(|&b| b == 0)?;
+        pos = pos.checked_add(nul)?.checked_add(1)?;
+    }
+    if xinfo & 0x20 != 0 {
+        pos = pos.checked_add(16)?;
+    }
+    (pos == md.len()).then_some(xid)
 }
 
 #[cfg(test)]
@@ -123,6 +184,26 @@ mod tests {
         let x = xact_end(&r).unwrap();
         assert_eq!((x.xid, x.committed, x.time_us), (519, true, 1_000_000));
         assert_eq!(x.subxacts, vec![520, 521]);
+    }
+
+    #[rustfmt::skip]
+    const COMMIT_PREPARED: [u8; 44] = [
+        0x40, 0x42, 0x0f, 0, 0, 0, 0, 0, // xact_time
+        0x19, 0, 0, 0,                   // xinfo: DBINFO | INVALS | TWOPHASE
+        5, 0, 0, 0, 0x7f, 0x06, 0, 0,    // dbinfo
+        1, 0, 0, 0,                      // nmsgs
+        0xfe, 0, 0, 0, 5, 0, 0, 0,       // one invalidation message (16 bytes)
+        0x57, 0x04, 0, 0, 1, 0, 0, 0,
+        0xe4, 0x02, 0, 0,                // twophase xid 740
+    ];
+
+    #[test]
+    fn commit_prepared_names_the_prepared_transaction() {
+        // xl_xid 0: COMMIT PREPARED ran in a session without an xid.
+        let x = xact_end(&record(0xb0, 0, &COMMIT_PREPARED)).unwrap();
+        assert_eq!((x.xid, x.committed, x.prepared), (740, true, true));
+        // ROLLBACK PREPARED has no invalidations: the same bytes do not parse.
+        assert!(xact_end(&record(0xc0, 0, &COMMIT_PREPARED)).is_none());
     }
 
     #[test]

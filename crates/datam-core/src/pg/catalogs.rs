@@ -95,3 +95,36 @@ pub(crate) fn resolve_relation(
         }),
     }
 }
+
+/// The relations `SELECT * FROM class` reads: `class` itself when it has
+/// storage (a table or materialized view, not a partitioned table), then
+/// every partition / inheritance child with storage, from `pg_inherits`.
+pub(crate) fn with_descendants(
+    cat: &Catalog,
+    class: &catalog::ClassRow,
+    job: &JobCtx,
+) -> Result<Vec<catalog::ClassRow>> {
+    let has_storage = |c: &catalog::ClassRow| matches!(c.relkind, b'r' | b'm');
+    let mut out: Vec<catalog::ClassRow> = Vec::new();
+    if has_storage(class) {
+        out.push(class.clone());
+    }
+    let (kids, warnings) = cat.descendants(class.oid)?;
+    report_warnings(job, &warnings);
+    out.extend(
+        kids.iter()
+            .filter_map(|&k| cat.class(k))
+            .filter(|c| has_storage(c))
+            .cloned(),
+    );
+    Ok(out)
+}
+
+/// `schema.name` of a relation.
+pub(crate) fn qualified_name(cat: &Catalog, class: &catalog::ClassRow) -> String {
+    let schema = cat
+        .namespaces
+        .get(&class.relnamespace)
+        .map_or("?", String::as_str);
+    format!("{schema}.{}", class.relname)
+}

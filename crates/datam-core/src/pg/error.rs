@@ -88,6 +88,16 @@ pub enum Error {
         /// `SCHEMA.TABLE`.
         table: String,
     },
+    /// A child of a dumped parent has columns other than the parent's.
+    #[error(
+        "{child} (a partition or child of {parent}) has columns other than its parent's, or in another order: dump it by its own name"
+    )]
+    ChildColumns {
+        /// The parent named.
+        parent: String,
+        /// The child.
+        child: String,
+    },
     /// No such table in the database chosen.
     #[error("table {table} not found in database {database}")]
     TableNotInDatabase {
@@ -141,6 +151,11 @@ pub enum Error {
     /// The rescued transaction aborted.
     #[error("transaction {0} aborted: it changed nothing")]
     Aborted(u32),
+    /// The rescued transaction was prepared and then rolled back.
+    #[error(
+        "prepared transaction {0} was rolled back (ROLLBACK PREPARED): it never committed, so there is nothing to undo"
+    )]
+    RolledBackPrepared(u32),
     /// No commit record for the transaction.
     #[error("no commit record of transaction {xid} in the WAL of {} (see `datam pg xacts`)", pgdata.display())]
     NoCommit {

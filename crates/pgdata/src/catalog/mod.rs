@@ -27,11 +27,14 @@ use crate::varlena;
 use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
+mod inherits;
 mod layout;
 mod names;
+mod typens;
 mod types;
 mod warning;
 
+pub use inherits::{INHERITS_RELATION_ID, InheritTree};
 pub use layout::TOAST_LAYOUT;
 use layout::*;
 pub use warning::Warning;
@@ -285,6 +288,45 @@ pub struct ClassRow {
     pub relkind: u8,
     /// `relnatts`
     pub relnatts: i16,
+}
+
+/// The identity fields of one `pg_class` tuple version, read from whole
+/// tuple bytes (a heap page or a tuple rebuilt from WAL): which relation it
+/// describes and which files it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassIds {
+    /// `oid`
+    pub oid: u32,
+    /// `relfilenode` (0 for mapped catalogs)
+    pub relfilenode: u32,
+    /// `reltoastrelid`
+    pub reltoastrelid: u32,
+    /// `relkind`
+    pub relkind: u8,
+}
+
+/// The [`ClassIds`] of a whole `pg_class` tuple of major `major`; `None`
+/// when the bytes do not deform as a `pg_class` row.
+///
+/// ```
+/// assert_eq!(pgdata::catalog::class_ids(15, &[0u8; 10]), None);
+/// ```
+pub fn class_ids(major: u32, tuple: &[u8]) -> Option<ClassIds> {
+    let schema = pick(major, &[(13, PG_CLASS_13), (18, PG_CLASS_18)]).ok()?;
+    let t = HeapTuple::parse(tuple, BlockNo(0), 0).ok()?;
+    let vals = t.deform(&schema.layouts).ok()?;
+    let r = Row {
+        schema: &schema,
+        vals,
+    };
+    // Every fixed column of pg_class is NOT NULL: a missing one is not a row.
+    r.raw("relkind")?;
+    Some(ClassIds {
+        oid: r.u32("oid"),
+        relfilenode: r.u32("relfilenode"),
+        reltoastrelid: r.u32("reltoastrelid"),
+        relkind: r.u8("relkind"),
+    })
 }
 
 /// A `pg_attribute` row.

@@ -34,6 +34,7 @@ mod history;
 mod keyed;
 mod settings;
 mod tables;
+mod tree;
 mod with;
 
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
@@ -97,9 +98,8 @@ pub fn dump(
     job: &JobCtx,
     out: &mut dyn Write,
 ) -> Result<DumpSummary> {
-    run(
-        req,
-        Encoder::Text(format),
+    tree::run_tree(
+        (req, Encoder::Text(format)),
         job,
         &Encoders(job),
         |batch| match batch {
@@ -126,7 +126,7 @@ where
     S::Error: Into<Error>,
 {
     let mut more = true;
-    run(req, Encoder::Rows, job, make, |batch| {
+    tree::run_tree((req, Encoder::Rows), job, make, |batch| {
         if let encode::Batch::Rows(rows) = batch {
             for r in rows {
                 if more {

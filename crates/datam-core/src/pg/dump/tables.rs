@@ -24,10 +24,15 @@ pub struct TablesRequest {
 /// One table. Fields are in the JSON lines order (sorted by name).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableInfo {
+    /// Its partitions / inheritance children (`schema.table`, `pg_inherits`
+    /// order); a dump or rescue of this table covers them.
+    pub children: Vec<String>,
     /// Database name.
     pub db: String,
     /// Dead tuples (deleted or replaced by a committed transaction).
     pub dead_tuples: u64,
+    /// `table`, `partitioned table` or `materialized view`.
+    pub kind: String,
     /// Live tuples.
     pub live_tuples: u64,
     /// `pg_class.oid`.
@@ -84,44 +89,26 @@ where
         );
         let cat = open_db(&dir, db)?;
         report_warnings(job, &cat.warnings);
+        let (tree, inh_warnings) = cat.inherits()?;
+        report_warnings(job, &inh_warnings);
         let mut found: Vec<_> = cat
             .classes
             .iter()
-            .filter(|c| matches!(c.relkind, b'r' | b'm'))
+            .filter(|c| matches!(c.relkind, b'r' | b'm' | b'p'))
             .filter_map(|c| Some((cat.namespaces.get(&c.relnamespace)?.clone(), c)))
             .filter(|(s, _)| is_user_schema(s))
             .collect();
         found.sort_by(|a, b| (&a.0, &a.1.relname).cmp(&(&b.0, &b.1.relname)));
         for (schema, c) in found {
             job.check()?;
-            let mut scan = TableScan::new(&cat, c)?;
-            let (mut live, mut dead) = (0u64, 0u64);
-            scan.scan(ScanMode::Live, |_| {
-                live += 1;
-                !job.cancel.is_cancelled()
-            });
-            scan.scan(ScanMode::Dead, |_| {
-                dead += 1;
-                !job.cancel.is_cancelled()
-            });
-            job.check()?;
-            report_warnings(job, &scan.warnings);
-            let info = TableInfo {
-                db: db.name.clone(),
-                dead_tuples: dead,
-                live_tuples: live,
-                oid: c.oid,
-                pages: scan.n_blocks(),
-                relfilenode: cat
-                    .locator(c)
-                    .map(|l| l.rel_number)
-                    .unwrap_or(c.relfilenode),
-                schema,
-                table: c.relname.clone(),
-                toast_table: cat
-                    .class(c.reltoastrelid)
-                    .map(|t| format!("pg_toast.{}", t.relname)),
-            };
+            let children = tree
+                .get(&c.oid)
+                .into_iter()
+                .flatten()
+                .filter_map(|&k| cat.class(k))
+                .map(|k| crate::pg::catalogs::qualified_name(&cat, k))
+                .collect();
+            let info = table_info(&cat, c, job, (schema, children))?;
             n_tables = n_tables.saturating_add(1);
             if !sink.item(info).map_err(Into::into)? {
                 return Ok(());
@@ -130,4 +117,52 @@ where
     }
     timer.finish(n_tables, 0);
     Ok(())
+}
+
+/// One table's line: a partitioned table has no storage (no pages, no
+/// tuples of its own).
+fn table_info(
+    cat: &pgdata::catalog::Catalog,
+    c: &pgdata::catalog::ClassRow,
+    job: &JobCtx,
+    (schema, children): (String, Vec<String>),
+) -> Result<TableInfo> {
+    let (mut live, mut dead, mut pages) = (0u64, 0u64, 0u32);
+    if c.relkind != b'p' {
+        let mut scan = TableScan::new(cat, c)?;
+        scan.scan(ScanMode::Live, |_| {
+            live += 1;
+            !job.cancel.is_cancelled()
+        });
+        scan.scan(ScanMode::Dead, |_| {
+            dead += 1;
+            !job.cancel.is_cancelled()
+        });
+        job.check()?;
+        report_warnings(job, &scan.warnings);
+        pages = scan.n_blocks();
+    }
+    Ok(TableInfo {
+        children,
+        db: cat.db.name.clone(),
+        dead_tuples: dead,
+        live_tuples: live,
+        oid: c.oid,
+        pages,
+        relfilenode: cat
+            .locator(c)
+            .map(|l| l.rel_number)
+            .unwrap_or(c.relfilenode),
+        schema,
+        kind: match c.relkind {
+            b'p' => "partitioned table",
+            b'm' => "materialized view",
+            _ => "table",
+        }
+        .to_string(),
+        table: c.relname.clone(),
+        toast_table: cat
+            .class(c.reltoastrelid)
+            .map(|t| format!("pg_toast.{}", t.relname)),
+    })
 }

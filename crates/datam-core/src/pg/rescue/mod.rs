@@ -18,13 +18,14 @@ use pgdata::relation::RelationFile;
 use pgdata::table::TableScan;
 use pgdata::xact::Clog;
 use pgrescue::collect::{Change, ChangeSink, RelKey, XactSink};
+use pgrescue::files::{ClassHistory, TableRels};
 use pgrescue::plan::{TablePlan, TableSources, plan_table, table_rels};
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::{Target, XactLog, XactSummary};
 use serde::Serialize;
 use walparse::Lsn;
 
-use super::catalogs::{databases, split_table, try_open_db};
+use super::catalogs::{databases, split_table, try_open_db, with_descendants};
 use super::{Error, Result};
 use crate::job::{JobCtx, Sink, Throughput};
 
@@ -77,6 +78,8 @@ pub struct XactInfo {
     pub commit_time: String,
     /// First heap record of the transaction (empty when none).
     pub first_lsn: String,
+    /// Prepared (`PREPARE TRANSACTION`), then committed by `COMMIT PREPARED`.
+    pub prepared: bool,
     /// Subtransactions that committed with it.
     pub subxacts: Vec<u32>,
     /// Rows per table.
@@ -113,18 +116,23 @@ fn catalog_for(
     })
 }
 
-fn classes(cat: &Catalog, tables: &[String]) -> Result<Vec<ClassRow>> {
-    tables
-        .iter()
-        .map(|t| {
-            let (s, n) = split_table(t);
-            cat.find_table(&s, &n)
-                .cloned()
-                .ok_or_else(|| Error::TableNotFound {
-                    table: format!("{s}.{n}"),
-                })
-        })
-        .collect()
+/// The tables named, each partitioned or inheritance parent replaced by the
+/// relations `SELECT * FROM parent` reads (itself when it has rows, and its
+/// partitions / children), without repeats.
+fn classes(cat: &Catalog, tables: &[String], job: &JobCtx) -> Result<Vec<ClassRow>> {
+    let mut out: Vec<ClassRow> = Vec::new();
+    for t in tables {
+        let (s, n) = split_table(t);
+        let class = cat.find_table(&s, &n).ok_or_else(|| Error::TableNotFound {
+            table: format!("{s}.{n}"),
+        })?;
+        for c in with_descendants(cat, class, job)? {
+            if !out.iter().any(|o| o.oid == c.oid) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Pass 1 over the WAL of `pgdata`.
@@ -133,15 +141,114 @@ pub(crate) fn read_xacts(
     interest: &HashSet<RelKey>,
     job: &JobCtx,
 ) -> Result<(walparse::WalCtx, XactLog)> {
+    read_xacts_watching(pgdata, interest, None, job)
+}
+
+/// Pass 1, also keeping `pg_class`'s records and the blocks of relations
+/// the current catalog does not name when `watch` is given (see
+/// [`table_files`]).
+fn read_xacts_watching(
+    pgdata: &Path,
+    interest: &HashSet<RelKey>,
+    watch: Option<&CatalogWatch>,
+    job: &JobCtx,
+) -> Result<(walparse::WalCtx, XactLog)> {
     let _pass = tracing::info_span!("xacts_pass").entered();
     let mut segs = Vec::new();
     let ctx = super::wal::for_each_segment(
         &[pgdata.to_path_buf()],
         job,
-        || XactSink::new(interest.clone()),
+        || {
+            let sink = XactSink::new(interest.clone());
+            match watch {
+                Some(w) => sink.watching_catalog(w.block_size_bytes, w.pg_class, w.known.clone()),
+                None => sink,
+            }
+        },
         |_, s| segs.push(s.out),
     )?;
     Ok((ctx, XactLog::from_segments(segs)))
+}
+
+/// What pass 1 watches to follow tables across rewrites.
+struct CatalogWatch {
+    block_size_bytes: u32,
+    pg_class: RelKey,
+    known: HashSet<RelKey>,
+}
+
+fn rel_key(l: pgdata::RelLocator) -> RelKey {
+    RelKey {
+        db_oid: l.db_oid,
+        rel_number: l.rel_number,
+    }
+}
+
+impl CatalogWatch {
+    fn new(dir: &DataDir, cat: &Catalog) -> Result<Self> {
+        Ok(Self {
+            block_size_bytes: u32::try_from(dir.block_size_bytes()).unwrap_or(8192),
+            pg_class: rel_key(cat.locator_of(pgdata::catalog::RELATION_RELATION_ID)?),
+            known: cat
+                .classes
+                .iter()
+                .filter_map(|c| cat.locator(c).ok().map(rel_key))
+                .collect(),
+        })
+    }
+}
+
+/// Every tuple (live or dead) on `pg_class`'s heap pages.
+fn class_heap_tuples(dir: &DataDir, cat: &Catalog) -> Vec<Vec<u8>> {
+    let Ok(loc) = cat.locator_of(pgdata::catalog::RELATION_RELATION_ID) else {
+        return Vec::new();
+    };
+    let Ok(rel) = RelationFile::open(dir, loc, Fork::Main) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for b in 0..rel.n_blocks() {
+        let Ok(page) = rel.page(pgdata::BlockNo(b)) else {
+            continue;
+        };
+        for id in page
+            .item_ids()
+            .filter(|id| id.flags == pgdata::page::LpFlags::Normal)
+        {
+            if let Ok(t) = page.item_bytes(id) {
+                out.push(t.to_vec());
+            }
+        }
+    }
+    out
+}
+
+/// The files of each of `tables`, current and earlier: pass 1 watching the
+/// catalog, then `pg_class`'s history (`pgrescue::files`).
+fn table_files(
+    dir: &DataDir,
+    cat: &Catalog,
+    tables: &[ClassRow],
+    pgdata: &Path,
+    job: &JobCtx,
+) -> Result<(walparse::WalCtx, XactLog, Vec<TableRels>)> {
+    let mut interest = HashSet::new();
+    for c in tables {
+        interest.extend(table_rels(cat, c)?);
+    }
+    let watch = CatalogWatch::new(dir, cat)?;
+    let (ctx, log) = read_xacts_watching(pgdata, &interest, Some(&watch), job)?;
+    let heap = class_heap_tuples(dir, cat);
+    let hist = ClassHistory::from_changes(
+        log.class_changes(),
+        heap.iter().map(Vec::as_slice),
+        dir.major(),
+    );
+    let rels = tables
+        .iter()
+        .map(|c| Ok(TableRels::current(cat, c)?.with_history(&hist, c.oid)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((ctx, log, rels))
 }
 
 /// Names of every relation of every database (for `pg xacts`).
@@ -189,16 +296,29 @@ where
     let timer = Throughput::start("pg xacts");
     let dir = DataDir::open(&req.pgdata)?;
     let mut only: Option<HashSet<RelKey>> = None;
-    if !req.tables.is_empty() {
+    let mut names = relation_names(&dir, job);
+    let log = if req.tables.is_empty() {
+        read_xacts(&req.pgdata, &HashSet::new(), job)?.1
+    } else {
+        // The tables' earlier files too (before TRUNCATE, VACUUM FULL, ...).
         let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
+        let tables = classes(&cat, &req.tables, job)?;
+        let (_, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
         let mut set = HashSet::new();
-        for c in classes(&cat, &req.tables)? {
-            set.extend(table_rels(&cat, &c)?.into_iter().take(1));
+        for f in &files {
+            set.insert(f.main);
+            for old in &f.old_main {
+                set.insert(*old);
+                if let Some(now) = names.get(&f.main).cloned() {
+                    names
+                        .entry(*old)
+                        .or_insert_with(|| format!("{now} (an earlier file)"));
+                }
+            }
         }
         only = Some(set);
-    }
-    let (_, log) = read_xacts(&req.pgdata, &HashSet::new(), job)?;
-    let names = relation_names(&dir, job);
+        log
+    };
     let name_of = |r: &RelKey| {
         names
             .get(r)
@@ -222,6 +342,7 @@ where
             commit_lsn: x.commit_lsn,
             commit_time: format_timestamp(x.time_us),
             first_lsn: x.first_lsn.map(|l| l.to_string()).unwrap_or_default(),
+            prepared: x.prepared,
             subxacts: x.subxacts.clone(),
             tables: x
                 .per_rel
@@ -303,25 +424,26 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     let timer = Throughput::start("pg rescue plan");
     let dir = DataDir::open(&req.pgdata)?;
     let cat = catalog_for(&dir, req.db.as_deref(), &req.tables, job)?;
-    let tables = classes(&cat, &req.tables)?;
-    let mut rels = HashSet::new();
-    for c in &tables {
-        rels.extend(table_rels(&cat, c)?);
-    }
+    let tables = classes(&cat, &req.tables, job)?;
     let target = req.target()?;
-    let (ctx, log) = read_xacts(&req.pgdata, &rels, job)?;
+    let (ctx, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
+    let rels: HashSet<RelKey> = files.iter().flat_map(TableRels::all).collect();
     let targets = log.select(target);
     if targets.is_empty() {
         return Err(match target {
-            Target::Xid(x) if log.committed(x) == Some(false) => Error::Aborted(x),
-            Target::Xid(xid) => Error::NoCommit {
-                xid,
-                pgdata: req.pgdata.clone(),
+            Target::Xid(x) => match log.end_of(x) {
+                Some(e) if !e.committed && e.prepared => Error::RolledBackPrepared(x),
+                Some(e) if !e.committed => Error::Aborted(x),
+                _ => Error::NoCommit {
+                    xid: x,
+                    pgdata: req.pgdata.clone(),
+                },
             },
             _ => Error::NoMatch,
         });
     }
-    let filter = log.change_filter(&targets, &rels);
+    let mut filter = log.change_filter(&targets, &rels);
+    filter.whole = files.iter().flat_map(|f| f.old_toast.clone()).collect();
     let mut changes: Vec<Change> = Vec::new();
     {
         let _pass = tracing::info_span!("changes_pass").entered();
@@ -334,9 +456,10 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     }
     let _plan = tracing::info_span!("plan").entered();
     let mut plans = Vec::new();
-    for c in &tables {
+    for (c, files) in tables.iter().zip(files.clone()) {
         job.check()?;
-        let src = open_sources(&dir, &cat, c)?;
+        let mut src = open_sources(&dir, &cat, c)?;
+        src.rels = files;
         plans.push(plan_table(&cat, c, src, &log, &targets, &changes)?);
     }
     timer.finish(plans.iter().map(|p| p.rows.len() as u64).sum(), 0);
@@ -379,6 +502,7 @@ pub(crate) fn open_sources<'c>(
         None => None,
     };
     Ok(TableSources {
+        rels: TableRels::current(cat, class)?,
         heap: RelationFile::open(dir, cat.locator(class)?, Fork::Main)?,
         toast,
         scan: TableScan::new(cat, class)?,

@@ -19,7 +19,9 @@ use std::fmt::Write as _;
 
 use rowcodec::pg::{TypeCatalog, sql_literal};
 
-use crate::plan::{Image, KeyKind, PlanRow, RowKind, RowStatus, TablePlan};
+mod copies;
+
+use crate::plan::{Column, Image, KeyKind, PlanRow, RowKind, RowStatus, TablePlan};
 
 /// Session settings under which values are printed and compared: those of
 /// `datam pg dump` (server-identical text output).
@@ -101,6 +103,9 @@ pub struct Statement {
 /// Rows whose old and new images are equal produce no statement.
 pub fn row_statements(t: &TablePlan, types: &dyn TypeCatalog) -> Vec<Statement> {
     let table = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name));
+    if t.key_kind == KeyKind::AllColumns {
+        return copies::statements(t, types, &table);
+    }
     let mut out = Vec::new();
     for kind in [RowKind::Delete, RowKind::Revert, RowKind::Reinsert] {
         for (row_idx, r) in t.rows.iter().enumerate() {
@@ -115,7 +120,12 @@ pub fn row_statements(t: &TablePlan, types: &dyn TypeCatalog) -> Vec<Statement> 
     out
 }
 
-fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -> Option<String> {
+pub(crate) fn statement(
+    t: &TablePlan,
+    types: &dyn TypeCatalog,
+    table: &str,
+    r: &PlanRow,
+) -> Option<String> {
     let mut s = String::new();
     match r.kind {
         RowKind::Delete => {
@@ -128,19 +138,7 @@ fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -
         }
         RowKind::Revert => {
             let (old, new) = (r.old.as_ref()?, r.new.as_ref()?);
-            let sets: Vec<String> = t
-                .columns
-                .iter()
-                .zip(old.iter().zip(new))
-                .filter(|(c, (o, n))| o != n && !c.generated)
-                .map(|(c, (o, _))| {
-                    format!(
-                        "{} = {}",
-                        quote_ident(&c.name),
-                        literal(types, c.type_oid, o.as_deref())
-                    )
-                })
-                .collect();
+            let sets = revert_sets(t, types, old, new);
             if sets.is_empty() {
                 return None;
             }
@@ -156,7 +154,7 @@ fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -
             let stored = || t.columns.iter().zip(old).filter(|(c, _)| !c.generated);
             let cols: Vec<String> = stored().map(|(c, _)| quote_ident(&c.name)).collect();
             let vals: Vec<String> = stored()
-                .map(|(c, v)| literal(types, c.type_oid, v.as_deref()))
+                .map(|(c, v)| literal(types, c, v.as_deref()))
                 .collect();
             // OVERRIDING SYSTEM VALUE: identity columns get their old values back.
             let _ = write!(
@@ -171,10 +169,45 @@ fn statement(t: &TablePlan, types: &dyn TypeCatalog, table: &str, r: &PlanRow) -
     Some(s)
 }
 
-fn literal(types: &dyn TypeCatalog, type_oid: u32, v: Option<&str>) -> String {
+/// `col = old value` for each stored column the mistake changed.
+pub(crate) fn revert_sets(
+    t: &TablePlan,
+    types: &dyn TypeCatalog,
+    old: &Image,
+    new: &Image,
+) -> Vec<String> {
+    t.columns
+        .iter()
+        .zip(old.iter().zip(new))
+        .filter(|(c, (o, n))| o != n && !c.generated)
+        .map(|(c, (o, _))| {
+            format!(
+                "{} = {}",
+                quote_ident(&c.name),
+                literal(types, c, o.as_deref())
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn literal(types: &dyn TypeCatalog, c: &Column, v: Option<&str>) -> String {
     match v {
-        Some(text) => sql_literal(types, type_oid, text),
+        Some(text) => typed_literal(types, c, text),
         None => "NULL".to_string(),
+    }
+}
+
+/// `'text'::type`, the type schema-qualified when it lives outside
+/// `pg_catalog` (so the script does not depend on `search_path`).
+fn typed_literal(types: &dyn TypeCatalog, c: &Column, text: &str) -> String {
+    match &c.type_schema {
+        Some(schema) => format!(
+            "{}::{}.{}",
+            quote_literal(text),
+            quote_ident(schema),
+            quote_ident(&c.type_name)
+        ),
+        None => sql_literal(types, c.type_oid, text),
     }
 }
 
@@ -194,7 +227,7 @@ fn written_by_mistake(t: &TablePlan, types: &dyn TypeCatalog, img: &Image) -> St
 
 /// The key columns of `img`: typed equality for a primary/unique key, the
 /// text guard of every column when there is none.
-fn key_predicate(t: &TablePlan, types: &dyn TypeCatalog, img: &Image) -> String {
+pub(crate) fn key_predicate(t: &TablePlan, types: &dyn TypeCatalog, img: &Image) -> String {
     if t.key_kind == KeyKind::AllColumns {
         return t
             .columns
@@ -211,7 +244,7 @@ fn key_predicate(t: &TablePlan, types: &dyn TypeCatalog, img: &Image) -> String 
             Some(text) => format!(
                 "{} = {}",
                 quote_ident(&c.name),
-                sql_literal(types, c.type_oid, text)
+                typed_literal(types, c, text)
             ),
             None => format!("{} IS NULL", quote_ident(&c.name)),
         })
@@ -265,7 +298,7 @@ pub fn undo_script(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Column, RowStatus};
+    use crate::plan::RowStatus;
     use rowcodec::pg::TypeMap;
     use walparse::Lsn;
 
@@ -279,18 +312,21 @@ mod tests {
                     type_oid: 23,
                     type_name: "int4".into(),
                     generated: false,
+                    type_schema: None,
                 },
                 Column {
                     name: "v".into(),
                     type_oid: 25,
                     type_name: "text".into(),
                     generated: false,
+                    type_schema: None,
                 },
                 Column {
                     name: "g".into(),
                     type_oid: 23,
                     type_name: "int4".into(),
                     generated: true,
+                    type_schema: None,
                 },
             ],
             key_cols: vec![0],
@@ -298,6 +334,7 @@ mod tests {
             rows,
             later_tuples_unread: 0,
             warnings: Vec::new(),
+            live_copies: std::collections::HashMap::new(),
         }
     }
 
