@@ -393,6 +393,7 @@ impl<'a> Db<'a> {
                 enc: self.encoding,
                 src: self,
                 col0_codes: &[],
+                late_starts: &[],
             };
             let mut carved = Vec::new();
             for (off, size) in bp.freeblocks() {
