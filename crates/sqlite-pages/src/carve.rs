@@ -159,6 +159,10 @@ pub struct CarveCtx<'a> {
     /// there lost its tail to it, so its end says nothing of the length of
     /// the record it held.
     pub late_starts: &'a [usize],
+    /// Only records with every column of their table (pages no table
+    /// owns: the residue of index pages holds records shaped like a
+    /// table's first columns).
+    pub full_records: bool,
 }
 
 struct Hyp {
@@ -554,7 +558,7 @@ impl<'a> CarveCtx<'a> {
         let mut conf = 0.5f32 - implausibility(&rec.types, &vals);
         drop(vals);
         let types = rec.types;
-        if nn < t.columns.len().min(2) {
+        if nn < t.columns.len().min(2) || (self.full_records && types.len() < t.columns.len()) {
             return None;
         }
         if cut {

@@ -518,7 +518,11 @@ fn carve_leaf(
         (col0, &late),
         &mut carved,
     );
-    infer_rowids(ctx, &spans, &mut carved);
+    // Rowids follow from physical order only where cells were written in
+    // rowid order (no cell was put into space freed before).
+    if late.is_empty() {
+        infer_rowids(ctx, &spans, &mut carved);
+    }
     for (r, _) in carved {
         out(r);
     }
@@ -733,6 +737,7 @@ fn carve_into(
         src: ctx.src,
         col0_codes: &codes,
         late_starts: late,
+        full_records: owner.is_none(),
     };
     for c in cc.carve_region(start, end, clobbered) {
         out.push((

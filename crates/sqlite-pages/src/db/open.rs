@@ -394,6 +394,7 @@ impl<'a> Db<'a> {
                 src: self,
                 col0_codes: &[],
                 late_starts: &[],
+                full_records: false,
             };
             let mut carved = Vec::new();
             for (off, size) in bp.freeblocks() {
