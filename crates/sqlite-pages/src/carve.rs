@@ -234,13 +234,18 @@ impl<'a> CarveCtx<'a> {
         out
     }
 
-    /// The start, in the 8 bytes after `p`, of a reading that reaches at
-    /// least to `l_end` and scores at least `score`, or that has an intact
-    /// cell header (complete or partial record).
+    /// The start, in the 8 bytes after `p`, of a reading that has an intact
+    /// cell header (complete or partial record), or that reaches at least
+    /// to `l_end`, scores at least `score` and ends exactly where the stale
+    /// freeblock size at its start says (the header freeing it wrote).
     fn better_near(&self, p: usize, end: usize, score: f32, l_end: usize) -> Option<usize> {
         (p + 1..(p + 9).min(end.saturating_sub(4))).find(|&q| {
-            self.best_at_depth(q, end, false, false)
-                .is_some_and(|(s, l)| l.rowid.is_some() || (l.end >= l_end && s >= score))
+            self.best_at_depth(q, end, false, false).is_some_and(|(s, l)| {
+                l.rowid.is_some()
+                    || (l.end >= l_end
+                        && s >= score
+                        && self.stale_at(q, end).is_some_and(|st| q + st == l.end))
+            })
         })
     }
 
@@ -432,20 +437,15 @@ impl<'a> CarveCtx<'a> {
         let Some(col0) = t.record_order.first().and_then(|&c| t.columns.get(c)) else {
             return;
         };
-        // The raw size field (under this hypothesis, a freeblock header):
-        // a block that reached past `end` was cut there by a later cell.
-        let raw = crate::be_u16_at(self.page, p + 2).map(usize::from);
-        let cut = raw.is_some_and(|s| p + s > end && p + s <= self.page.len());
-        let trust = |e: usize| (!cut && !self.late_starts.contains(&e)).then_some(e);
+        let trust = |e: usize| (!self.late_starts.contains(&e)).then_some(e);
         let targets = [stale.map(|s| p + s).and_then(trust), trust(end)];
-        if targets.iter().all(Option::is_none) && t.rowid_alias != Some(0) {
-            // Nothing left to tell the lost first type by: neither its
-            // length nor where the other values lie is known.
-            return;
-        }
+        // With no end to trust, only a fixed-size first type can be told
+        // apart by the values that follow (a NULL there is not: it would
+        // put them at the record's start).
+        let untrusted = targets.iter().all(Option::is_none) && t.rowid_alias != Some(0);
         let shortest = self.shortest_col0(ti);
         for code in first_type_candidates(t, targets, body_start as u64 + rest) {
-            if code >= 128 {
+            if code >= 128 || (untrusted && code == 0) {
                 continue;
             }
             // A length derived from where the free space ends is a guess
