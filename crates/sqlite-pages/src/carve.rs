@@ -240,12 +240,13 @@ impl<'a> CarveCtx<'a> {
     /// freeblock size at its start says (the header freeing it wrote).
     fn better_near(&self, p: usize, end: usize, score: f32, l_end: usize) -> Option<usize> {
         (p + 1..(p + 9).min(end.saturating_sub(4))).find(|&q| {
-            self.best_at_depth(q, end, false, false).is_some_and(|(s, l)| {
-                l.rowid.is_some()
-                    || (l.end >= l_end
-                        && s >= score
-                        && self.stale_at(q, end).is_some_and(|st| q + st == l.end))
-            })
+            self.best_at_depth(q, end, false, false)
+                .is_some_and(|(s, l)| {
+                    l.rowid.is_some()
+                        || (l.end >= l_end
+                            && s >= score
+                            && self.stale_at(q, end).is_some_and(|st| q + st == l.end))
+                })
         })
     }
 
