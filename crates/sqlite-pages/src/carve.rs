@@ -128,12 +128,34 @@ fn text_ok(types: &[SerialType], body: &[u8], enc: TextEncoding) -> bool {
         let Some(b) = off.checked_add(n).and_then(|e| body.get(off..e)) else {
             return true;
         };
-        if matches!(t, SerialType::Text(_)) && (!enc.is_valid(b) || b.contains(&0)) {
+        if matches!(t, SerialType::Text(_)) && (!enc.is_valid(b) || has_nul(b, enc)) {
             return false;
         }
         off = off.saturating_add(n);
     }
     true
+}
+
+/// Is `b` no text SQLite wrote: a NUL character (a zero byte in UTF-8, a
+/// zero code unit in UTF-16, whose ASCII characters have a zero byte each),
+/// an odd UTF-16 length, or UTF-16 read one byte off (mostly ASCII with its
+/// bytes swapped: U+3700 for '7')?
+fn has_nul(b: &[u8], enc: TextEncoding) -> bool {
+    let swapped = |u: &[u8], ascii: usize| {
+        u.get(1 - ascii) == Some(&0) && u.get(ascii).is_some_and(|c| (0x20..0x7f).contains(c))
+    };
+    let units = b.chunks_exact(2);
+    match enc {
+        TextEncoding::Utf8 => b.contains(&0),
+        TextEncoding::Utf16le | TextEncoding::Utf16be => {
+            // Where an ASCII character's nonzero byte sits in a unit read
+            // with the wrong alignment.
+            let at = usize::from(enc == TextEncoding::Utf16le);
+            b.len() % 2 != 0
+                || units.clone().any(|u| u == [0, 0])
+                || units.filter(|u| swapped(u, at)).count() * 2 > b.len() / 2
+        }
+    }
 }
 
 /// Context of a carve.

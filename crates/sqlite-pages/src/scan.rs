@@ -518,11 +518,7 @@ fn carve_leaf(
         (col0, &late),
         &mut carved,
     );
-    // Rowids follow from physical order only where cells were written in
-    // rowid order (no cell was put into space freed before).
-    if late.is_empty() {
-        infer_rowids(ctx, &spans, &mut carved);
-    }
+    infer_rowids(ctx, &spans, &mut carved);
     for (r, _) in carved {
         out(r);
     }
