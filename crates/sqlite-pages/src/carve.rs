@@ -151,7 +151,7 @@ fn has_nul(b: &[u8], enc: TextEncoding) -> bool {
             // Where an ASCII character's nonzero byte sits in a unit read
             // with the wrong alignment.
             let at = usize::from(enc == TextEncoding::Utf16le);
-            b.len() % 2 != 0
+            !b.len().is_multiple_of(2)
                 || units.clone().any(|u| u == [0, 0])
                 || units.filter(|u| swapped(u, at)).count() * 2 > b.len() / 2
         }
