@@ -194,7 +194,7 @@ fn awkward_text_round_trips_through_every_format() {
     }
     testkit::sqlite::sqlite3(&db, &script).unwrap();
     let run = |format: &str| salvage_with_args(&db, &["--format", format]);
-    // CSV: table, status, page, offset, rowid, confidence, then the values.
+    // CSV: table, status, page, offset, rowid, confidence, partial, lost, then the values.
     let csv = run("csv");
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -205,7 +205,7 @@ fn awkward_text_round_trips_through_every_format() {
         .map(|r| {
             let r = r.unwrap();
             assert_eq!((&r[0], &r[1]), ("t", "live"));
-            (r[7].to_string(), r[8].to_string(), r[9].to_string())
+            (r[9].to_string(), r[10].to_string(), r[11].to_string())
         })
         .collect();
     got.sort();

@@ -25,7 +25,7 @@ const SHOWN_DIAGNOSTICS: usize = 20;
 pub enum Format {
     /// A script `sqlite3 new.db < recovered.sql` loads.
     Sql,
-    /// CSV: table, status, page, offset, rowid, confidence, then the values.
+    /// CSV: table, status, page, offset, rowid, confidence, partial (0|1), lost (the names of the lost columns), then the values.
     Csv,
     /// One JSON object per row.
     Jsonl,

@@ -224,3 +224,79 @@ impl Layout {
         panic!("no sqlite_master row for {name}");
     }
 }
+
+/// Where one table leaf cell's record lies in its page (page offsets):
+/// the cell's span, each column's serial-type bytes and value bytes (local
+/// records only).
+#[allow(dead_code)]
+pub struct RecordSpans {
+    pub cell: (usize, usize),
+    pub types: Vec<(usize, usize)>,
+    pub values: Vec<(usize, usize)>,
+    pub codes: Vec<u64>,
+}
+
+#[allow(dead_code)]
+pub fn content_len(t: u64) -> usize {
+    match t {
+        0 | 8 | 9 | 10 | 11 => 0,
+        1..=4 => t as usize,
+        5 => 6,
+        6 | 7 => 8,
+        t => (t as usize - 12) / 2,
+    }
+}
+
+#[allow(dead_code)]
+impl Layout {
+    /// The spans of the table leaf cell at `off` of page `p`; `None` when
+    /// its payload spills to overflow pages.
+    pub fn record_spans(&self, bytes: &[u8], p: u32, off: usize) -> Option<RecordSpans> {
+        let pg = self.page(bytes, p);
+        let (len, a) = varint(pg, off);
+        let (_, b) = varint(pg, off + a);
+        if self.local_len(len as usize) < len as usize {
+            return None;
+        }
+        let rec = off + a + b;
+        let (hl, h) = varint(pg, rec);
+        let mut at = rec + h;
+        let mut body = rec + hl as usize;
+        let mut s = RecordSpans {
+            cell: (off, rec + len as usize),
+            types: Vec::new(),
+            values: Vec::new(),
+            codes: Vec::new(),
+        };
+        while at < rec + hl as usize {
+            let (t, n) = varint(pg, at);
+            s.types.push((at, at + n));
+            s.codes.push(t);
+            s.values.push((body, body + content_len(t)));
+            body += content_len(t);
+            at += n;
+        }
+        Some(s)
+    }
+
+    /// The spans of every live cell of page `p` and the end of its cell
+    /// pointer array (bytes before it are the page header and pointers).
+    pub fn live_spans(&self, bytes: &[u8], p: u32) -> (usize, Vec<(usize, usize)>) {
+        let pg = self.page(bytes, p);
+        let h = self.hdr_off(p);
+        let n = u16_at(pg, h + 3);
+        let arr_end = h + if pg[h] & 0x08 != 0 { 8 } else { 12 } + 2 * n;
+        let spans = self
+            .cell_offsets(bytes, p)
+            .into_iter()
+            .map(|off| {
+                let (len, a) = varint(pg, off);
+                let (_, b) = varint(pg, off + a);
+                let local = self.local_len(len as usize);
+                let extra = if local < len as usize { 4 } else { 0 };
+                (off, off + a + b + local + extra)
+            })
+            .collect();
+        (arr_end, spans)
+    }
+}

@@ -105,7 +105,7 @@ impl<'a> Provenance<'a> {
     pub fn of_row(table: Option<&'a str>, file: &'a str, r: &RowRef<'a>) -> Self {
         Provenance {
             table,
-            status: r.status.name(),
+            status: r.status_label(),
             file,
             page: r.page_no.0,
             offset: i64::try_from(r.offset).unwrap_or(-1),

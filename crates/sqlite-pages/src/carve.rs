@@ -42,6 +42,9 @@ pub struct Carved {
     pub values: Vec<OwnedValue>,
     /// 0..=1; lower when header bytes had to be rebuilt.
     pub confidence: f32,
+    /// Schema columns whose bytes were overwritten (bit `i` = column `i`;
+    /// their values are `Null`): a partial row. 0 for a complete one.
+    pub lost: u64,
 }
 
 /// Is serial type `t` plausible for a column of affinity `a` in carved data?
@@ -125,12 +128,34 @@ fn text_ok(types: &[SerialType], body: &[u8], enc: TextEncoding) -> bool {
         let Some(b) = off.checked_add(n).and_then(|e| body.get(off..e)) else {
             return true;
         };
-        if matches!(t, SerialType::Text(_)) && (!enc.is_valid(b) || b.contains(&0)) {
+        if matches!(t, SerialType::Text(_)) && (!enc.is_valid(b) || has_nul(b, enc)) {
             return false;
         }
         off = off.saturating_add(n);
     }
     true
+}
+
+/// Is `b` no text SQLite wrote: a NUL character (a zero byte in UTF-8, a
+/// zero code unit in UTF-16, whose ASCII characters have a zero byte each),
+/// an odd UTF-16 length, or UTF-16 read one byte off (mostly ASCII with its
+/// bytes swapped: U+3700 for '7')?
+fn has_nul(b: &[u8], enc: TextEncoding) -> bool {
+    let swapped = |u: &[u8], ascii: usize| {
+        u.get(1 - ascii) == Some(&0) && u.get(ascii).is_some_and(|c| (0x20..0x7f).contains(c))
+    };
+    let units = b.chunks_exact(2);
+    match enc {
+        TextEncoding::Utf8 => b.contains(&0),
+        TextEncoding::Utf16le | TextEncoding::Utf16be => {
+            // Where an ASCII character's nonzero byte sits in a unit read
+            // with the wrong alignment.
+            let at = usize::from(enc == TextEncoding::Utf16le);
+            !b.len().is_multiple_of(2)
+                || units.clone().any(|u| u == [0, 0])
+                || units.filter(|u| swapped(u, at)).count() * 2 > b.len() / 2
+        }
+    }
 }
 
 /// Context of a carve.
@@ -151,6 +176,15 @@ pub struct CarveCtx<'a> {
     /// use is the better guess between hypotheses the bytes cannot separate
     /// (e.g. an id stored as int8 `0x4e` + text, or as int16 `0x4e28`).
     pub col0_codes: &'a [(usize, u64)],
+    /// Offsets where an intact cell starts that was written after the cell
+    /// physically below it (its rowid is the greater): a freeblock ending
+    /// there lost its tail to it, so its end says nothing of the length of
+    /// the record it held.
+    pub late_starts: &'a [usize],
+    /// Only records with every column of their table (pages no table
+    /// owns: the residue of index pages holds records shaped like a
+    /// table's first columns).
+    pub full_records: bool,
 }
 
 struct Hyp {
@@ -181,19 +215,40 @@ impl<'a> CarveCtx<'a> {
                 p += 1;
                 continue;
             }
-            match self.best_at(p, end, p == start && clobbered_start) {
-                Some(c) if c.end > p => {
+            let known = p == start && clobbered_start;
+            match self.best_at_depth(p, end, known, true) {
+                Some((s, l))
+                    if l.end > p
+                        && !l.strong
+                        && let Some(q) = self.better_near(p, end, s, l.end) =>
+                {
+                    // A weak reading overlapping a better one that starts
+                    // just after it (a cell whose own header is intact, or
+                    // whose stale freeblock size closes the space): the
+                    // later one is the cell.
+                    p = q;
+                }
+                Some((_, l)) if l.end > p => {
                     let closes =
-                        c.end == end || self.stale_at(p, end).is_some_and(|s| p + s == c.end);
-                    if !closes && let Some(q) = self.intact_cell_in_tail(&c, end) {
+                        l.end == end || self.stale_at(p, end).is_some_and(|s| p + s == l.end);
+                    if !closes && let Some(q) = self.intact_cell_in_tail(l.offset, l.end, end) {
                         // A cell written later over this one's tail (residue
                         // of an older page layout): its last values are not
-                        // its own. Drop it; carve on from the newer cell.
+                        // its own. A cell whose start is known keeps the
+                        // columns stored before `q` (a partial row); any
+                        // other is dropped. Carving goes on from the newer cell.
+                        if l.strong
+                            && let Some(c) = self.materialise(l, Some(q))
+                        {
+                            out.push(c);
+                        }
                         p = q;
                         continue;
                     }
-                    p = c.end;
-                    out.push(c);
+                    p = l.end;
+                    if let Some(c) = self.materialise(l, None) {
+                        out.push(c);
+                    }
                 }
                 _ => p += 1,
             }
@@ -201,23 +256,34 @@ impl<'a> CarveCtx<'a> {
         out
     }
 
+    /// The start, in the 8 bytes after `p`, of a reading that has an intact
+    /// cell header (complete or partial record), or that reaches at least
+    /// to `l_end`, scores at least `score` and ends exactly where the stale
+    /// freeblock size at its start says (the header freeing it wrote).
+    fn better_near(&self, p: usize, end: usize, score: f32, l_end: usize) -> Option<usize> {
+        (p + 1..(p + 9).min(end.saturating_sub(4))).find(|&q| {
+            self.best_at_depth(q, end, false, false)
+                .is_some_and(|(s, l)| {
+                    l.rowid.is_some()
+                        || (l.end >= l_end
+                            && s >= score
+                            && self.stale_at(q, end).is_some_and(|st| q + st == l.end))
+                })
+        })
+    }
+
     /// The start of a cell header that is intact (payload length, rowid and
     /// record header agreeing and fitting a table) and begins in the last 8
     /// bytes of `c`. Its body may itself be overwritten by a later cell.
-    fn intact_cell_in_tail(&self, c: &Carved, end: usize) -> Option<usize> {
-        let from = c.end.saturating_sub(8).max(c.offset + 5);
-        (from..c.end.min(end)).find(|&q| {
+    fn intact_cell_in_tail(&self, offset: usize, c_end: usize, end: usize) -> Option<usize> {
+        let from = c_end.saturating_sub(8).max(offset + 5);
+        (from..c_end.min(end)).find(|&q| {
             self.tables.iter().enumerate().any(|(ti, t)| {
                 let mut hyps = Vec::new();
                 self.intact_hyp(ti, t, q, &mut hyps);
                 !hyps.is_empty()
             })
         })
-    }
-
-    fn best_at(&self, p: usize, end: usize, known_clobbered: bool) -> Option<Carved> {
-        self.best_at_depth(p, end, known_clobbered, true)
-            .and_then(|(_, l)| self.materialise(l))
     }
 
     /// Stale freeblock size at `p`, if it stays inside `end`.
@@ -249,7 +315,8 @@ impl<'a> CarveCtx<'a> {
                 self.clobbered_hyps(ti, t, p, lp_lr, stale, end, &mut hyps);
             }
             for h in hyps {
-                if let Some((c, score)) = self.finish(t, h, p, end, stale) {
+                let strong = h.rowid.is_some() || known_clobbered;
+                if let Some((c, score)) = self.finish(t, h, (p, end), stale, strong) {
                     cands.push((score, c));
                 }
             }
@@ -393,9 +460,22 @@ impl<'a> CarveCtx<'a> {
         let Some(col0) = t.record_order.first().and_then(|&c| t.columns.get(c)) else {
             return;
         };
-        let targets = [stale.map(|s| p + s), Some(end)];
+        let trust = |e: usize| (!self.late_starts.contains(&e)).then_some(e);
+        let targets = [stale.map(|s| p + s).and_then(trust), trust(end)];
+        // With no end to trust, only a fixed-size first type can be told
+        // apart by the values that follow (a NULL there is not: it would
+        // put them at the record's start).
+        let untrusted = targets.iter().all(Option::is_none) && t.rowid_alias != Some(0);
+        let shortest = self.shortest_col0(ti);
         for code in first_type_candidates(t, targets, body_start as u64 + rest) {
-            if code >= 128 {
+            if code >= 128 || (untrusted && code == 0) {
+                continue;
+            }
+            // A length derived from where the free space ends is a guess
+            // when a later cell took the freeblock's tail (the record was
+            // longer): a value far shorter than any this page's intact
+            // rows hold is taken for that case and not reported.
+            if code >= 12 && shortest.is_some_and(|m| (code - 12) / 2 * 4 < m * 3) {
                 continue;
             }
             let st = SerialType::from_code(code);
@@ -419,19 +499,38 @@ impl<'a> CarveCtx<'a> {
         }
     }
 
+    /// The shortest text/blob first column among the intact cells of table
+    /// `ti` on this page, when at least 3 of them have one.
+    fn shortest_col0(&self, ti: usize) -> Option<u64> {
+        let lens = self
+            .col0_codes
+            .iter()
+            .filter(|(t, c)| *t == ti && *c >= 12)
+            .map(|(_, c)| (c - 12) / 2);
+        if lens.clone().count() < 3 {
+            return None;
+        }
+        lens.min()
+    }
+
     /// Checks a hypothesis against the bytes; returns it decoded (values not
-    /// yet materialised) with its unclamped ranking score.
+    /// yet materialised) with its unclamped ranking score. `(p, end)`: the
+    /// cell start and the end of the free space. A `strong` hypothesis (its
+    /// rowid header agreed, or a freeblock header says a cell starts at `p`)
+    /// whose record runs past `end` into bytes written later (not the page
+    /// end) comes back cut there: a partial row.
     fn finish(
         &self,
         t: &Table,
         h: Hyp,
-        p: usize,
-        end: usize,
+        (p, end): (usize, usize),
         stale: Option<usize>,
+        strong: bool,
     ) -> Option<(Lite<'a>, f32)> {
         let body_len: u64 = h.types.iter().map(|t| t.content_len()).sum();
         let plen = (h.hdr_len as u64).checked_add(body_len)?;
         let local = local_payload_len(plen, self.page.len(), true);
+        let mut cut = false;
         let (payload, cell_end): (Cow<'a, [u8]>, usize) = if (local as u64) < plen {
             let ov_at = h.rec.checked_add(local)?;
             let ov = crate::be_u32_at(self.page, ov_at)?;
@@ -455,9 +554,14 @@ impl<'a> CarveCtx<'a> {
         } else {
             let e = h.rec.checked_add(usize::try_from(plen).ok()?)?;
             if e > end {
-                return None;
+                if !strong || end >= self.page.len() || h.rec + h.hdr_len >= end {
+                    return None;
+                }
+                cut = true;
+                (Cow::Borrowed(self.page.get(h.rec..end)?), end)
+            } else {
+                (Cow::Borrowed(self.page.get(h.rec..e)?), e)
             }
-            (Cow::Borrowed(self.page.get(h.rec..e)?), e)
         };
         let body = payload.get(h.hdr_len..)?;
         if !text_ok(&h.types, body, self.enc) {
@@ -477,23 +581,14 @@ impl<'a> CarveCtx<'a> {
         let mut conf = 0.5f32 - implausibility(&rec.types, &vals);
         drop(vals);
         let types = rec.types;
-        if nn < t.columns.len().min(2) {
+        if nn < t.columns.len().min(2) || (self.full_records && types.len() < t.columns.len()) {
             return None;
         }
-        if let Some(s) = stale {
-            let fb_end = p + s;
-            if cell_end == fb_end {
-                conf += 0.4;
-            } else if cell_end < fb_end && fb_end - cell_end <= 3 {
-                conf += 0.3;
-            } else if cell_end < fb_end {
-                conf += 0.1;
-            } else if h.rowid.is_none() {
-                conf -= 0.3;
-            }
-        }
-        if cell_end == end {
-            conf += 0.2;
+        if cut {
+            // Ranked below any hypothesis that fits the free space whole.
+            conf -= 0.35;
+        } else {
+            conf += end_bonus(cell_end, p, end, stale, h.rowid.is_some());
         }
         conf += 0.05 * nn.min(4) as f32;
         if types.len() == t.columns.len() {
@@ -507,33 +602,87 @@ impl<'a> CarveCtx<'a> {
                 hdr_len: h.hdr_len,
                 rowid: h.rowid,
                 payload,
+                rec: h.rec,
                 offset: p,
                 end: cell_end,
                 confidence: conf.clamp(0.0, 1.0),
+                strong,
             },
             score,
         ))
     }
 
-    /// Decodes the winning hypothesis into a row.
-    fn materialise(&self, l: Lite<'_>) -> Option<Carved> {
+    /// Decodes the winning hypothesis into a row; with `cut`, only the
+    /// columns whose bytes lie before that page offset (the others are
+    /// lost: `Null`, with their bit set in [`Carved::lost`]).
+    fn materialise(&self, l: Lite<'_>, cut: Option<usize>) -> Option<Carved> {
         let t = self.tables.get(l.table)?;
-        let body = l.payload.get(l.hdr_len..)?;
-        let rec = Record {
-            header_len: l.hdr_len,
-            types: l.types,
-            body,
+        let mut payload: &[u8] = &l.payload;
+        if let Some(q) = cut {
+            if matches!(l.payload, Cow::Owned(_)) {
+                return None;
+            }
+            payload = payload.get(..q.checked_sub(l.rec)?)?;
+        }
+        let body = payload.get(l.hdr_len..)?;
+        let mut vals = Vec::with_capacity(l.types.len());
+        let mut lost = 0u64;
+        let mut off = 0usize;
+        for (i, &st) in l.types.iter().enumerate() {
+            let n = usize::try_from(st.content_len()).ok()?;
+            let v = body.get(off..off.checked_add(n)?);
+            off = off.saturating_add(n);
+            match v {
+                // A constant (NULL, 0, 1) is known from its serial type alone.
+                _ if n == 0 => vals.push(Some(Value::from_serial(st, &[]))),
+                Some(b) => vals.push(Some(Value::from_serial(st, b))),
+                None => {
+                    let col = *t.record_order.get(i)?;
+                    lost |= 1u64.checked_shl(u32::try_from(col).ok()?)?;
+                    vals.push(None);
+                }
+            }
+        }
+        if lost != 0 && vals.iter().flatten().all(|v| matches!(v, Value::Null)) {
+            return None;
+        }
+        let confidence = if lost != 0 {
+            (l.confidence - 0.2).max(0.05)
+        } else {
+            l.confidence
         };
-        let vals = rec.values();
         Some(Carved {
             offset: l.offset,
             end: l.end,
             table: l.table,
             rowid: l.rowid,
             values: to_schema_values(t, &vals, l.rowid, self.enc),
-            confidence: l.confidence,
+            confidence,
+            lost,
         })
     }
+}
+
+/// How well a complete cell ending at `cell_end` closes the free space:
+/// its stale freeblock (size field at `p + 2`) or the region's end.
+fn end_bonus(cell_end: usize, p: usize, end: usize, stale: Option<usize>, rowid: bool) -> f32 {
+    let mut conf = 0.0f32;
+    if let Some(s) = stale {
+        let fb_end = p + s;
+        if cell_end == fb_end {
+            conf += 0.4;
+        } else if cell_end < fb_end && fb_end - cell_end <= 3 {
+            conf += 0.3;
+        } else if cell_end < fb_end {
+            conf += 0.1;
+        } else if !rowid {
+            conf -= 0.3;
+        }
+    }
+    if cell_end == end {
+        conf += 0.2;
+    }
+    conf
 }
 
 /// A checked hypothesis whose values are not decoded yet.
@@ -543,9 +692,13 @@ struct Lite<'a> {
     hdr_len: usize,
     rowid: Option<i64>,
     payload: Cow<'a, [u8]>,
+    /// Page offset of the record (where `payload` starts).
+    rec: usize,
     offset: usize,
     end: usize,
     confidence: f32,
+    /// See [`CarveCtx::finish`]: the cell's start is known.
+    strong: bool,
 }
 
 /// Penalty for values a real SQLite would not have written: integers in a

@@ -45,6 +45,20 @@ impl RowStatus {
             Self::Orphan => "orphan",
         }
     }
+
+    /// [`RowStatus::name`], with the suffix `-partial` for a row some of
+    /// whose columns were lost (`deleted-partial`, `unallocated-partial`,
+    /// `freelist-partial`, `orphan-partial`).
+    pub fn label(self, partial: bool) -> &'static str {
+        match (self, partial) {
+            (s, false) => s.name(),
+            (Self::Live, true) => "live-partial",
+            (Self::Deleted, true) => "deleted-partial",
+            (Self::Freelist, true) => "freelist-partial",
+            (Self::Unallocated, true) => "unallocated-partial",
+            (Self::Orphan, true) => "orphan-partial",
+        }
+    }
 }
 
 /// One recovered row.
@@ -76,6 +90,9 @@ pub struct RecoveredRow {
     /// tree reaches (a forged or broken pointer; see
     /// [`PageRole::Unreached`]).
     pub reachable: bool,
+    /// Schema columns lost to later writes over a carved cell (bit `i` =
+    /// column `i`, value `Null`): a partial row; 0 when complete.
+    pub lost: u64,
 }
 
 /// A recovered row whose values borrow the page (or its reassembled
@@ -106,6 +123,15 @@ pub struct RowRef<'r> {
     pub chain_break: Option<ChainBreak>,
     /// As [`RecoveredRow::reachable`].
     pub reachable: bool,
+    /// As [`RecoveredRow::lost`].
+    pub lost: u64,
+}
+
+impl RowRef<'_> {
+    /// The status as outputs name it ([`RowStatus::label`]).
+    pub fn status_label(&self) -> &'static str {
+        self.status.label(self.lost != 0)
+    }
 }
 
 impl RowRef<'_> {
@@ -127,6 +153,7 @@ impl RowRef<'_> {
             rowid_inferred: self.rowid_inferred,
             chain_break: self.chain_break,
             reachable: self.reachable,
+            lost: self.lost,
         }
     }
 }
@@ -148,6 +175,7 @@ impl RecoveredRow {
             rowid_inferred: self.rowid_inferred,
             chain_break: self.chain_break,
             reachable: self.reachable,
+            lost: self.lost,
         })
     }
 }
@@ -253,7 +281,7 @@ pub fn scan_page(
                 page.len(),
                 false,
                 RowStatus::Freelist,
-                &[],
+                (&[], &[]),
                 &mut carved,
             );
             for (r, _) in carved {
@@ -415,6 +443,7 @@ fn table_leaf_rows(
                 rowid_inferred: false,
                 chain_break,
                 reachable,
+                lost: 0,
             });
         }
     }
@@ -436,6 +465,11 @@ fn carve_leaf(
 ) {
     let page_no = bp.page_no;
     let mut carved = Vec::new();
+    let spans: Vec<(usize, usize, Option<i64>)> = intact
+        .iter()
+        .map(|(o, r, _, _, len)| (*o, o.saturating_add(*len), *r))
+        .collect();
+    let late = late_starts(&spans);
     for (off, size) in bp.freeblocks() {
         carve_into(
             ctx,
@@ -446,7 +480,7 @@ fn carve_leaf(
             off.saturating_add(size),
             true,
             carve_status_fb,
-            col0,
+            (col0, &late),
             &mut carved,
         );
     }
@@ -462,7 +496,7 @@ fn carve_leaf(
             end,
             true,
             carve_status_fb,
-            col0,
+            (col0, &late),
             &mut carved,
         );
     }
@@ -481,13 +515,9 @@ fn carve_leaf(
         ge,
         false,
         gap_status,
-        col0,
+        (col0, &late),
         &mut carved,
     );
-    let spans: Vec<(usize, usize, Option<i64>)> = intact
-        .iter()
-        .map(|(o, r, _, _, len)| (*o, o.saturating_add(*len), *r))
-        .collect();
     infer_rowids(ctx, &spans, &mut carved);
     for (r, _) in carved {
         out(r);
@@ -593,6 +623,7 @@ fn live_cells(
             rowid_inferred: false,
             chain_break,
             reachable,
+            lost: 0,
         });
         types = rec.types;
         vals_buf = recycle(vals);
@@ -667,7 +698,7 @@ fn carve_into(
     end: usize,
     clobbered: bool,
     status: RowStatus,
-    col0: &[u64],
+    (col0, late): (&[u64], &[usize]),
     out: &mut Vec<(RecoveredRow, usize)>,
 ) {
     if end <= start.saturating_add(4) {
@@ -701,6 +732,8 @@ fn carve_into(
         enc: ctx.enc,
         src: ctx.src,
         col0_codes: &codes,
+        late_starts: late,
+        full_records: owner.is_none(),
     };
     for c in cc.carve_region(start, end, clobbered) {
         out.push((
@@ -716,10 +749,30 @@ fn carve_into(
                 rowid_inferred: false,
                 chain_break: None,
                 reachable: true,
+                lost: c.lost,
             },
             c.end,
         ));
     }
+}
+
+/// Offsets of intact cells whose rowid exceeds that of the intact cell
+/// physically just below them: written after it (cells are laid out from
+/// the page end down in the order they are written), so into space freed
+/// before.
+fn late_starts(intact: &[(usize, usize, Option<i64>)]) -> Vec<usize> {
+    let mut by_off: Vec<(usize, i64)> = intact
+        .iter()
+        .filter_map(|&(o, _, r)| Some((o, r?)))
+        .collect();
+    by_off.sort_unstable();
+    by_off
+        .windows(2)
+        .filter_map(|w| match w {
+            [(_, below), (o, r)] if r > below => Some(*o),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The first serial-type code of the record at the start of `local` (a
@@ -787,6 +840,7 @@ fn without_rowid_rows(
             rowid_inferred: false,
             chain_break,
             reachable: true,
+            lost: 0,
         });
     }
 }

@@ -228,6 +228,8 @@ pub struct RowMark {
     pub table: Option<usize>,
     /// The row's status.
     pub status: RowStatus,
+    /// Some of the row's columns were lost ([`RowRef::lost`]).
+    pub partial: bool,
     /// `false` for a carved row that repeats an earlier carved row.
     pub keep: bool,
     /// De-duplication key of a carved row: (table, fingerprint).
@@ -241,6 +243,7 @@ impl RowMark {
         Self {
             table: r.table,
             status: r.status,
+            partial: r.lost != 0,
             keep: true,
             key: (r.table, 0),
             projection: false,

@@ -393,6 +393,8 @@ impl<'a> Db<'a> {
                 enc: self.encoding,
                 src: self,
                 col0_codes: &[],
+                late_starts: &[],
+                full_records: false,
             };
             let mut carved = Vec::new();
             for (off, size) in bp.freeblocks() {

@@ -114,6 +114,7 @@ impl Db<'_> {
                         rowid_inferred: false,
                         chain_break: None,
                         reachable: true,
+                        lost: 0,
                     });
                 }
             }

@@ -6,11 +6,11 @@
 //! stage (`Outputs`, on the calling thread) only copies the kept rows' bytes
 //! to the writers.
 
-use rowcodec::sqlite::Value;
 use rowcodec::sqlite::encode::{
     sql_ident, write_csv_str, write_csv_value, write_hex, write_int, write_json_value,
     write_sql_literal,
 };
+use rowcodec::sqlite::{TextEncoding, Value};
 use sqlite_pages::db::{Db, RowFormat};
 use sqlite_pages::scan::{RowRef, RowStatus};
 
@@ -55,6 +55,24 @@ pub struct Formatted {
     pub csv: Vec<u8>,
     /// Row ends.
     pub ends: Vec<[usize; 3]>,
+}
+
+/// The names of the columns a partial row lost ([`RowRef::lost`]).
+pub fn lost_names<'d>(db: &'d Db<'_>, r: &RowRef<'_>) -> Vec<&'d str> {
+    let Some(t) = r.table.and_then(|t| db.tables.get(t)) else {
+        return Vec::new();
+    };
+    t.columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            u32::try_from(*i)
+                .ok()
+                .and_then(|i| 1u64.checked_shl(i))
+                .is_some_and(|bit| r.lost & bit != 0)
+        })
+        .map(|(_, c)| c.name.as_str())
+        .collect()
 }
 
 /// The companion table of carved rows.
@@ -113,11 +131,18 @@ impl RowBytes {
                 out.extend_from_slice(&text.carved_insert);
                 values(out);
                 out.extend_from_slice(b",'");
-                out.extend_from_slice(r.status.name().as_bytes());
+                out.extend_from_slice(r.status_label().as_bytes());
                 out.extend_from_slice(b"',");
                 self.provenance(r, out);
                 out.push(b',');
                 let _ = std::io::Write::write_fmt(out, format_args!("{}", r.confidence));
+                if r.lost == 0 {
+                    out.extend_from_slice(b",0,NULL");
+                } else {
+                    out.extend_from_slice(b",1,");
+                    let names = lost_names(db, r).join(",");
+                    write_sql_literal(&Value::Text(names.as_bytes()), TextEncoding::Utf8, out);
+                }
             }
             None => {
                 out.extend_from_slice(b"INSERT INTO datam_unattributed VALUES('");
@@ -150,13 +175,18 @@ impl RowBytes {
         }
     }
 
-    fn jsonl(&self, r: &RowRef<'_>, out: &mut Vec<u8>) {
+    fn jsonl(&self, db: &Db<'_>, r: &RowRef<'_>, out: &mut Vec<u8>) {
         // Keys in sorted order, as serde_json's map wrote them before.
         out.extend_from_slice(b"{\"confidence\":");
         let conf = (f64::from(r.confidence) * 100.0).round() / 100.0;
         write_json_value(&Value::Real(conf), r.enc, out);
         out.extend_from_slice(b",\"file\":");
         out.extend_from_slice(&self.json_file);
+        if r.lost != 0 {
+            out.extend_from_slice(b",\"lost\":");
+            let names = serde_json::to_vec(&lost_names(db, r)).unwrap_or_default();
+            out.extend_from_slice(&names);
+        }
         out.extend_from_slice(b",\"offset\":");
         write_int(i64::try_from(r.offset).unwrap_or(-1), out);
         out.extend_from_slice(b",\"page\":");
@@ -178,7 +208,7 @@ impl RowBytes {
             out.extend_from_slice(b",\"rowid_inferred\":true");
         }
         out.extend_from_slice(b",\"status\":\"");
-        out.extend_from_slice(r.status.name().as_bytes());
+        out.extend_from_slice(r.status_label().as_bytes());
         out.extend_from_slice(b"\",\"table\":");
         match r.table.and_then(|t| self.tables.get(t)) {
             Some(t) => out.extend_from_slice(&t.json_name),
@@ -194,14 +224,14 @@ impl RowBytes {
         out.extend_from_slice(b"]}\n");
     }
 
-    fn csv(&self, r: &RowRef<'_>, out: &mut Vec<u8>) {
+    fn csv(&self, db: &Db<'_>, r: &RowRef<'_>, out: &mut Vec<u8>) {
         if self.streams.csv_table_column {
             if let Some(t) = r.table.and_then(|t| self.tables.get(t)) {
                 out.extend_from_slice(&t.csv_name);
             }
             out.push(b',');
         }
-        out.extend_from_slice(r.status.name().as_bytes());
+        out.extend_from_slice(r.status_label().as_bytes());
         out.push(b',');
         write_int(i64::from(r.page_no.0), out);
         out.push(b',');
@@ -211,6 +241,12 @@ impl RowBytes {
             write_int(id, out);
         }
         let _ = std::io::Write::write_fmt(out, format_args!(",{:.2}", r.confidence));
+        if r.lost == 0 {
+            out.extend_from_slice(b",0,");
+        } else {
+            out.extend_from_slice(b",1,");
+            write_csv_str(lost_names(db, r).join(",").as_bytes(), out);
+        }
         for v in r.values {
             out.push(b',');
             write_csv_value(v, r.enc, out);
@@ -226,10 +262,10 @@ impl RowFormat for RowBytes {
             self.sql(db, row, &mut b.sql);
         }
         if self.streams.jsonl {
-            self.jsonl(row, &mut b.jsonl);
+            self.jsonl(db, row, &mut b.jsonl);
         }
         if self.streams.csv {
-            self.csv(row, &mut b.csv);
+            self.csv(db, row, &mut b.csv);
         }
         b.ends.push([b.sql.len(), b.jsonl.len(), b.csv.len()]);
     }

@@ -41,7 +41,8 @@ pub use outputs::{OutputError, Outputs, report_json};
 pub enum Format {
     /// A script `sqlite3 new.db < recovered.sql` loads.
     Sql,
-    /// CSV: table, status, page, offset, rowid, confidence, then the values.
+    /// CSV: table, status, page, offset, rowid, confidence, partial (0/1), lost
+    /// (names of the lost columns), then the values.
     Csv,
     /// One JSON object per row.
     Jsonl,

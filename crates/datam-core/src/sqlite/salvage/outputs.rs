@@ -43,6 +43,9 @@ fn create(path: &Path) -> Result<BufWriter<File>, OutputError> {
         })
 }
 
+/// Rows are counted per (table index, status, partial).
+type CountKey = (Option<usize>, RowStatus, bool);
+
 /// Where rows go: any combination of SQL, JSONL, a CSV stream, and
 /// per-table CSV files (`<table>.<status>.csv`).
 pub struct Outputs<'w> {
@@ -51,10 +54,11 @@ pub struct Outputs<'w> {
     csv_stream: Option<Box<dyn Write + 'w>>,
     csv_dir: Option<PathBuf>,
     csv_files: HashMap<(Option<usize>, RowStatus), BufWriter<File>>,
-    /// Rows per (table, status).
+    /// Rows per (table, status); partial rows under their own status
+    /// (`deleted-partial`, ...).
     pub counts: BTreeMap<(String, &'static str), u64>,
-    /// Rows of the main file per (table index, status), folded into `counts` by `finish`.
-    row_counts: HashMap<(Option<usize>, RowStatus), u64>,
+    /// Rows of the main file per (table index, status, partial), folded into `counts` by `finish`.
+    row_counts: HashMap<CountKey, u64>,
     file_label: String,
     sql_in_tx: bool,
 }
@@ -146,7 +150,7 @@ impl<'w> Outputs<'w> {
             })
             .collect();
         let mut w = create(&dir.join(format!("{safe}.{}.csv", status.name())))?;
-        let mut hdr = b"status,page,offset,rowid,confidence".to_vec();
+        let mut hdr = b"status,page,offset,rowid,confidence,partial,lost".to_vec();
         for c in t.map(|t| t.columns.as_slice()).unwrap_or_default() {
             hdr.push(b',');
             write_csv_str(c.name.as_bytes(), &mut hdr);
@@ -179,6 +183,8 @@ impl<'w> Outputs<'w> {
                     "datam_offset",
                     "datam_rowid",
                     "datam_confidence",
+                    "datam_partial",
+                    "datam_lost",
                 ]
                 .map(String::from),
             );
@@ -240,13 +246,14 @@ impl SalvageSink for Outputs<'_> {
         let mut run_start = [0usize; 3];
         let per_table_csv = self.csv_dir.is_some();
         // Rows of a batch mostly share (table, status): count runs, not rows.
-        let mut run: Option<((Option<usize>, RowStatus), u64)> = None;
+        let mut run: Option<(CountKey, u64)> = None;
         for (m, end) in marks.iter().zip(&b.ends) {
             if m.keep {
+                let key = (m.table, m.status, m.partial);
                 match run.as_mut() {
-                    Some((k, n)) if *k == (m.table, m.status) => *n += 1,
+                    Some((k, n)) if *k == key => *n += 1,
                     _ => {
-                        if let Some((k, n)) = run.replace(((m.table, m.status), 1)) {
+                        if let Some((k, n)) = run.replace((key, 1)) {
                             *self.row_counts.entry(k).or_insert(0) += n;
                         }
                     }
@@ -289,12 +296,15 @@ impl SalvageSink for Outputs<'_> {
     }
 
     fn finish(&mut self, db: &Db<'_>) -> Result<(), OutputError> {
-        for ((t, status), n) in self.row_counts.drain() {
+        for ((t, status, partial), n) in self.row_counts.drain() {
             let name = t
                 .and_then(|t| db.tables.get(t))
                 .map(|t| t.name.clone())
                 .unwrap_or_default();
-            *self.counts.entry((name, status.name())).or_insert(0) += n;
+            *self
+                .counts
+                .entry((name, status.label(partial)))
+                .or_insert(0) += n;
         }
         if let Some(w) = self.sql.as_mut() {
             for m in &db.master {
@@ -330,6 +340,11 @@ pub fn report_json(
             .or_default()
             .insert(st, *n);
     }
+    let partial_rows: u64 = counts
+        .iter()
+        .filter(|((_, st), _)| st.ends_with("-partial"))
+        .map(|(_, n)| n)
+        .sum();
     let damaged: Vec<Json> = s
         .diagnostics
         .iter()
@@ -345,6 +360,7 @@ pub fn report_json(
         "header_ok": s.header_ok,
         "pages_by_kind": s.pages_by_kind,
         "rows": per_table,
+        "partial_rows": partial_rows,
         "tables": s.tables.iter().map(|t| json!({"name": t.name, "root": t.root.0, "dropped": t.dropped, "without_rowid": t.without_rowid, "columns": t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()})).collect::<Vec<_>>(),
         "diagnostics": damaged,
         "seconds": secs,
