@@ -137,7 +137,7 @@ pub struct PlanRow {
     pub new: Option<Image>,
     /// The datums of `old` (TOAST values from the heap or WAL chunks
     /// inlined), for callers that type values themselves (Arrow);
-    /// [`plan_versions`] fills it, [`plan_table`] leaves it `None`.
+    /// [`plan_versions`] fills it when asked, [`plan_table`] leaves it `None`.
     pub old_values: Option<Vec<Value<'static>>>,
     /// Where `old` came from.
     pub old_source: Option<Source>,
@@ -237,7 +237,7 @@ pub fn plan_table<'c>(
     targets: &[XactSummary],
     changes: &[Change],
 ) -> Result<TablePlan, Error> {
-    plan_inner(cat, class, src, (log, targets, changes), false)
+    plan_inner(cat, class, src, (log, targets, changes), (false, false))
 }
 
 /// Like [`plan_table`], but each target transaction's rows stay its own:
@@ -245,16 +245,22 @@ pub fn plan_table<'c>(
 /// transaction, whose `old` is the version that transaction deleted or
 /// replaced and whose `new` the version it wrote. This is every row
 /// version the WAL shows (`pg dump --dead`, time travel); the rows are not
-/// an undo plan of the targets together.
+/// an undo plan of the targets together. `keep_values`: fill
+/// [`PlanRow::old_values`] too (memory for every old image's datums).
 pub fn plan_versions<'c>(
     cat: &'c Catalog,
     class: &ClassRow,
     src: TableSources<'c>,
-    log: &XactLog,
-    targets: &[XactSummary],
-    changes: &[Change],
+    (log, targets, changes): (&XactLog, &[XactSummary], &[Change]),
+    keep_values: bool,
 ) -> Result<TablePlan, Error> {
-    plan_inner(cat, class, src, (log, targets, changes), true)
+    plan_inner(
+        cat,
+        class,
+        src,
+        (log, targets, changes),
+        (true, keep_values),
+    )
 }
 
 fn plan_inner<'c>(
@@ -262,7 +268,7 @@ fn plan_inner<'c>(
     class: &ClassRow,
     src: TableSources<'c>,
     (log, targets, changes): (&XactLog, &[XactSummary], &[Change]),
-    per_xact: bool,
+    (per_xact, keep_values): (bool, bool),
 ) -> Result<TablePlan, Error> {
     let TableSources {
         heap,
@@ -316,7 +322,7 @@ fn plan_inner<'c>(
         }
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
-    dec.keep_values = per_xact;
+    dec.keep_values = keep_values;
     let mut plan_rows: Vec<PlanRow> = replay
         .rows
         .list

@@ -140,8 +140,12 @@ pub fn dump_as_of(
             first: first.message(),
         });
     }
-    let (mut later, plan) =
-        super::dead::wal_versions(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
+    let (mut later, plan) = super::dead::wal_versions(
+        &req.pgdata,
+        (&cat, &class),
+        job,
+        (&|x| as_of.is_after(x), false),
+    )?;
     later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
     let mut incomplete = Vec::new();
     if let Some(plan) = plan {

@@ -167,7 +167,7 @@ fn find(
         !job.cancel.is_cancelled()
     });
     job.check()?;
-    let wal = match wal_versions(&req.pgdata, (cat, class), job, &|_| true) {
+    let wal = match wal_versions(&req.pgdata, (cat, class), job, (&|_| true, true)) {
         Ok((_, plan)) => wal_rows(plan, ctx.n_cols(), &mut counts),
         Err(e) => {
             job.diagnostic(Diagnostic::warning(
@@ -210,12 +210,13 @@ fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
 
 /// The committed transactions of the WAL in `pgdata` that changed the
 /// table and that `keep` accepts (in commit order), with their rows'
-/// before/after images (`None` when there is none).
+/// before/after images (`None` when there is none); `values`: with the
+/// old images' datums.
 pub(super) fn wal_versions(
     pgdata: &std::path::Path,
     (cat, class): (&Catalog, &ClassRow),
     job: &JobCtx,
-    keep: &dyn Fn(&XactSummary) -> bool,
+    (keep, values): (&dyn Fn(&XactSummary) -> bool, bool),
 ) -> Result<(Vec<XactSummary>, Option<TablePlan>)> {
     let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
     let (ctx, log) = rescue::read_xacts(pgdata, &rels, job)?;
@@ -240,7 +241,7 @@ pub(super) fn wal_versions(
     )?;
     let dir = pgdata::DataDir::open(pgdata)?;
     let src = rescue::open_sources(&dir, cat, class)?;
-    let plan = plan_versions(cat, class, src, &log, &targets, &changes)?;
+    let plan = plan_versions(cat, class, src, (&log, &targets, &changes), values)?;
     Ok((targets, Some(plan)))
 }
 
