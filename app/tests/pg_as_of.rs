@@ -263,6 +263,11 @@ fn report_of_unrebuildable_row(c: &mut Cluster) -> Result<(), String> {
         ));
     }
     eprintln!("--report: {}", incomplete[0]["reason"]);
+    // A moment before the oldest WAL left: nothing known about what came between.
+    let (ok, _, err) = datam(&["pg", "dump", dd, "--table", "h", "--as-of", "0/1000028"]);
+    if ok || !err.contains("the result is incomplete") {
+        return Err(format!("--as-of before the oldest WAL should fail: {err}"));
+    }
     Ok(())
 }
 

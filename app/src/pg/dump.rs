@@ -165,7 +165,12 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
             serde_json::to_writer_pretty(f, &summary)?;
         }
-        if !summary.incomplete.is_empty() {
+        if let Some(start) = summary.wal_starts_after_moment {
+            anyhow::bail!(
+                "the WAL in pg_wal starts at {start}, after {m}: the result is incomplete"
+            );
+        }
+        if !summary.is_complete() {
             anyhow::bail!(
                 "{} row(s) of {} could not be rebuilt as of {m} (listed above); the result is incomplete",
                 summary.incomplete.len(),

@@ -120,6 +120,16 @@ impl<'a> RowCtx<'a> {
         }
     }
 
+    /// The context of typed rows ([`Encoder::Rows`]) of a table of `dir`.
+    pub(super) fn typed(
+        dir: &pgdata::DataDir,
+        table: (&str, &str),
+        cols: &'a [Col],
+        paths: &'a [String],
+    ) -> Self {
+        Self::new(Encoder::Rows, table, cols, dir.relseg_size_blocks(), paths)
+    }
+
     pub(super) fn n_cols(&self) -> usize {
         self.cols.len()
     }

@@ -29,7 +29,7 @@ use pgrescue::xacts::XactSummary;
 use serde::Serialize;
 use walparse::Lsn;
 
-use super::encode::{Encoder, RowCtx, RowEncoder};
+use super::encode::{RowCtx, RowEncoder};
 use super::{AsOf, DumpRequest, columns, open_table, segment_paths};
 use crate::job::{Diagnostic, JobCtx};
 use crate::pg::{Error, Result, report_warnings};
@@ -139,13 +139,7 @@ pub fn history(
         })
     };
     let paths = segment_paths(&scan, dir.relseg_size_blocks());
-    let ctx = RowCtx::new(
-        Encoder::Rows,
-        (&schema, &name),
-        &cols,
-        dir.relseg_size_blocks(),
-        &paths,
-    );
+    let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
     let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| matches(Some(v)))?;
     let all = |_: &XactSummary| true;
     let (xacts, plan) =
