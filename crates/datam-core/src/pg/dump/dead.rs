@@ -14,8 +14,11 @@
 //! saw the most of them; heap rows first (they carry a place), then the
 //! WAL's surplus in LSN order. A partial carved row whose columns start a
 //! complete row is dropped; the others are printed by `--format jsonl`
-//! only (the text formats have no way to say "this column is missing"),
-//! and a diagnostic counts them.
+//! and given as typed rows only (the text formats and Arrow batches have
+//! no way to say "this column is missing"), and a diagnostic counts them.
+//! Every output gets the same rows: each found row keeps its printed
+//! values (text, typed rows) and its datums (Arrow batches through
+//! `RowBatch::push_version`).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -156,6 +159,7 @@ fn find(
             counts.carved += 1;
         } else {
             counts.carved_partial += 1;
+            row.status = pgdata::carve::CarveStatus::CarvedPartial.as_str();
         }
         heap.push(Found {
             row,
