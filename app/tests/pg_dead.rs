@@ -12,6 +12,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, UInt16Type, UInt32Type};
+use arrow_array::{Array, ArrayRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
 mod pg_util;
 use pg_util::{GUCS, datam, e, minus, sorted_lines};
 use testkit::pg::{Cluster, ClusterOptions, PgInstall, StopMode, major_trials};
@@ -147,6 +152,7 @@ fn dead_rows(install: &PgInstall) -> Result<(), String> {
     if by_source.get("wal").copied().unwrap_or(0) == 0 {
         return Err("pruning removed tuples, so some rows must come from the WAL".into());
     }
+    check_parquet(&dd, &rows)?;
     if testkit::hash_tree(Path::new(&dd)).map_err(e)? != hashes {
         return Err("the data directory changed".into());
     }
@@ -167,6 +173,7 @@ fn dead_rows(install: &PgInstall) -> Result<(), String> {
     let cd = copy_dir.to_str().unwrap().to_string();
     let copy_hashes = testkit::hash_tree(&copy_dir).map_err(e)?;
     check_carved(&cd, &deleted)?;
+    check_parquet(&cd, &dead_jsonl(&cd)?)?;
     if testkit::hash_tree(&copy_dir).map_err(e)? != copy_hashes {
         return Err("the copied data directory changed".into());
     }
@@ -219,6 +226,107 @@ fn check_carved(dd: &str, deleted: &[String]) -> Result<(), String> {
     if rows.is_empty() {
         return Err("carving recovered nothing after VACUUM".into());
     }
+    Ok(())
+}
+
+/// One Arrow value as the server prints it (the column types of `t`
+/// except `ts`).
+fn arrow_text(a: &ArrayRef, i: usize) -> Option<String> {
+    if a.is_null(i) {
+        return None;
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    Some(match a.data_type() {
+        arrow_schema::DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
+        arrow_schema::DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+        arrow_schema::DataType::Binary => format!("\\x{}", hex(a.as_binary::<i32>().value(i))),
+        arrow_schema::DataType::FixedSizeBinary(16) => {
+            let h = hex(a.as_fixed_size_binary().value(i));
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }
+        arrow_schema::DataType::List(_) => {
+            let l = a.as_list::<i32>().value(i);
+            let items: Vec<String> = (0..l.len())
+                .map(|k| arrow_text(&l, k).unwrap_or_else(|| "NULL".into()))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        t => panic!("unexpected Arrow type {t}"),
+    })
+}
+
+/// `--dead --format parquet` holds the rows of `--dead --format jsonl`
+/// (the whole ones: partial carved rows are JSON-only), with the same
+/// status, source, place and values.
+fn check_parquet(dd: &str, jsonl: &[serde_json::Value]) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(e)?;
+    let out = tmp.path().to_str().unwrap();
+    let (ok, _, err) = datam(&[
+        "pg", "dump", dd, "--table", "t", "--dead", "--format", "parquet", "--out", out,
+    ]);
+    if !ok {
+        return Err(format!("--dead --format parquet failed: {err}"));
+    }
+    let cols = ["id", "n", "tx", "j", "a", "b", "u", "big"];
+    let f = std::fs::File::open(tmp.path().join("t.parquet")).map_err(e)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(e)?
+        .build()
+        .map_err(e)?;
+    let mut ours = Vec::new();
+    for b in reader {
+        let b = b.map_err(e)?;
+        let col = |n: &str| b.column_by_name(n).unwrap().clone();
+        let (st, src) = (col("datam_status"), col("datam_source"));
+        let (block, lp) = (col("datam_block"), col("datam_lp"));
+        for i in 0..b.num_rows() {
+            let mut v = serde_json::json!({
+                "status": st.as_string::<i32>().value(i),
+                "source": src.as_string::<i32>().value(i),
+                "block": block.as_primitive::<UInt32Type>().value(i),
+                "lp": lp.as_primitive::<UInt16Type>().value(i),
+            });
+            for c in cols {
+                v[c] = arrow_text(&col(c), i).into();
+            }
+            ours.push(v.to_string());
+        }
+    }
+    let mut theirs: Vec<String> = jsonl
+        .iter()
+        .filter(|r| r["status"] != "carved-partial")
+        .map(|r| {
+            let mut v = serde_json::json!({
+                "status": r["status"], "source": r["source"], "block": r["block"], "lp": r["lp"],
+            });
+            for c in cols {
+                v[c] = r["values"][c].clone();
+            }
+            v.to_string()
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    if ours != theirs {
+        return Err(format!(
+            "parquet {} rows, jsonl {}; only parquet {:?}; only jsonl {:?}",
+            ours.len(),
+            theirs.len(),
+            minus(&ours, &theirs).first(),
+            minus(&theirs, &ours).first()
+        ));
+    }
+    eprintln!(
+        "--dead --format parquet: the same {} rows as jsonl",
+        ours.len()
+    );
     Ok(())
 }
 

@@ -167,7 +167,12 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
             serde_json::to_writer_pretty(f, &summary)?;
         }
-        if !summary.incomplete.is_empty() {
+        if let Some(start) = summary.wal_starts_after_moment {
+            anyhow::bail!(
+                "the WAL in pg_wal starts at {start}, after {m}: the result is incomplete"
+            );
+        }
+        if !summary.is_complete() {
             anyhow::bail!(
                 "{} row(s) of {} could not be rebuilt as of {m} (listed above); the result is incomplete",
                 summary.incomplete.len(),
@@ -198,7 +203,8 @@ fn parse_moment(s: &str) -> anyhow::Result<dump::AsOf> {
 /// Output format of `datam pg history`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HistoryFormat {
-    /// One line per change: commit time, xid, operation, changed columns, row.
+    /// One line per version: commit time, xid, commit LSN, operation,
+    /// sources, changed columns, row.
     Text,
     /// One JSON object per change (old and new rows, changed columns).
     Jsonl,
@@ -207,7 +213,8 @@ pub enum HistoryFormat {
 /// Arguments of `datam pg history`.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// The data directory (evidence; read-only). Its `pg_wal` is read.
+    /// The data directory (evidence; read-only). Its heap file and
+    /// `pg_wal` are read.
     pub pgdata: PathBuf,
     /// `SCHEMA.TABLE` (schema defaults to `public`).
     #[arg(long)]
@@ -218,7 +225,8 @@ pub struct HistoryArgs {
     /// Only rows whose column COL was VAL before or after the change (repeatable).
     #[arg(long, value_name = "COL=VAL")]
     pub key: Vec<String>,
-    /// Only transactions committed at or after this time or LSN.
+    /// Only transactions committed at or after this time or LSN (versions
+    /// whose commit record is gone are then left out).
     #[arg(long)]
     pub since: Option<String>,
     /// Only transactions committed at or before this time or LSN.
@@ -277,7 +285,8 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
     Ok(())
 }
 
-/// `TIME  xid X  OP  [changed: a, b]  {row}` for the text format.
+/// `TIME  xid X  LSN  OP  SOURCES  [xmax X]  [changed: a, b]  {row}` for
+/// the text format.
 fn history_line(v: &dump::RowVersion) -> String {
     let row = v.new.as_ref().or(v.old.as_ref());
     let row_text = row.map_or_else(String::new, |r| {
@@ -287,9 +296,17 @@ fn history_line(v: &dump::RowVersion) -> String {
             .join(" ")
     });
     let mut s = format!(
-        "{}\txid {}\t{}\t{}",
-        v.commit_time, v.xid, v.commit_lsn, v.op
+        "{}\txid {}\t{}\t{}\t{}",
+        v.commit_time.as_deref().unwrap_or("(no commit record)"),
+        v.xid,
+        v.commit_lsn
+            .map_or_else(|| "-".to_string(), |l| l.to_string()),
+        v.op,
+        v.sources.join("+")
     );
+    if let Some(x) = v.xmax {
+        s.push_str(&format!("\txmax {x}"));
+    }
     if !v.changed.is_empty() {
         s.push_str(&format!("\tchanged: {}", v.changed.join(", ")));
     }

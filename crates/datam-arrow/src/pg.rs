@@ -3,7 +3,8 @@
 //! ```text
 //! datam_file    utf8     relation segment file      datam_block  uint32   heap block
 //! datam_lp      uint16   line pointer               datam_xmin   uint32
-//! datam_xmax    uint32                              datam_status utf8     live / dead / ...
+//! datam_xmax    uint32                              datam_status utf8     live / dead / carved
+//! datam_source  utf8     only in `--dead`'s batches: heap / carve / wal (file empty for wal)
 //! <column>      by base type (domains followed):
 //!   bool → boolean         int2 → int16           int4 → int32         int8 → int64
 //!   oid → uint32           float4 → float32       float8 → float64
@@ -510,6 +511,8 @@ pub struct DumpBatcher {
     xmin: UInt32Builder,
     xmax: UInt32Builder,
     status: StringBuilder,
+    /// `datam_source` (the batches of `--dead`'s row versions).
+    source: Option<StringBuilder>,
     cols: Vec<Col>,
     rows: usize,
     /// Values written as null because their Arrow type cannot hold them.
@@ -519,6 +522,16 @@ pub struct DumpBatcher {
 impl DumpBatcher {
     /// A batcher for `columns` typed through `cat`.
     pub fn new(cat: &dyn TypeCatalog, columns: &[ColumnSpec]) -> Self {
+        Self::build(cat, columns, false)
+    }
+
+    /// A batcher for `--dead`'s row versions: with a `datam_source` column
+    /// after `datam_status` (`heap`, `carve`, `wal`).
+    pub fn versions(cat: &dyn TypeCatalog, columns: &[ColumnSpec]) -> Self {
+        Self::build(cat, columns, true)
+    }
+
+    fn build(cat: &dyn TypeCatalog, columns: &[ColumnSpec], with_source: bool) -> Self {
         let kinds: Vec<Kind> = columns
             .iter()
             .map(|c| arrow_type(cat, c.type_oid, c.typmod))
@@ -531,6 +544,9 @@ impl DumpBatcher {
             Field::new("datam_xmax", DataType::UInt32, false),
             Field::new("datam_status", DataType::Utf8, false),
         ];
+        if with_source {
+            fields.push(Field::new("datam_source", DataType::Utf8, false));
+        }
         fields.extend(
             columns
                 .iter()
@@ -546,6 +562,7 @@ impl DumpBatcher {
             xmin: UInt32Builder::new(),
             xmax: UInt32Builder::new(),
             status: StringBuilder::new(),
+            source: with_source.then(StringBuilder::new),
             cols: kinds.iter().map(Col::new).collect(),
             rows: 0,
             lossy: Vec::new(),
@@ -569,12 +586,28 @@ impl DumpBatcher {
 
     /// Adds one row read from `file`.
     pub fn push(&mut self, cat: &dyn TypeCatalog, file: &str, row: &ScanRow<'_>) {
+        self.push_as(cat, file, row, row.status.as_str(), "heap");
+    }
+
+    /// Adds one row with its `status` and (batches of [`Self::versions`])
+    /// `source`.
+    pub fn push_as(
+        &mut self,
+        cat: &dyn TypeCatalog,
+        file: &str,
+        row: &ScanRow<'_>,
+        status: &str,
+        source: &str,
+    ) {
         self.file.append_value(file);
         self.block.append_value(row.block.0);
         self.lp.append_value(row.lp);
         self.xmin.append_value(row.xmin);
         self.xmax.append_value(row.xmax);
-        self.status.append_value(row.status.as_str());
+        self.status.append_value(status);
+        if let Some(s) = &mut self.source {
+            s.append_value(source);
+        }
         for (i, c) in self.cols.iter_mut().enumerate() {
             let name = || self.names.get(i).cloned().unwrap_or_default();
             match row.values.get(i) {
@@ -615,6 +648,9 @@ impl DumpBatcher {
             Arc::new(self.xmax.finish()),
             Arc::new(self.status.finish()),
         ];
+        if let Some(s) = &mut self.source {
+            arrays.push(Arc::new(s.finish()));
+        }
         for c in &mut self.cols {
             arrays.push(c.finish()?);
         }

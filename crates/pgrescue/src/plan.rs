@@ -136,6 +136,10 @@ pub struct PlanRow {
     pub old: Option<Image>,
     /// The row as the mistake left it (revert, delete).
     pub new: Option<Image>,
+    /// The datums of `old` (TOAST values from the heap or WAL chunks
+    /// inlined), for callers that type values themselves (Arrow);
+    /// [`plan_versions`] fills it when asked, [`plan_table`] leaves it `None`.
+    pub old_values: Option<Vec<Value<'static>>>,
     /// Where `old` came from.
     pub old_source: Option<Source>,
     /// Where `new` came from.
@@ -235,7 +239,7 @@ pub fn plan_table<'c>(
     targets: &[XactSummary],
     changes: &[Change],
 ) -> Result<TablePlan, Error> {
-    plan_inner(cat, class, src, (log, targets, changes), false)
+    plan_inner(cat, class, src, (log, targets, changes), (false, false))
 }
 
 /// Like [`plan_table`], but each target transaction's rows stay its own:
@@ -243,16 +247,22 @@ pub fn plan_table<'c>(
 /// transaction, whose `old` is the version that transaction deleted or
 /// replaced and whose `new` the version it wrote. This is every row
 /// version the WAL shows (`pg dump --dead`, time travel); the rows are not
-/// an undo plan of the targets together.
+/// an undo plan of the targets together. `keep_values`: fill
+/// [`PlanRow::old_values`] too (memory for every old image's datums).
 pub fn plan_versions<'c>(
     cat: &'c Catalog,
     class: &ClassRow,
     src: TableSources<'c>,
-    log: &XactLog,
-    targets: &[XactSummary],
-    changes: &[Change],
+    (log, targets, changes): (&XactLog, &[XactSummary], &[Change]),
+    keep_values: bool,
 ) -> Result<TablePlan, Error> {
-    plan_inner(cat, class, src, (log, targets, changes), true)
+    plan_inner(
+        cat,
+        class,
+        src,
+        (log, targets, changes),
+        (true, keep_values),
+    )
 }
 
 fn plan_inner<'c>(
@@ -260,7 +270,7 @@ fn plan_inner<'c>(
     class: &ClassRow,
     src: TableSources<'c>,
     (log, targets, changes): (&XactLog, &[XactSummary], &[Change]),
-    per_xact: bool,
+    (per_xact, keep_values): (bool, bool),
 ) -> Result<TablePlan, Error> {
     let TableSources {
         rels,
@@ -327,6 +337,7 @@ fn plan_inner<'c>(
         );
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
+    dec.keep_values = keep_values;
     let mut plan_rows: Vec<PlanRow> = replay
         .rows
         .list
@@ -416,6 +427,8 @@ pub(crate) struct Decoder<'a, 'c> {
     typmods: Vec<i32>,
     type_oids: Vec<u32>,
     chunks: &'a HashMap<(u32, i32), Vec<u8>>,
+    /// Whether [`finish_row`] keeps the old image's datums too.
+    keep_values: bool,
 }
 
 impl<'a, 'c> Decoder<'a, 'c> {
@@ -434,17 +447,35 @@ impl<'a, 'c> Decoder<'a, 'c> {
             type_oids: scan.columns().map(|a| a.atttypid).collect(),
             scan,
             chunks,
+            keep_values: false,
         }
+    }
+
+    /// The datums of a whole tuple (TOAST values inlined).
+    fn values<'b>(&mut self, bytes: &'b [u8]) -> Result<Vec<Value<'b>>, String> {
+        let t = HeapTuple::parse(bytes, BlockNo(0), 0).map_err(|e| e.to_string())?;
+        let chunks = self.chunks;
+        self.scan
+            .tuple_values(&t, &mut |ptr| wal_chunks(chunks, ptr))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The datums of a whole tuple, owned.
+    fn owned_values(&mut self, bytes: &[u8]) -> Result<Vec<Value<'static>>, String> {
+        Ok(self
+            .values(bytes)?
+            .into_iter()
+            .map(|v| match v {
+                Value::Null => Value::Null,
+                Value::Datum(d) => Value::Datum(std::borrow::Cow::Owned(d.into_owned())),
+                Value::Broken(why) => Value::Broken(why),
+            })
+            .collect())
     }
 
     /// The printed values of a whole tuple, or why it cannot be printed.
     pub(crate) fn decode(&mut self, bytes: &[u8]) -> Result<Image, String> {
-        let t = HeapTuple::parse(bytes, BlockNo(0), 0).map_err(|e| e.to_string())?;
-        let chunks = self.chunks;
-        let values = self
-            .scan
-            .tuple_values(&t, &mut |ptr| wal_chunks(chunks, ptr))
-            .map_err(|e| e.to_string())?;
+        let values = self.values(bytes)?;
         let mut out = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             out.push(self.print_value(i, v)?);
@@ -564,6 +595,10 @@ fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> 
     };
     let (old, old_source) = image(&r.old, "old");
     let (new, new_source) = image(&r.new, "new");
+    let old_values = match (&r.old, &old, dec.keep_values) {
+        (Some(Captured { bytes: Some(b), .. }), Some(_), true) => dec.owned_values(b).ok(),
+        _ => None,
+    };
     let key_from = if r.kind == RowKind::Reinsert {
         &old
     } else {
@@ -592,6 +627,7 @@ fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> 
         key,
         old,
         new,
+        old_values,
         old_source,
         new_source,
         status,

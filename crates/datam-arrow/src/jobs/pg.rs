@@ -50,6 +50,16 @@ impl RowBatch for DumpUnit {
     fn push(&mut self, types: &Types, file: &str, row: &ScanRow<'_>) {
         self.0.push(types, file, row);
     }
+    fn push_version(
+        &mut self,
+        types: &Types,
+        file: &str,
+        row: &ScanRow<'_>,
+        status: &'static str,
+        source: &'static str,
+    ) {
+        self.0.push_as(types, file, row, status, source);
+    }
     fn n_rows(&self) -> u64 {
         self.0.len() as u64
     }
@@ -57,7 +67,9 @@ impl RowBatch for DumpUnit {
 
 /// Runs `datam pg dump` (table, database and dead/live of `req`) into
 /// batches with Arrow types from the column types (output name: the
-/// `SCHEMA.TABLE` asked for). Values a column's Arrow type cannot hold are
+/// `SCHEMA.TABLE` asked for). `--dead` gives the CLI's row versions (heap,
+/// carved, WAL images; partial carved rows left out) with a
+/// `datam_source` column. Values a column's Arrow type cannot hold are
 /// null and a `value-not-representable` diagnostic. Like the CLI, damaged
 /// blocks end the job with `DamagedRows` after every other row was handed
 /// out. A table without rows gives one empty batch (its schema).
@@ -76,7 +88,11 @@ pub fn dump_batches(
                 typmod: c.typmod,
             })
             .collect();
-        DumpUnit(DumpBatcher::new(types, &specs))
+        DumpUnit(if req.dead {
+            DumpBatcher::versions(types, &specs)
+        } else {
+            DumpBatcher::new(types, &specs)
+        })
     };
     let r = dump_with(req, job, make, |mut unit| {
         for l in std::mem::take(&mut unit.0.lossy) {

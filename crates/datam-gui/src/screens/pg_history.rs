@@ -8,7 +8,7 @@ use datam_core::pg::dump::RowVersion;
 use crate::app::GuiState;
 use crate::pg::history::PgRowKey;
 
-/// The heading of version `i`: `v1: update, xid 735, commit 0/3000110 at TIME (changed: a, b)`.
+/// The heading of version `i`: `v1: update, xid 735, commit 0/3000110 at TIME [wal, heap] (changed: a, b)`.
 pub fn version_heading(i: usize, v: &RowVersion) -> String {
     let changed = if v.changed.is_empty() {
         String::new()
@@ -19,13 +19,18 @@ pub fn version_heading(i: usize, v: &RowVersion) -> String {
         .incomplete
         .as_ref()
         .map_or_else(String::new, |w| format!(" INCOMPLETE: {w}"));
+    // Versions read from the heap or carved have no commit record.
+    let commit = match (&v.commit_lsn, &v.commit_time) {
+        (Some(lsn), Some(t)) => format!("commit {lsn} at {t}"),
+        (Some(lsn), None) => format!("commit {lsn}"),
+        _ => "no commit record".to_string(),
+    };
     format!(
-        "v{}: {}, xid {}, commit {} at {}{changed}{incomplete}",
+        "v{}: {}, xid {}, {commit} [{}]{changed}{incomplete}",
         i.saturating_add(1),
         v.op,
         v.xid,
-        v.commit_lsn,
-        v.commit_time
+        v.sources.join(", ")
     )
 }
 

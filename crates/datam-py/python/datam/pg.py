@@ -71,10 +71,13 @@ def tables(pgdata, db=None, diagnostics=None):
 
 
 def dump(pgdata, table, dead=False, db=None, diagnostics=None):
-    """The rows of ``schema.table`` (``dead=True``: the tuples a committed
-    transaction deleted or replaced), with Arrow types from the PostgreSQL
+    """The rows of ``schema.table`` (``dead=True``: every row version a
+    committed transaction deleted or replaced, as ``datam pg dump --dead``
+    finds them: dead tuples on the heap, tuples carved from the pages, old
+    images rebuilt from the WAL), with Arrow types from the PostgreSQL
     column types and provenance columns ``datam_file``, ``datam_block``,
-    ``datam_lp``, ``datam_xmin``, ``datam_xmax``, ``datam_status``."""
+    ``datam_lp``, ``datam_xmin``, ``datam_xmax``, ``datam_status`` (and with
+    ``dead=True`` ``datam_source``: ``heap``, ``carve`` or ``wal``)."""
     reader, found = _native.pg_dump(_os.fspath(pgdata), table, dead, db)
     _collect(diagnostics, found)
     return reader

@@ -346,6 +346,7 @@ mod tests {
             key: vec![],
             old,
             new,
+            old_values: None,
             old_source: None,
             new_source: None,
             status: RowStatus::Restorable,

@@ -21,7 +21,7 @@ use pgrescue::xacts::XactSummary;
 use serde::Serialize;
 use walparse::Lsn;
 
-use super::encode::{Encoder, RowCtx, RowEncoder};
+use super::encode::{RowCtx, RowEncoder};
 use super::{DumpFormat, DumpRequest, columns, open_table, segment_paths};
 use crate::job::{Diagnostic, JobCtx};
 use crate::pg::{Error, Result, report_warnings};
@@ -72,6 +72,34 @@ pub struct AsOfSummary {
     pub undone: Vec<(u32, Lsn, String)>,
     /// Rows whose state could not be rebuilt.
     pub incomplete: Vec<IncompleteRow>,
+    /// When the moment (an LSN) lies before the oldest WAL segment in
+    /// `pg_wal`: that segment's start. Transactions committed in between
+    /// are unknown, so the result is incomplete.
+    pub wal_starts_after_moment: Option<Lsn>,
+}
+
+impl AsOfSummary {
+    /// Whether the result is the table at the moment, whole.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_empty() && self.wal_starts_after_moment.is_none()
+    }
+}
+
+/// The start LSN of the oldest WAL segment file in `pgdata/pg_wal`
+/// (`TTTTTTTTXXXXXXXXYYYYYYYY`: LSN = X * 2^32 + Y * segment size).
+fn oldest_wal_lsn(pgdata: &std::path::Path, seg_size_bytes: u32) -> Option<Lsn> {
+    std::fs::read_dir(pgdata.join("pg_wal"))
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.len() == 24 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter_map(|n| {
+            let hi = u64::from_str_radix(n.get(8..16)?, 16).ok()?;
+            let lo = u64::from_str_radix(n.get(16..24)?, 16).ok()?;
+            hi.checked_mul(1 << 32)?
+                .checked_add(lo.checked_mul(u64::from(seg_size_bytes))?)
+        })
+        .min()
+        .map(Lsn)
 }
 
 /// The current rows as a multiset of printed images.
@@ -115,13 +143,7 @@ pub fn dump_as_of(
     report_warnings(job, &scan.warnings);
     let cols = columns(&scan, &cat.types);
     let paths = segment_paths(&scan, dir.relseg_size_blocks());
-    let ctx = RowCtx::new(
-        Encoder::Rows,
-        (&schema, &name),
-        &cols,
-        dir.relseg_size_blocks(),
-        &paths,
-    );
+    let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
     let mut rows = Rows::default();
     {
         let mut enc = RowEncoder::new(&cat.types, &ctx, job);
@@ -140,8 +162,12 @@ pub fn dump_as_of(
             first: first.message(),
         });
     }
-    let (mut later, plan) =
-        super::dead::wal_versions(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
+    let (mut later, plan) = super::dead::wal_versions(
+        &req.pgdata,
+        (&cat, &class),
+        job,
+        (&|x| as_of.is_after(x), false),
+    )?;
     later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
     let mut incomplete = Vec::new();
     if let Some(plan) = plan {
@@ -151,6 +177,20 @@ pub fn dump_as_of(
         undo_all(&mut rows, &later, plan.rows, &mut incomplete);
     }
     let n_rows = write_rows(format, &ctx, &cat.types, &rows, out)?;
+    let wal_starts_after_moment = match as_of {
+        AsOf::Lsn(l) => oldest_wal_lsn(&req.pgdata, dir.control().wal_segment_size_bytes)
+            .filter(|start| *start > l),
+        AsOf::TimeUs(_) => None,
+    };
+    if let Some(start) = wal_starts_after_moment {
+        job.diagnostic(Diagnostic::warning(
+            "as-of-before-wal",
+            format!(
+                "the oldest WAL in pg_wal starts at {start}, after the moment: transactions \
+                 committed in between are not undone"
+            ),
+        ));
+    }
     let summary = AsOfSummary {
         table: table.clone(),
         as_of,
@@ -160,6 +200,7 @@ pub fn dump_as_of(
             .map(|x| (x.xid, x.commit_lsn, format_timestamp(x.time_us)))
             .collect(),
         incomplete,
+        wal_starts_after_moment,
     };
     for r in &summary.incomplete {
         job.diagnostic(

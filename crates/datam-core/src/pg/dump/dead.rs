@@ -14,33 +14,42 @@
 //! saw the most of them; heap rows first (they carry a place), then the
 //! WAL's surplus in LSN order. A partial carved row whose columns start a
 //! complete row is dropped; the others are printed by `--format jsonl`
-//! only (the text formats have no way to say "this column is missing"),
-//! and a diagnostic counts them.
+//! and given as typed rows only (the text formats and Arrow batches have
+//! no way to say "this column is missing"), and a diagnostic counts them.
+//! Every output gets the same rows: each found row keeps its printed
+//! values (text, typed rows) and its datums (Arrow batches through
+//! `RowBatch::push_version`).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use pgdata::catalog::{Catalog, ClassRow, Types, Warning};
-use pgdata::table::{ScanMode, TableScan};
+use pgdata::table::{ScanMode, ScanRow, TableScan, Value};
+use pgdata::visibility::TupleStatus;
 use pgrescue::collect::{Change, ChangeSink, RelKey};
 use pgrescue::plan::{RowKind, RowStatus, TablePlan, plan_versions, table_rels};
 use pgrescue::xacts::{Target, XactSummary};
 use rowcodec::pg::{copy_text_escape, csv_quote, sql_literal};
 use serde::Serialize;
 
-use super::encode::{Batch, DumpRow, Encoder, RowCtx, RowEncoder};
-use super::{DumpFormat, DumpRequest};
+use super::encode::{DumpRow, RowCtx, RowEncoder};
+use super::{DumpFormat, DumpRequest, Worker, Workers};
 use crate::job::{Diagnostic, JobCtx};
 use crate::pg::{Result, rescue};
 
 /// A dead row version and where it was found.
-struct Found {
-    row: DumpRow,
+pub(super) struct Found {
+    /// Its printed values and provenance.
+    pub(super) row: DumpRow,
+    /// Its datums (for workers that type values themselves, Arrow).
+    pub(super) datums: ScanRow<'static>,
     /// Byte offset in the page (carved rows).
     offset: Option<u16>,
     /// WAL: the record and the transaction that deleted/replaced it.
     wal: Option<(walparse::Lsn, &'static str)>,
-    complete: bool,
+    /// Whether every column is there (not a partial carved row).
+    pub(super) complete: bool,
 }
 
 /// How many rows each source gave.
@@ -53,16 +62,79 @@ pub(super) struct DeadCounts {
     wal_incomplete: u64,
 }
 
-/// Collects, de-duplicates and writes the dead row versions of the table.
-/// Returns the rows written and the scan's warnings.
-pub(super) fn dead_rows(
+/// Rows per batch of `--dead`'s rows.
+const DEAD_BATCH_ROWS: usize = 8192;
+
+/// `--dead` for any kind of worker: finds, de-duplicates and hands the
+/// dead row versions to one worker, in batches, so the text formats,
+/// typed rows and the callers' batches (Arrow) get the same rows. Partial
+/// carved rows only go to workers that can show missing columns (JSON
+/// lines, typed rows); a diagnostic counts the others. Returns the rows
+/// written and the scan's warnings.
+pub(super) fn dead_batches<M: Workers>(
+    req: &DumpRequest,
+    table: (&Catalog, &ClassRow),
+    scan: &TableScan<'_>,
+    ctx: &RowCtx<'_>,
+    job: &JobCtx,
+    make: &M,
+    write: &mut impl FnMut(M::Batch) -> Result<()>,
+) -> Result<(u64, Vec<Warning>)> {
+    let (rows, warnings) = find(req, table, scan, ctx, job)?;
+    let mut w = make.worker(&table.0.types, ctx);
+    let (mut n, mut skipped) = (0u64, 0u64);
+    for chunk in rows.chunks(DEAD_BATCH_ROWS) {
+        job.check()?;
+        let mut batch = w.empty_batch();
+        for f in chunk {
+            if !w.push_found(f, &mut batch) {
+                skipped += 1;
+            }
+        }
+        n = n.saturating_add(M::W::n_rows(&batch));
+        write(batch)?;
+    }
+    if skipped > 0 {
+        job.diagnostic(Diagnostic::warning(
+            "dead-partial-rows",
+            format!(
+                "{skipped} partial carved rows of {} are printed by --format jsonl only",
+                req.table
+            ),
+        ));
+    }
+    Ok((n, warnings))
+}
+
+/// The datums of a scanned row, owned.
+fn owned(r: &ScanRow<'_>) -> ScanRow<'static> {
+    ScanRow {
+        block: r.block,
+        lp: r.lp,
+        xmin: r.xmin,
+        xmax: r.xmax,
+        status: r.status,
+        values: r.values.iter().map(owned_value).collect(),
+    }
+}
+
+fn owned_value(v: &Value<'_>) -> Value<'static> {
+    match v {
+        Value::Null => Value::Null,
+        Value::Datum(d) => Value::Datum(Cow::Owned(d.to_vec())),
+        Value::Broken(why) => Value::Broken(why.clone()),
+    }
+}
+
+/// Collects and de-duplicates the dead row versions of the table.
+/// Returns them and the scan's warnings.
+fn find(
     req: &DumpRequest,
     (cat, class): (&Catalog, &ClassRow),
     scan: &TableScan<'_>,
     ctx: &RowCtx<'_>,
     job: &JobCtx,
-    write: &mut dyn FnMut(Batch) -> Result<()>,
-) -> Result<(u64, Vec<Warning>)> {
+) -> Result<(Vec<Found>, Vec<Warning>)> {
     let mut counts = DeadCounts::default();
     let mut enc = RowEncoder::new(&cat.types, ctx, job);
     let mut fork = scan.fork()?;
@@ -70,6 +142,7 @@ pub(super) fn dead_rows(
     fork.scan(ScanMode::Dead, |r| {
         heap.push(Found {
             row: enc.typed_row(r, "heap"),
+            datums: owned(r),
             offset: None,
             wal: None,
             complete: true,
@@ -86,9 +159,11 @@ pub(super) fn dead_rows(
             counts.carved += 1;
         } else {
             counts.carved_partial += 1;
+            row.status = pgdata::carve::CarveStatus::CarvedPartial.as_str();
         }
         heap.push(Found {
             row,
+            datums: owned(&c.row),
             offset: Some(c.offset),
             wal: None,
             complete,
@@ -96,8 +171,8 @@ pub(super) fn dead_rows(
         !job.cancel.is_cancelled()
     });
     job.check()?;
-    let wal = match wal_versions(&req.pgdata, (cat, class), job, &|_| true) {
-        Ok((_, plan)) => wal_rows(plan, &mut counts),
+    let wal = match wal_versions(&req.pgdata, (cat, class), job, (&|_| true, true)) {
+        Ok((_, plan)) => wal_rows(plan, ctx.n_cols(), &mut counts),
         Err(e) => {
             job.diagnostic(Diagnostic::warning(
                 "dead-wal-unread",
@@ -108,8 +183,7 @@ pub(super) fn dead_rows(
     };
     let rows = dedup(heap, wal);
     report_counts(job, &counts, &rows);
-    let n = write_rows(req, ctx, &cat.types, &rows, job, write)?;
-    Ok((n, std::mem::take(&mut fork.warnings)))
+    Ok((rows, std::mem::take(&mut fork.warnings)))
 }
 
 fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
@@ -140,12 +214,13 @@ fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
 
 /// The committed transactions of the WAL in `pgdata` that changed the
 /// table and that `keep` accepts (in commit order), with their rows'
-/// before/after images (`None` when there is none).
+/// before/after images (`None` when there is none); `values`: with the
+/// old images' datums.
 pub(super) fn wal_versions(
     pgdata: &std::path::Path,
     (cat, class): (&Catalog, &ClassRow),
     job: &JobCtx,
-    keep: &dyn Fn(&XactSummary) -> bool,
+    (keep, values): (&dyn Fn(&XactSummary) -> bool, bool),
 ) -> Result<(Vec<XactSummary>, Option<TablePlan>)> {
     let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
     let (ctx, log) = rescue::read_xacts(pgdata, &rels, job)?;
@@ -170,12 +245,12 @@ pub(super) fn wal_versions(
     )?;
     let dir = pgdata::DataDir::open(pgdata)?;
     let src = rescue::open_sources(&dir, cat, class)?;
-    let plan = plan_versions(cat, class, src, &log, &targets, &changes)?;
+    let plan = plan_versions(cat, class, src, (&log, &targets, &changes), values)?;
     Ok((targets, Some(plan)))
 }
 
 /// The old images of a plan's deleted and updated rows.
-fn wal_rows(plan: Option<TablePlan>, counts: &mut DeadCounts) -> Vec<Found> {
+fn wal_rows(plan: Option<TablePlan>, n_cols: usize, counts: &mut DeadCounts) -> Vec<Found> {
     let Some(plan) = plan else {
         return Vec::new();
     };
@@ -193,6 +268,10 @@ fn wal_rows(plan: Option<TablePlan>, counts: &mut DeadCounts) -> Vec<Found> {
             Some(pgrescue::plan::Source::HeapPage { block, lp }) => (block, lp),
             _ => (0, 0),
         };
+        let values = r.old_values.unwrap_or_else(|| {
+            let why = "the datums of the WAL image were not kept";
+            vec![Value::Broken(why.to_string()); n_cols]
+        });
         out.push(Found {
             row: DumpRow {
                 file: String::new(),
@@ -203,6 +282,14 @@ fn wal_rows(plan: Option<TablePlan>, counts: &mut DeadCounts) -> Vec<Found> {
                 status: "dead",
                 source: "wal",
                 values: old,
+            },
+            datums: ScanRow {
+                block: pgdata::BlockNo(block),
+                lp,
+                xmin: 0,
+                xmax: r.xid,
+                status: TupleStatus::Dead,
+                values,
             },
             offset: None,
             wal: Some((r.lsn, r.old_source.map_or("?", |s| s.kind()))),
@@ -260,50 +347,14 @@ struct JsonDead<'a> {
     xmin: u32,
 }
 
-fn write_rows(
-    req: &DumpRequest,
+/// The text line of a dead row (no newline).
+pub(super) fn line(
+    format: DumpFormat,
     ctx: &RowCtx<'_>,
     types: &Types,
-    rows: &[Found],
-    job: &JobCtx,
-    write: &mut dyn FnMut(Batch) -> Result<()>,
-) -> Result<u64> {
-    let format = match ctx.encoder() {
-        Encoder::Rows => {
-            let typed: Vec<DumpRow> = rows.iter().map(|f| f.row.clone()).collect();
-            let n = typed.len() as u64;
-            write(Batch::Rows(typed))?;
-            return Ok(n);
-        }
-        Encoder::Text(f) => f,
-    };
-    let mut text = String::new();
-    let mut n = 0u64;
-    let mut skipped = 0u64;
-    for f in rows {
-        job.check()?;
-        if !f.complete && format != DumpFormat::Jsonl {
-            skipped += 1;
-            continue;
-        }
-        line(format, ctx, types, f, &mut text);
-        text.push('\n');
-        n += 1;
-    }
-    if skipped > 0 {
-        job.diagnostic(Diagnostic::warning(
-            "dead-partial-rows",
-            format!(
-                "{skipped} partial carved rows of {} are printed by --format jsonl only",
-                req.table
-            ),
-        ));
-    }
-    write(Batch::Text(text, n))?;
-    Ok(n)
-}
-
-fn line(format: DumpFormat, ctx: &RowCtx<'_>, types: &Types, f: &Found, out: &mut String) {
+    f: &Found,
+    out: &mut String,
+) {
     let values = &f.row.values;
     match format {
         DumpFormat::Copy | DumpFormat::Csv | DumpFormat::Sql => {
@@ -403,6 +454,14 @@ mod tests {
                 status: "dead",
                 source,
                 values: vals.iter().map(|v| Some((*v).to_string())).collect(),
+            },
+            datums: ScanRow {
+                block: pgdata::BlockNo(0),
+                lp: 0,
+                xmin: 0,
+                xmax: 0,
+                status: TupleStatus::Dead,
+                values: Vec::new(),
             },
             offset: None,
             wal: None,

@@ -125,9 +125,16 @@ impl<'a> RowCtx<'a> {
         }
     }
 
-    pub(super) fn encoder(&self) -> Encoder {
-        self.encoder
+    /// The context of typed rows ([`Encoder::Rows`]) of a table of `dir`.
+    pub(super) fn typed(
+        dir: &pgdata::DataDir,
+        table: (&str, &str),
+        cols: &'a [Col],
+        paths: &'a [String],
+    ) -> Self {
+        Self::new(Encoder::Rows, table, cols, dir.relseg_size_blocks(), paths)
     }
+
     pub(super) fn n_cols(&self) -> usize {
         self.cols.len()
     }
@@ -285,6 +292,24 @@ impl<'a> RowEncoder<'a> {
             source,
             values,
         }
+    }
+
+    /// Adds one row version `--dead` found; `false` for a partial carved
+    /// row, which only JSON lines and typed rows can show.
+    pub(super) fn push_found(&mut self, f: &super::dead::Found, batch: &mut Batch) -> bool {
+        match (self.ctx.encoder, batch) {
+            (Encoder::Text(format), Batch::Text(text, n)) => {
+                if !f.complete && format != DumpFormat::Jsonl {
+                    return false;
+                }
+                super::dead::line(format, self.ctx, self.types, f, text);
+                text.push('\n');
+                *n = n.saturating_add(1);
+            }
+            (_, Batch::Rows(rows)) => rows.push(f.row.clone()),
+            (Encoder::Rows, Batch::Text(..)) => {}
+        }
+        true
     }
 
     fn push_text(&mut self, format: DumpFormat, row: &ScanRow<'_>, line: &mut String) {

@@ -1,23 +1,38 @@
-//! `pg history`: every committed change of a table's rows the WAL shows,
-//! in commit order, with the row before and after and the columns that
-//! changed.
+//! `pg history`: every version of a table's rows found, in commit order,
+//! with the row before and after each change and the columns that changed.
 //!
-//! The versions are each committed transaction's own before/after images
-//! (`pgrescue::plan::plan_versions`); a version whose image cannot be
-//! rebuilt is marked incomplete, never filled in. Only the WAL in
-//! `pg_wal` is read: changes older than it are not listed.
+//! Two kinds of entries, de-duplicated:
+//! - the committed changes the WAL in `pg_wal` shows (`op` `insert`,
+//!   `update`, `delete`): each committed transaction's own before/after
+//!   images (`pgrescue::plan::plan_versions`); a version whose image cannot
+//!   be rebuilt is marked incomplete, never filled in;
+//! - row versions still in the heap file whose change the WAL no longer
+//!   shows (`op` `version`, `new` its values): live and dead tuples under
+//!   their line pointers (`heap`) and whole tuples carved from the pages
+//!   (`carve`, see `pgdata::carve`), with the transaction that wrote them
+//!   (`xid`, from `t_xmin`) and the one that deleted or replaced them
+//!   (`xmax`). A tuple equal to the new image of a WAL change by the same
+//!   transaction is that change: its source is added to the change's
+//!   `sources` instead.
+//!
+//! Order: WAL changes by commit LSN; a version whose commit record is gone
+//! goes before the first change of a later transaction id (xid order is the
+//! best order left without commit records). Those versions have no commit
+//! time, so `--since`/`--until` leave them out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use pgrescue::plan::{Image, RowKind, RowStatus};
+use pgdata::table::{ScanMode, TableScan};
+use pgrescue::plan::{Image, PlanRow, RowKind, RowStatus};
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::XactSummary;
 use serde::Serialize;
 use walparse::Lsn;
 
-use super::{AsOf, DumpRequest, columns, open_table};
-use crate::job::JobCtx;
-use crate::pg::{Error, Result};
+use super::encode::{RowCtx, RowEncoder};
+use super::{AsOf, DumpRequest, columns, open_table, segment_paths};
+use crate::job::{Diagnostic, JobCtx};
+use crate::pg::{Error, Result, report_warnings};
 
 /// Which changes to list.
 #[derive(Debug, Clone)]
@@ -36,27 +51,55 @@ pub struct HistoryRequest {
 /// Values by column name (`None` = NULL).
 pub type Values = BTreeMap<String, Option<String>>;
 
-/// One committed change of one row. Fields in JSON order.
+/// One version of one row: a committed change from the WAL, or a version
+/// found in the heap file. Fields in JSON order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowVersion {
     /// Columns whose value differs between `old` and `new` (updates).
     pub changed: Vec<String>,
-    /// The transaction's commit record.
-    pub commit_lsn: Lsn,
+    /// The transaction's commit record (`None`: not in the WAL read).
+    pub commit_lsn: Option<Lsn>,
     /// Its commit time.
-    pub commit_time: String,
+    pub commit_time: Option<String>,
     /// Why an image could not be rebuilt (`None`: complete).
     pub incomplete: Option<String>,
-    /// The transaction's first record on the row.
-    pub lsn: Lsn,
-    /// The row after the change (insert, update).
+    /// The transaction's first record on the row (WAL changes).
+    pub lsn: Option<Lsn>,
+    /// The row after the change (insert, update, version).
     pub new: Option<Values>,
     /// The row before the change (update, delete).
     pub old: Option<Values>,
-    /// `insert`, `update` or `delete`.
+    /// `insert`, `update`, `delete`, or `version` (a row version found in
+    /// the heap file whose change the WAL does not show).
     pub op: &'static str,
-    /// The transaction (top-level xid).
+    /// Where it was found: `wal`, `heap`, `carve` (one or more).
+    pub sources: Vec<&'static str>,
+    /// The transaction (top-level xid; `t_xmin` for a `version`).
     pub xid: u32,
+    /// A `version`'s `t_xmax`: the transaction that deleted or replaced it
+    /// (`None`: still live).
+    pub xmax: Option<u32>,
+}
+
+/// A row version in the heap file.
+struct HeapVersion {
+    xmin: u32,
+    xmax: u32,
+    values: Image,
+    source: &'static str,
+}
+
+/// One entry before printing.
+struct Entry<'x> {
+    commit: Option<&'x XactSummary>,
+    lsn: Option<Lsn>,
+    op: &'static str,
+    old: Option<Image>,
+    new: Option<Image>,
+    incomplete: Option<String>,
+    sources: Vec<&'static str>,
+    xid: u32,
+    xmax: Option<u32>,
 }
 
 fn at_or_after(m: AsOf, x: &XactSummary) -> bool {
@@ -66,19 +109,18 @@ fn at_or_after(m: AsOf, x: &XactSummary) -> bool {
     }
 }
 
-/// Pushes the changes of the request into `sink` in commit order (`false`
-/// stops). Returns how many were pushed.
+/// Pushes the versions of the request into `sink` in commit order
+/// (`false` stops). Returns how many were pushed.
 pub fn history(
     req: &HistoryRequest,
     job: &JobCtx,
     sink: &mut dyn FnMut(RowVersion) -> bool,
 ) -> Result<u64> {
-    let (_dir, cat, class, (schema, name)) = open_table(&req.table, job)?;
-    let scan = pgdata::table::TableScan::new(&cat, &class)?;
-    let names: Vec<String> = columns(&scan, &cat.types)
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let (dir, cat, class, (schema, name)) = open_table(&req.table, job)?;
+    let mut scan = TableScan::new(&cat, &class)?;
+    report_warnings(job, &scan.warnings);
+    let cols = columns(&scan, &cat.types);
+    let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
     let mut keys = Vec::new();
     for (col, val) in &req.keys {
         let idx = names
@@ -90,69 +132,206 @@ pub fn history(
             })?;
         keys.push((idx, val.as_str()));
     }
-    let keep = |x: &XactSummary| {
-        req.since.is_none_or(|m| at_or_after(m, x)) && req.until.is_none_or(|m| !m.is_after(x))
-    };
-    let (xacts, plan) = super::dead::wal_versions(&req.table.pgdata, (&cat, &class), job, &keep)?;
-    let Some(plan) = plan else {
-        return Ok(0);
-    };
-    let commit: HashMap<u32, &XactSummary> = xacts.iter().map(|x| (x.xid, x)).collect();
-    let mut rows: Vec<_> = plan
-        .rows
-        .into_iter()
-        .filter(|r| {
-            keys.iter().all(|&(i, v)| {
-                [&r.old, &r.new].iter().any(|img| {
-                    img.as_ref()
-                        .and_then(|m| m.get(i))
-                        .is_some_and(|x| x.as_deref() == Some(v))
-                })
-            })
+    let matches = |img: Option<&Image>| {
+        keys.iter().all(|&(i, v)| {
+            img.and_then(|m| m.get(i))
+                .is_some_and(|x| x.as_deref() == Some(v))
         })
+    };
+    let paths = segment_paths(&scan, dir.relseg_size_blocks());
+    let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
+    let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| matches(Some(v)))?;
+    let all = |_: &XactSummary| true;
+    let (xacts, plan) =
+        match super::dead::wal_versions(&req.table.pgdata, (&cat, &class), job, (&all, false)) {
+            Ok(r) => r,
+            Err(e) => {
+                job.diagnostic(Diagnostic::warning(
+                    "history-wal-unread",
+                    format!("the WAL was not read: {e}; versions from the heap file only"),
+                ));
+                (Vec::new(), None)
+            }
+        };
+    let wal_rows: Vec<PlanRow> = plan
+        .map(|p| p.rows)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| matches(r.old.as_ref()) || matches(r.new.as_ref()))
         .collect();
-    rows.sort_by_key(|r| (commit.get(&r.xid).map(|x| x.commit_lsn), r.lsn));
+    let entries = merge(&xacts, wal_rows, heap);
+    let in_window = |e: &Entry<'_>| match e.commit {
+        Some(x) => {
+            req.since.is_none_or(|m| at_or_after(m, x)) && req.until.is_none_or(|m| !m.is_after(x))
+        }
+        None => req.since.is_none() && req.until.is_none(),
+    };
     let mut n = 0u64;
-    for r in rows {
+    for e in entries.into_iter().filter(in_window) {
         job.check()?;
-        let Some(x) = commit.get(&r.xid) else {
-            continue;
-        };
-        let named = |img: &Option<Image>| -> Option<Values> {
-            img.as_ref()
-                .map(|v| names.iter().cloned().zip(v.iter().cloned()).collect())
-        };
-        let changed = match (&r.old, &r.new) {
-            (Some(o), Some(nw)) => names
-                .iter()
-                .zip(o.iter().zip(nw.iter()))
-                .filter(|(_, (a, b))| a != b)
-                .map(|(c, _)| c.clone())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let v = RowVersion {
-            changed,
-            commit_lsn: x.commit_lsn,
-            commit_time: format_timestamp(x.time_us),
-            incomplete: match &r.status {
-                RowStatus::Incomplete { reason } => Some(reason.clone()),
-                _ => None,
-            },
-            lsn: r.lsn,
-            new: named(&r.new),
-            old: named(&r.old),
-            op: match r.kind {
-                RowKind::Delete => "insert",
-                RowKind::Revert => "update",
-                RowKind::Reinsert => "delete",
-            },
-            xid: r.xid,
-        };
         n = n.saturating_add(1);
-        if !sink(v) {
+        if !sink(version(e, &names)) {
             break;
         }
     }
     Ok(n)
+}
+
+/// The row versions in the heap file that `keep` accepts: live and dead
+/// tuples, and whole carved tuples, each version once.
+fn heap_versions(
+    scan: &mut TableScan<'_>,
+    (types, ctx): (&pgdata::catalog::Types, &RowCtx<'_>),
+    job: &JobCtx,
+    keep: &dyn Fn(&Image) -> bool,
+) -> Result<Vec<HeapVersion>> {
+    let mut enc = RowEncoder::new(types, ctx, job);
+    let mut out = Vec::new();
+    let mut seen: HashSet<(u32, Image)> = HashSet::new();
+    let mut add = |xmin: u32, xmax: u32, values: Image, source: &'static str| {
+        if keep(&values) && seen.insert((xmin, values.clone())) {
+            out.push(HeapVersion {
+                xmin,
+                xmax,
+                values,
+                source,
+            });
+        }
+    };
+    for mode in [ScanMode::Live, ScanMode::Dead] {
+        scan.scan(mode, |r| {
+            let row = enc.typed_row(r, "heap");
+            add(r.xmin, r.xmax, row.values, "heap");
+            !job.cancel.is_cancelled()
+        });
+    }
+    let mut partial = 0u64;
+    scan.carve_blocks(0..scan.n_blocks(), |c| {
+        let row = enc.typed_row(&c.row, "carve");
+        if c.status == pgdata::carve::CarveStatus::CarvedPartial || row.values.len() != ctx.n_cols()
+        {
+            partial += 1;
+        } else {
+            add(c.row.xmin, c.row.xmax, row.values, "carve");
+        }
+        !job.cancel.is_cancelled()
+    });
+    job.check()?;
+    report_warnings(job, &scan.warnings);
+    if partial > 0 {
+        job.diagnostic(Diagnostic::note(
+            "history-partial-carved",
+            format!("{partial} partial carved tuples are not listed (pg dump --dead --format jsonl shows them)"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The WAL's changes and the heap versions they do not already show, in
+/// commit order (see the module doc).
+fn merge(xacts: &[XactSummary], rows: Vec<PlanRow>, heap: Vec<HeapVersion>) -> Vec<Entry<'_>> {
+    let commit: HashMap<u32, &XactSummary> = xacts.iter().map(|x| (x.xid, x)).collect();
+    let top: HashMap<u32, u32> = xacts
+        .iter()
+        .flat_map(|x| x.subxacts.iter().map(move |s| (*s, x.xid)))
+        .collect();
+    let mut wal: Vec<Entry<'_>> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let x = commit.get(&r.xid).copied()?;
+            Some(Entry {
+                commit: Some(x),
+                lsn: Some(r.lsn),
+                op: match r.kind {
+                    RowKind::Delete => "insert",
+                    RowKind::Revert => "update",
+                    RowKind::Reinsert => "delete",
+                },
+                incomplete: match r.status {
+                    RowStatus::Incomplete { reason } => Some(reason),
+                    _ => None,
+                },
+                old: r.old,
+                new: r.new,
+                sources: vec!["wal"],
+                xid: r.xid,
+                xmax: None,
+            })
+        })
+        .collect();
+    wal.sort_by_key(|e| (e.commit.map(|x| x.commit_lsn), e.lsn));
+    let mut by_new: HashMap<(u32, &Image), usize> = HashMap::new();
+    for (i, e) in wal.iter().enumerate() {
+        if let Some(n) = &e.new {
+            by_new.entry((e.xid, n)).or_insert(i);
+        }
+    }
+    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    let mut heap_only: Vec<Entry<'_>> = Vec::new();
+    for v in heap {
+        let xid = top.get(&v.xmin).copied().unwrap_or(v.xmin);
+        if let Some(&i) = by_new.get(&(xid, &v.values)) {
+            found.push((i, v.source));
+            continue;
+        }
+        heap_only.push(Entry {
+            commit: commit.get(&xid).copied(),
+            lsn: None,
+            op: "version",
+            old: None,
+            new: Some(v.values),
+            incomplete: None,
+            sources: vec![v.source],
+            xid,
+            xmax: (v.xmax != 0).then_some(v.xmax),
+        });
+    }
+    for (i, source) in found {
+        if let Some(e) = wal.get_mut(i)
+            && !e.sources.contains(&source)
+        {
+            e.sources.push(source);
+        }
+    }
+    heap_only.sort_by_key(|e| e.xid);
+    let mut out = Vec::with_capacity(wal.len().saturating_add(heap_only.len()));
+    let mut rest = heap_only.into_iter().peekable();
+    for e in wal {
+        while let Some(h) = rest.next_if(|h| h.xid < e.xid) {
+            out.push(h);
+        }
+        out.push(e);
+    }
+    out.extend(rest);
+    out
+}
+
+/// The printed version of an entry.
+fn version(e: Entry<'_>, names: &[String]) -> RowVersion {
+    let named = |img: &Option<Image>| -> Option<Values> {
+        img.as_ref()
+            .map(|v| names.iter().cloned().zip(v.iter().cloned()).collect())
+    };
+    let changed = match (&e.old, &e.new) {
+        (Some(o), Some(nw)) => names
+            .iter()
+            .zip(o.iter().zip(nw.iter()))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(c, _)| c.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    RowVersion {
+        changed,
+        commit_lsn: e.commit.map(|x| x.commit_lsn),
+        commit_time: e.commit.map(|x| format_timestamp(x.time_us)),
+        incomplete: e.incomplete,
+        lsn: e.lsn,
+        new: named(&e.new),
+        old: named(&e.old),
+        op: e.op,
+        sources: e.sources,
+        xid: e.xid,
+        xmax: e.xmax,
+    }
 }

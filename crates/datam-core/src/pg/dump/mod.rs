@@ -5,8 +5,10 @@
 //! `DateStyle=ISO, TimeZone=UTC, extra_float_digits=1, bytea_output=hex,
 //! IntervalStyle=postgres` prints it), `COPY ... (FORMAT csv)`, `INSERT`s
 //! or JSON lines with provenance; [`dump_rows`] pushes typed [`DumpRow`]s
-//! instead (GUI grid, Python batches). Dead mode gives the tuples a
-//! committed transaction deleted or replaced that are still on their pages.
+//! instead (GUI grid), [`dump_with`] the caller's own batches (Arrow for
+//! Python and Parquet). Dead mode gives every deleted or replaced row
+//! version found (heap, carving, WAL; `dead`), the same rows in every
+//! output.
 //! Damaged blocks are diagnostics naming the block; every other row still
 //! comes out, and the job ends with [`Error::DamagedRows`].
 
@@ -149,19 +151,6 @@ trait Workers: Sync {
         Self: 'a;
     /// A worker for one thread.
     fn worker<'a>(&'a self, types: &'a Types, ctx: &'a RowCtx<'a>) -> Self::W<'a>;
-    /// `--dead`'s rows (dead and carved heap tuples, WAL images) when this
-    /// kind of worker handles them; `None`: the heap's dead tuples only.
-    fn dead_rows(
-        &self,
-        _req: &DumpRequest,
-        _table: (&Catalog, &ClassRow),
-        _scan: &TableScan<'_>,
-        _ctx: &RowCtx<'_>,
-        _job: &JobCtx,
-        _write: &mut dyn FnMut(Self::Batch) -> Result<()>,
-    ) -> Option<Result<(u64, Vec<Warning>)>> {
-        None
-    }
     /// Which blocks to scan (by block number in the table); `None`: all.
     fn keep(&self) -> Option<&(dyn Fn(u32) -> bool + Sync)> {
         None
@@ -180,17 +169,6 @@ impl Workers for Encoders<'_> {
     fn worker<'a>(&'a self, types: &'a Types, ctx: &'a RowCtx<'a>) -> encode::RowEncoder<'a> {
         encode::RowEncoder::new(types, ctx, self.0)
     }
-    fn dead_rows(
-        &self,
-        req: &DumpRequest,
-        table: (&Catalog, &ClassRow),
-        scan: &TableScan<'_>,
-        ctx: &RowCtx<'_>,
-        job: &JobCtx,
-        write: &mut dyn FnMut(encode::Batch) -> Result<()>,
-    ) -> Option<Result<(u64, Vec<Warning>)>> {
-        Some(dead::dead_rows(req, table, scan, ctx, job, write))
-    }
 }
 
 /// What one worker thread does with the rows it scans (the text and
@@ -202,6 +180,10 @@ trait Worker {
     fn empty_batch(&self) -> Self::Batch;
     /// Adds one row.
     fn push_row(&mut self, row: &pgdata::table::ScanRow<'_>, batch: &mut Self::Batch);
+    /// Adds one row version `--dead` found; `false` when this worker
+    /// cannot show it (a partial carved row in a format without missing
+    /// columns).
+    fn push_found(&mut self, found: &dead::Found, batch: &mut Self::Batch) -> bool;
     /// Rows in a batch.
     fn n_rows(batch: &Self::Batch) -> u64;
 }
@@ -213,6 +195,9 @@ impl Worker for encode::RowEncoder<'_> {
     }
     fn push_row(&mut self, row: &pgdata::table::ScanRow<'_>, batch: &mut encode::Batch) {
         encode::RowEncoder::push_row(self, row, batch);
+    }
+    fn push_found(&mut self, found: &dead::Found, batch: &mut encode::Batch) -> bool {
+        encode::RowEncoder::push_found(self, found, batch)
     }
     fn n_rows(batch: &encode::Batch) -> u64 {
         batch.n_rows()
@@ -307,14 +292,10 @@ fn run<M: Workers>(
     let ctx = RowCtx::new(encoder, (&schema, &name), &cols, seg_blocks, &paths);
     drop(open);
     let _scan_span = tracing::info_span!("scan").entered();
-    let dead = if req.dead {
-        make.dead_rows(req, (&cat, &class), &scan, &ctx, job, &mut write)
+    let (n_rows, warnings) = if req.dead {
+        dead::dead_batches(req, (&cat, &class), &scan, &ctx, job, make, &mut write)?
     } else {
-        None
-    };
-    let (n_rows, warnings) = match dead {
-        Some(r) => r?,
-        None => scan_batches(req, &scan, &ctx, &cat.types, job, make, &mut write)?,
+        scan_batches(req, &scan, &ctx, &cat.types, job, make, &mut write)?
     };
     job.check()?;
     report_warnings(job, &warnings);

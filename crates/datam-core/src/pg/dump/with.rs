@@ -28,6 +28,17 @@ pub trait RowBatch: Send {
     /// Adds one row read from the heap segment `file`; `types` resolves its
     /// column types.
     fn push(&mut self, types: &Types, file: &str, row: &ScanRow<'_>);
+    /// Adds one row version `--dead` found (`file` empty for a WAL image):
+    /// `status` `dead` or `carved`, `source` `heap`, `carve` or `wal`.
+    /// Partial carved rows are not pushed (the text formats skip them too).
+    fn push_version(
+        &mut self,
+        types: &Types,
+        file: &str,
+        row: &ScanRow<'_>,
+        status: &'static str,
+        source: &'static str,
+    );
     /// Rows added.
     fn n_rows(&self) -> u64;
 }
@@ -95,13 +106,27 @@ where
     fn push_row(&mut self, row: &ScanRow<'_>, batch: &mut B) {
         batch.push(self.types, self.ctx.file_ref(row), row);
     }
+    fn push_found(&mut self, f: &super::dead::Found, batch: &mut B) -> bool {
+        if !f.complete {
+            return false;
+        }
+        batch.push_version(
+            self.types,
+            &f.row.file,
+            &f.datums,
+            f.row.status,
+            f.row.source,
+        );
+        true
+    }
     fn n_rows(batch: &B) -> u64 {
         batch.n_rows()
     }
 }
 
 /// Scans the requested table as [`super::dump`] does (same table lookup,
-/// live or dead tuples, parallel workers, damaged blocks as diagnostics and
+/// live rows or `--dead`'s row versions from heap, carving and WAL through
+/// [`RowBatch::push_version`], parallel workers, damaged blocks as diagnostics and
 /// a final [`crate::pg::Error::DamagedRows`]), each unit of blocks into a
 /// fresh `make(types, columns)` batch on a worker thread; `each` receives
 /// the batches in block order on the calling thread (`Ok(false)`: no more
