@@ -136,6 +136,7 @@ mod tests {
             new: new.map(img),
             old_source: None,
             new_source: None,
+            old_values: None,
             status: RowStatus::Restorable,
         }
     }
