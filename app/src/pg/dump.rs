@@ -65,6 +65,11 @@ pub struct DumpArgs {
     /// status and source, and the partial carved rows).
     #[arg(long)]
     pub dead: bool,
+    /// Only the table's own rows, as `COPY TABLE TO STDOUT` prints them
+    /// (SQL's `ONLY`); without it a partitioned or inheritance parent covers
+    /// its partitions and children, as `SELECT * FROM parent`.
+    #[arg(long)]
+    pub only: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DumpFormat::Copy)]
     pub format: DumpFormat,
@@ -144,6 +149,7 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         table: args.table.clone(),
         db: args.db.clone(),
         dead: args.dead,
+        only: args.only,
         // DATAM_DUMP_THREADS overrides the worker count (for measurements).
         threads: std::env::var("DATAM_DUMP_THREADS")
             .ok()
@@ -254,6 +260,7 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
             table: args.table.clone(),
             db: args.db.clone(),
             dead: false,
+            only: false,
             threads: None,
         },
         keys,

@@ -395,6 +395,7 @@ pub fn pg_dump(
         table: table.to_string(),
         db: db.map(str::to_string),
         dead,
+        only: false,
         threads: None,
     };
     let mut c = Collected::default();

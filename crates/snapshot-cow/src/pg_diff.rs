@@ -237,6 +237,7 @@ fn decode(
         table: format!("{}.{}", t.schema, t.table),
         db: Some(t.db.clone()),
         dead: false,
+        only: true,
         threads: None,
     };
     let mut rows: Vec<DumpRow> = Vec::new();

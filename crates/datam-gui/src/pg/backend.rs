@@ -103,6 +103,7 @@ pub fn start_rows(
                 table: table.clone(),
                 db: Some(db.clone()),
                 dead,
+                only: false,
                 threads: None,
             };
             match datam_core::pg::dump::dump_rows(&req, ctx, &mut sink) {

@@ -53,6 +53,7 @@ impl PgRowHistory {
                 table: key.table.clone(),
                 db: Some(key.db.clone()),
                 dead: false,
+                only: false,
                 threads: None,
             },
             keys: vec![(key.column.clone(), key.value.clone())],

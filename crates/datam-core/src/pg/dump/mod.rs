@@ -73,6 +73,10 @@ pub struct DumpRequest {
     /// Deleted/replaced row versions instead of live rows: dead tuples on
     /// the heap, carved tuples, old images from WAL (see `dead`).
     pub dead: bool,
+    /// Only the named table's own rows, as `COPY table` / `SELECT … FROM
+    /// ONLY table` read it; otherwise a partitioned or inheritance parent
+    /// covers its partitions and children, as `SELECT * FROM parent`.
+    pub only: bool,
     /// Worker threads (default: the available parallelism, at most 8).
     pub threads: Option<usize>,
 }

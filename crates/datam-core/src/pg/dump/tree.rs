@@ -26,6 +26,9 @@ fn column_names(cat: &pgdata::catalog::Catalog, oid: u32, job: &JobCtx) -> Resul
 /// The requests of the relations a dump of `req`'s table reads, when it is
 /// a parent; `None` for a table without partitions or children.
 fn members(req: &DumpRequest, job: &JobCtx) -> Result<Option<Vec<DumpRequest>>> {
+    if req.only {
+        return Ok(None);
+    }
     let (_, cat, class, _) = open_table(req, job)?;
     let all = with_descendants(&cat, &class, job)?;
     if all.len() == 1 && all.first().is_some_and(|c| c.oid == class.oid) {
@@ -44,6 +47,7 @@ fn members(req: &DumpRequest, job: &JobCtx) -> Result<Option<Vec<DumpRequest>>> 
         out.push(DumpRequest {
             table,
             db: Some(cat.db.name.clone()),
+            only: true,
             ..req.clone()
         });
     }
