@@ -170,24 +170,40 @@ fn text_table(out: &mut dyn Write, file: &str, t: &TableDiff) -> anyhow::Result<
         t.pages_decoded.0,
         t.pages_decoded.1
     )?;
-    let vals = |v: &Option<Vec<OwnedValue>>| {
-        v.as_ref().map_or(String::new(), |v| {
-            v.iter().map(sql_literal).collect::<Vec<_>>().join(", ")
-        })
-    };
     for r in &t.changes {
-        let key: Vec<String> = r.key.iter().map(sql_literal).collect();
-        let (mark, body) = match r.change {
-            Change::Added => ("+", format!("({})", vals(&r.after))),
-            Change::Removed => ("-", format!("({})", vals(&r.before))),
-            Change::Changed => (
-                "~",
-                format!("({}) -> ({})", vals(&r.before), vals(&r.after)),
-            ),
+        let row = |v: &Option<Vec<OwnedValue>>| {
+            v.as_ref()
+                .map(|v| v.iter().map(sql_literal).collect::<Vec<_>>().into_iter())
         };
-        writeln!(out, "  {mark} [{}] {body}", key.join(", "))?;
+        write_change_line(
+            out,
+            r.change,
+            r.key.iter().map(sql_literal),
+            row(&r.before),
+            row(&r.after),
+        )?;
     }
     Ok(())
+}
+
+/// One row change of a text diff: `  + [KEY] (AFTER)`, `  - [KEY] (BEFORE)`
+/// or `  ~ [KEY] (BEFORE) -> (AFTER)`, values as SQL literals (the SQLite
+/// and the PostgreSQL diff).
+pub(super) fn write_change_line<I: Iterator<Item = String>>(
+    out: &mut dyn Write,
+    change: Change,
+    key: impl Iterator<Item = String>,
+    before: Option<I>,
+    after: Option<I>,
+) -> std::io::Result<()> {
+    let vals = |v: Option<I>| v.map_or(String::new(), |v| v.collect::<Vec<_>>().join(", "));
+    let (mark, body) = match change {
+        Change::Added => ("+", format!("({})", vals(after))),
+        Change::Removed => ("-", format!("({})", vals(before))),
+        Change::Changed => ("~", format!("({}) -> ({})", vals(before), vals(after))),
+    };
+    let key = key.collect::<Vec<_>>().join(", ");
+    writeln!(out, "  {mark} [{key}] {body}")
 }
 
 /// `WHERE` clause selecting row `r` by its key.

@@ -8,7 +8,7 @@ use pgrescue::sql::quote_ident;
 use snapshot_cow::diff::Change;
 use snapshot_cow::pg_diff::{PgRow, PgRowChange, PgTableDiff};
 
-use super::diff::{DiffFormat, change_name};
+use super::diff::{DiffFormat, change_name, write_change_line};
 
 /// Writes the diffs of one data directory (`root` in the snapshots).
 pub fn write(
@@ -110,25 +110,16 @@ fn text_table(out: &mut dyn Write, root: &str, t: &PgTableDiff) -> anyhow::Resul
             t.key_columns.join(", ")
         }
     )?;
-    let vals = |v: &Option<PgRow>| {
-        v.as_ref().map_or(String::new(), |v| {
-            v.iter()
-                .map(|x| literal(x.as_ref()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    };
     for r in &t.changes {
-        let key: Vec<String> = r.key.iter().map(|x| literal(x.as_ref())).collect();
-        let (mark, body) = match r.change {
-            Change::Added => ("+", format!("({})", vals(&r.after))),
-            Change::Removed => ("-", format!("({})", vals(&r.before))),
-            Change::Changed => (
-                "~",
-                format!("({}) -> ({})", vals(&r.before), vals(&r.after)),
-            ),
-        };
-        writeln!(out, "  {mark} [{}] {body}", key.join(", "))?;
+        let lits = |v: &[Option<String>]| v.iter().map(|x| literal(x.as_ref())).collect::<Vec<_>>();
+        let row = |v: &Option<PgRow>| v.as_deref().map(|v| lits(v).into_iter());
+        write_change_line(
+            out,
+            r.change,
+            lits(&r.key).into_iter(),
+            row(&r.before),
+            row(&r.after),
+        )?;
     }
     Ok(())
 }
