@@ -228,6 +228,17 @@ impl<'a> CarveCtx<'a> {
                     // later one is the cell.
                     p = q;
                 }
+                Some((_, l))
+                    if known
+                        && l.rowid.is_none()
+                        && let Some(q) = self.intact_header_before(p, l.rec) =>
+                {
+                    // The freeblock header clobbered an older cell's start,
+                    // but the record is that of a cell whose own payload
+                    // length and rowid survive just after it (two
+                    // generations of layout): that cell, with its rowid.
+                    p = q;
+                }
                 Some((_, l)) if l.end > p => {
                     let closes =
                         l.end == end || self.stale_at(p, end).is_some_and(|s| p + s == l.end);
@@ -269,6 +280,19 @@ impl<'a> CarveCtx<'a> {
                             && s >= score
                             && self.stale_at(q, end).is_some_and(|st| q + st == l.end))
                 })
+        })
+    }
+
+    /// The start, between the freeblock header at `p` and the record at
+    /// `rec`, of an intact cell header (payload length and rowid agreeing
+    /// with that record).
+    fn intact_header_before(&self, p: usize, rec: usize) -> Option<usize> {
+        (p + 4..rec).find(|&q| {
+            self.tables.iter().enumerate().any(|(ti, t)| {
+                let mut hyps = Vec::new();
+                self.intact_hyp(ti, t, q, &mut hyps);
+                hyps.iter().any(|h| h.rec == rec)
+            })
         })
     }
 

@@ -47,6 +47,7 @@ pub mod db;
 pub mod error;
 pub mod header;
 pub mod history;
+mod infer;
 pub mod journal;
 pub mod page;
 pub mod scan;

@@ -14,6 +14,7 @@ use crate::cell::{
     CellKind, ChainBreak, PageSource, assemble_live_payload, assemble_payload, parse_payload_cell,
     sound_cells,
 };
+pub use crate::infer::infer_rowids;
 use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
 
@@ -628,63 +629,6 @@ fn live_cells(
         types = rec.types;
         vals_buf = recycle(vals);
         row_buf = recycle(row);
-    }
-}
-
-/// Fills lost rowids of carved cells of rowid-alias tables. Cells are laid
-/// out from the end of the page downwards in insertion order, so a run of k
-/// carved cells sitting physically between two intact cells whose rowids
-/// differ by exactly k+1 held the rowids in between (append-only inserts).
-/// Nothing is filled when the count does not match.
-pub fn infer_rowids(
-    ctx: &ScanCtx<'_>,
-    intact: &[(usize, usize, Option<i64>)],
-    carved: &mut [(RecoveredRow, usize)],
-) {
-    // (offset, end, Some(rowid)) for intact, (offset, end, None) + index for carved.
-    let mut all: Vec<(usize, usize, Option<i64>, Option<usize>)> =
-        intact.iter().map(|&(o, e, r)| (o, e, r, None)).collect();
-    all.extend(
-        carved
-            .iter()
-            .enumerate()
-            .map(|(i, (r, e))| (r.offset, *e, None, Some(i))),
-    );
-    all.sort_by_key(|x| std::cmp::Reverse(x.0));
-    let mut i = 0usize;
-    while i < all.len() {
-        let Some(&(_, _, Some(a), None)) = all.get(i) else {
-            i += 1;
-            continue;
-        };
-        let mut j = i + 1;
-        while all.get(j).is_some_and(|x| x.3.is_some()) {
-            j += 1;
-        }
-        let run = j - i - 1;
-        if let Some(&(_, _, Some(b), None)) = all.get(j)
-            && run > 0
-            && b.checked_sub(a) == i64::try_from(run + 1).ok()
-        {
-            for (k, item) in all.iter().enumerate().take(j).skip(i + 1) {
-                let Some((row, _)) = item.3.and_then(|ci| carved.get_mut(ci)) else {
-                    continue;
-                };
-                let Some(t) = row.table.and_then(|t| ctx.tables.get(t)) else {
-                    continue;
-                };
-                if row.rowid.is_none() {
-                    let rid = a + i64::try_from(k - i).unwrap_or(0);
-                    row.rowid = Some(rid);
-                    row.rowid_inferred = true;
-                    row.confidence *= 0.8;
-                    if let Some(slot) = t.rowid_alias.and_then(|c| row.values.get_mut(c)) {
-                        *slot = OwnedValue::Int(rid);
-                    }
-                }
-            }
-        }
-        i = j;
     }
 }
 
