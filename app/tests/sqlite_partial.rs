@@ -24,6 +24,8 @@
     clippy::cast_possible_truncation
 )]
 
+mod sqlite_util;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -65,31 +67,6 @@ fn layout_of(db: &Path) -> (Vec<u8>, Layout) {
     .unwrap();
     let l = Layout::read(&bytes, &roots);
     (bytes, l)
-}
-
-fn salvage(db: &Path) -> Vec<Value> {
-    let before = testkit::hash_tree(db).unwrap();
-    let mut out = Vec::new();
-    datam::run(
-        [
-            "datam",
-            "sqlite",
-            "salvage",
-            db.to_str().unwrap(),
-            "--format",
-            "jsonl",
-            "--no-wal",
-            "--no-journal",
-        ],
-        &mut out,
-    )
-    .unwrap();
-    assert_eq!(before, testkit::hash_tree(db).unwrap(), "evidence changed");
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn same(got: &Value, want: &Value) -> bool {
@@ -263,7 +240,7 @@ COMMIT;",
     // re-inserted with new values is deleted in its old version).
     let (c_bytes, c_layout) = layout_of(&db);
     let place = cells_by_place(&a_layout, &tabs);
-    let rows = salvage(&db);
+    let rows = sqlite_util::salvage_db_only(&db);
 
     let mut wrong = Vec::new();
     let mut lost_mismatch = Vec::new();
@@ -403,7 +380,7 @@ COMMIT;",
     .unwrap();
     let b_bytes = std::fs::read(&db).unwrap();
     let place = cells_by_place(&a_layout, &tabs);
-    let rows = salvage(&db);
+    let rows = sqlite_util::salvage_db_only(&db);
 
     let windows = windows8(&b_bytes);
     let mut deleted = 0usize;
