@@ -3,6 +3,8 @@
 //! scenario (each has its own table and mistaken transaction):
 //! - `vf`: mistake → `VACUUM FULL` → later work (new relfilenode, new TOAST
 //!   table);
+//! - `cl`: mistake → `CLUSTER cl USING cl_v` (an index on the text column,
+//!   so the rows move) → later work;
 //! - `tr`: mistake → `TRUNCATE` → reload of the surviving rows → later work;
 //! - `pt`: the mistake is a prepared transaction (`PREPARE TRANSACTION`,
 //!   `COMMIT PREPARED`); another prepared one is rolled back
@@ -118,6 +120,11 @@ struct Case {
 fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
     c.psql(&keyed_table("vf")).map_err(e)?;
     c.psql(&keyed_table("tr")).map_err(e)?;
+    c.psql(&format!(
+        "{} CREATE INDEX cl_v ON cl (v);",
+        keyed_table("cl")
+    ))
+    .map_err(e)?;
     c.psql(&keyed_table("pt")).map_err(e)?;
     c.psql(
         "CREATE SCHEMA extra; CREATE TYPE extra.mood AS ENUM ('sad', 'ok', 'happy');
@@ -191,6 +198,16 @@ fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
     let xid = in_xact(c, &mistake_sql("part"), "COMMIT;")?;
     cases.push(Case {
         table: "part",
+        xid,
+        mistaken: Vec::new(),
+    });
+    // CLUSTER after the mistake (a new file in the index's order).
+    let xid = in_xact(c, &mistake_sql("cl"), "COMMIT;")?;
+    c.psql("CLUSTER cl USING cl_v;").map_err(e)?;
+    c.psql(&format!("{} {}", later("cl"), later("cl_exp")))
+        .map_err(e)?;
+    cases.push(Case {
+        table: "cl",
         xid,
         mistaken: Vec::new(),
     });
