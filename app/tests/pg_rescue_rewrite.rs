@@ -3,6 +3,12 @@
 //! scenario (each has its own table and mistaken transaction):
 //! - `vf`: mistake → `VACUUM FULL` → later work (new relfilenode, new TOAST
 //!   table);
+//! - `cl`: mistake → `CLUSTER cl USING cl_v` (an index on the text column,
+//!   so the rows move) → later work;
+//! - `at`: mistake → `ALTER TABLE at ALTER n TYPE bigint` → `ALTER TABLE at
+//!   ALTER m TYPE numeric(12,2), ALTER t TYPE varchar(40)` (two rewrites;
+//!   the old file's rows are decoded with the types they were written with)
+//!   → later work; the expected copy gets the same ALTERs;
 //! - `tr`: mistake → `TRUNCATE` → reload of the surviving rows → later work;
 //! - `pt`: the mistake is a prepared transaction (`PREPARE TRANSACTION`,
 //!   `COMMIT PREPARED`); another prepared one is rolled back
@@ -118,6 +124,17 @@ struct Case {
 fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
     c.psql(&keyed_table("vf")).map_err(e)?;
     c.psql(&keyed_table("tr")).map_err(e)?;
+    c.psql(&format!(
+        "CREATE TABLE at (id int PRIMARY KEY, n int, m int, t text, big text);
+         INSERT INTO at SELECT g, g * 3, g % 17, 't' || g, {BIG} FROM generate_series(1, 300) g;
+         CREATE TABLE at_exp AS TABLE at;"
+    ))
+    .map_err(e)?;
+    c.psql(&format!(
+        "{} CREATE INDEX cl_v ON cl (v);",
+        keyed_table("cl")
+    ))
+    .map_err(e)?;
     c.psql(&keyed_table("pt")).map_err(e)?;
     c.psql(
         "CREATE SCHEMA extra; CREATE TYPE extra.mood AS ENUM ('sad', 'ok', 'happy');
@@ -191,6 +208,37 @@ fn setup(c: &Cluster) -> Result<(Vec<Case>, String), String> {
     let xid = in_xact(c, &mistake_sql("part"), "COMMIT;")?;
     cases.push(Case {
         table: "part",
+        xid,
+        mistaken: Vec::new(),
+    });
+    // ALTER TABLE ... TYPE (twice) after the mistake.
+    let xid = in_xact(
+        c,
+        "DELETE FROM at WHERE id % 10 = 0; \
+         UPDATE at SET n = n + 1000000, t = t || '!' WHERE id % 7 = 0;",
+        "COMMIT;",
+    )?;
+    for t in ["at", "at_exp"] {
+        c.psql(&format!(
+            "ALTER TABLE {t} ALTER n TYPE bigint;
+             ALTER TABLE {t} ALTER m TYPE numeric(12,2), ALTER t TYPE varchar(40);
+             UPDATE {t} SET n = 5000000000, m = 1.25 WHERE id = 3;
+             INSERT INTO {t} VALUES (1000, 9000000000, 2.5, 'new', NULL);"
+        ))
+        .map_err(e)?;
+    }
+    cases.push(Case {
+        table: "at",
+        xid,
+        mistaken: Vec::new(),
+    });
+    // CLUSTER after the mistake (a new file in the index's order).
+    let xid = in_xact(c, &mistake_sql("cl"), "COMMIT;")?;
+    c.psql("CLUSTER cl USING cl_v;").map_err(e)?;
+    c.psql(&format!("{} {}", later("cl"), later("cl_exp")))
+        .map_err(e)?;
+    cases.push(Case {
+        table: "cl",
         xid,
         mistaken: Vec::new(),
     });

@@ -169,6 +169,17 @@ impl<'c> TableScan<'c> {
         })
     }
 
+    /// A scan of the same table that decodes tuples with `attrs` (all
+    /// attributes, dropped ones included, attnum order) instead of the
+    /// current ones: for rows of an earlier file, written before `ALTER
+    /// TABLE … TYPE` changed a column (see [`crate::catalog::attr_version`]).
+    pub fn with_attrs(&self, attrs: Vec<AttrRow>) -> Result<TableScan<'c>> {
+        let mut s = self.fork()?;
+        s.layouts = attrs.iter().map(AttrRow::layout).collect();
+        s.attrs = attrs;
+        Ok(s)
+    }
+
     /// Like [`TableScan::scan`], over the blocks in `blocks` only.
     pub fn scan_blocks(
         &mut self,

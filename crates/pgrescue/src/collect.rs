@@ -83,6 +83,10 @@ pub struct XactSeg {
     /// records carry), when the sink watches the catalog: the files each
     /// relation had over time ([`crate::files`]).
     pub class_changes: Vec<Change>,
+    /// The same for `pg_attribute`, when the sink also watches it
+    /// ([`XactSink::watching_attributes`]): the columns each relation had
+    /// over time ([`crate::oldcols`]).
+    pub attr_changes: Vec<Change>,
 }
 
 /// What a pass-1 sink watching the catalog keeps besides its interest.
@@ -96,6 +100,8 @@ struct ClassWatch {
     /// relation of the same database (an earlier file of a rewritten
     /// table, or a dropped one) are recorded too.
     known: HashSet<RelKey>,
+    /// `pg_attribute` of the database, when watched too.
+    pg_attribute: Option<RelKey>,
 }
 
 /// Pass 1: transaction ends and row counts.
@@ -147,7 +153,18 @@ impl XactSink {
             block_size_bytes,
             pg_class,
             known,
+            pg_attribute: None,
         });
+        self
+    }
+
+    /// Also keeps the records of `pg_attribute` (relation `pg_attribute`)
+    /// in [`XactSeg::attr_changes`]; only after
+    /// [`XactSink::watching_catalog`] (alone it does nothing).
+    pub fn watching_attributes(mut self, pg_attribute: RelKey) -> Self {
+        if let Some(w) = &mut self.watch {
+            w.pg_attribute = Some(pg_attribute);
+        }
         self
     }
 
@@ -186,6 +203,11 @@ impl Sink for XactSink {
                 let class = w.pg_class;
                 let imgs = image_changes(w.block_size_bytes, rec, |r, _| r == class, Lsn(u64::MAX));
                 self.out.class_changes.extend(imgs);
+                if let Some(attr) = w.pg_attribute {
+                    let imgs =
+                        image_changes(w.block_size_bytes, rec, |r, _| r == attr, Lsn(u64::MAX));
+                    self.out.attr_changes.extend(imgs);
+                }
             }
             return Ok(true);
         };
@@ -194,6 +216,12 @@ impl Sink for XactSink {
         {
             let c = owned_change(w.block_size_bytes, &ch, |_| true);
             self.out.class_changes.push(c);
+        }
+        if let Some(w) = &self.watch
+            && Some(rel_key(ch.locator)) == w.pg_attribute
+        {
+            let c = owned_change(w.block_size_bytes, &ch, |_| true);
+            self.out.attr_changes.push(c);
         }
         let record_blocks = self.records_blocks_of(rel_key(ch.locator));
         let t = self.out.touches.entry(ch.xid).or_default();

@@ -104,6 +104,9 @@ impl TableRels {
 pub struct ClassHistory {
     files: HashMap<u32, BTreeSet<u32>>,
     toasts: HashMap<u32, BTreeSet<u32>>,
+    /// Per oid, every version's `(xmin, xmax, relfilenode)` (xmax 0 for a
+    /// version rebuilt from WAL or never replaced).
+    versions: HashMap<u32, Vec<(u32, u32, u32)>>,
     /// `pg_class` versions whose bytes could not be rebuilt (an UPDATE
     /// compressed against an old version no image showed).
     pub unreadable: u64,
@@ -125,39 +128,7 @@ impl ClassHistory {
         major: u32,
     ) -> Self {
         let mut h = Self::default();
-        let mut slots: HashMap<u32, HashMap<u16, Vec<u8>>> = HashMap::new();
-        for c in changes {
-            if c.init_page {
-                slots.insert(c.block, HashMap::new());
-            }
-            for p in &c.tuples {
-                let old = c
-                    .old_location
-                    .and_then(|(b, o)| slots.get(&b).and_then(|s| s.get(&o)));
-                match build_tuple(p, c.xid, old.map(Vec::as_slice)) {
-                    Some(t) => {
-                        h.note(&t, major);
-                        slots.entry(p.block).or_default().insert(p.offnum, t);
-                    }
-                    None => {
-                        h.unreadable = h.unreadable.saturating_add(1);
-                        if let Some(s) = slots.get_mut(&p.block) {
-                            s.remove(&p.offnum);
-                        }
-                    }
-                }
-            }
-            for img in &c.images {
-                let m: HashMap<u16, Vec<u8>> = all_tuples(&img.page)
-                    .into_iter()
-                    .map(|(lp, t)| (lp, t.to_vec()))
-                    .collect();
-                for t in m.values() {
-                    h.note(t, major);
-                }
-                slots.insert(img.block, m);
-            }
-        }
+        h.unreadable = replay_versions(changes, |t| h.note(t, major));
         for t in heap_tuples {
             h.note(t, major);
         }
@@ -168,6 +139,12 @@ impl ClassHistory {
         let Some(ids) = class_ids(major, tuple) else {
             return;
         };
+        if let Ok(t) = pgdata::tuple::HeapTuple::parse(tuple, pgdata::BlockNo(0), 0) {
+            self.versions
+                .entry(ids.oid)
+                .or_default()
+                .push((t.xmin(), t.xmax(), ids.relfilenode));
+        }
         if ids.relfilenode != 0 {
             self.files
                 .entry(ids.oid)
@@ -187,8 +164,84 @@ impl ClassHistory {
         self.files.get(&oid).into_iter().flatten()
     }
 
+    /// The transaction that gave relation `oid` a file other than `file`
+    /// (the rewrite that ended `file`): the `xmax` of a dead version naming
+    /// `file` whose successor names another, else the earliest `xmin` of a
+    /// version naming another file written after every version naming
+    /// `file`. `None` when the versions do not tell.
+    pub fn replaced_by(&self, oid: u32, file: u32) -> Option<u32> {
+        let vs = self.versions.get(&oid)?;
+        let named = || vs.iter().filter(|v| v.2 == file);
+        let last_xmin = named()
+            .map(|v| v.0)
+            .reduce(|a, b| if precedes(a, b) { b } else { a })?;
+        let later = vs
+            .iter()
+            .filter(|v| v.2 != file && precedes(last_xmin, v.0))
+            .map(|v| v.0)
+            .reduce(|a, b| if precedes(a, b) { a } else { b });
+        let by_xmax = named()
+            .map(|v| v.1)
+            .filter(|&x| x != 0 && vs.iter().any(|w| w.2 != file && w.0 == x))
+            .reduce(|a, b| if precedes(a, b) { a } else { b });
+        by_xmax.or(later)
+    }
+
     /// Every `reltoastrelid` a version of relation `oid` named, ascending.
     pub fn toast_tables(&self, oid: u32) -> impl Iterator<Item = &u32> {
         self.toasts.get(&oid).into_iter().flatten()
     }
+}
+
+/// `TransactionIdPrecedes`: `a` is older than `b` (modulo 2^32 for normal
+/// xids; the special ones, below 3, precede every normal xid).
+pub fn precedes(a: u32, b: u32) -> bool {
+    if a < 3 || b < 3 {
+        return a < b;
+    }
+    b.wrapping_sub(a).cast_signed() > 0
+}
+
+/// Replays catalog records `changes` (LSN order) over slots and calls `f`
+/// with every whole tuple version it can rebuild (and every tuple of the
+/// page images); returns how many versions could not be rebuilt (an UPDATE
+/// compressed against an old version no image showed). Rebuilt versions
+/// carry the record's xid as `xmin` and no `xmax`; those of page images
+/// carry their headers.
+pub fn replay_versions(changes: &[Change], mut f: impl FnMut(&[u8])) -> u64 {
+    let mut unreadable = 0u64;
+    let mut slots: HashMap<u32, HashMap<u16, Vec<u8>>> = HashMap::new();
+    for c in changes {
+        if c.init_page {
+            slots.insert(c.block, HashMap::new());
+        }
+        for p in &c.tuples {
+            let old = c
+                .old_location
+                .and_then(|(b, o)| slots.get(&b).and_then(|s| s.get(&o)));
+            match build_tuple(p, c.xid, old.map(Vec::as_slice)) {
+                Some(t) => {
+                    f(&t);
+                    slots.entry(p.block).or_default().insert(p.offnum, t);
+                }
+                None => {
+                    unreadable = unreadable.saturating_add(1);
+                    if let Some(s) = slots.get_mut(&p.block) {
+                        s.remove(&p.offnum);
+                    }
+                }
+            }
+        }
+        for img in &c.images {
+            let m: HashMap<u16, Vec<u8>> = all_tuples(&img.page)
+                .into_iter()
+                .map(|(lp, t)| (lp, t.to_vec()))
+                .collect();
+            for t in m.values() {
+                f(t);
+            }
+            slots.insert(img.block, m);
+        }
+    }
+    unreadable
 }

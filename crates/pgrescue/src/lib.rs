@@ -21,7 +21,9 @@
 //! - [`files::ClassHistory`] from [`xacts::XactLog::class_changes`] →
 //!   [`files::TableRels::with_history`]: the files a table had before a
 //!   rewrite (TRUNCATE, VACUUM FULL, CLUSTER, ALTER TABLE … TYPE), so the
-//!   mistake is found in the old file's records.
+//!   mistake is found in the old file's records; [`oldcols::OldColumns`]:
+//!   the columns an earlier file was written with (before `ALTER TABLE …
+//!   TYPE`), from `pg_attribute`'s dead tuples.
 //! - [`sql::undo_script`] / [`sql::row_statements`]: idempotent undo SQL.
 //!
 //! **Architecture Invariant:** an image that cannot be rebuilt completely is
@@ -33,6 +35,7 @@
 pub mod collect;
 pub mod files;
 mod later;
+pub mod oldcols;
 mod page;
 pub mod plan;
 mod replay;

@@ -28,6 +28,7 @@ use crate::Error;
 use crate::collect::{Change, RelKey};
 use crate::files::TableRels;
 use crate::later::Later;
+use crate::oldcols::OldColumns;
 use crate::replay::{Captured, PendingRow, Replay};
 use crate::xacts::{XactLog, XactSummary};
 
@@ -162,6 +163,11 @@ pub struct Column {
     pub type_schema: Option<String>,
     /// A stored generated column (never inserted or set).
     pub generated: bool,
+    /// Some images of this column come from an earlier file written before
+    /// `ALTER TABLE … TYPE` changed it, printed by the type it had then: the
+    /// undo SQL's guards compare it after the server converts the value
+    /// (`format('%s', 'old'::type)`), as its writes do.
+    pub retyped: bool,
 }
 
 /// How rows are addressed.
@@ -226,6 +232,10 @@ pub struct TableSources<'c> {
     pub clog: Clog,
     /// `pg_multixact`.
     pub multis: MultiXacts,
+    /// The columns of each earlier file in `rels` whose layout differs from
+    /// the current one (`ALTER TABLE … TYPE` after the file was written);
+    /// images from these files are decoded with them.
+    pub old_columns: HashMap<RelKey, OldColumns>,
 }
 
 /// Plans the undo of `targets` (committed top-level transactions) in table
@@ -279,6 +289,7 @@ fn plan_inner<'c>(
         scan,
         mut clog,
         multis,
+        old_columns,
     } = src;
     let mut replay = Replay::new(rels.clone(), heap, toast, multis, log);
     replay.rows.per_xact = per_xact;
@@ -313,6 +324,11 @@ fn plan_inner<'c>(
                 .type_info(a.atttypid)
                 .map_or_else(|| "?".to_string(), |t| t.name.clone()),
             generated: a.attgenerated != 0,
+            retyped: old_columns.values().any(|o| {
+                o.attrs.iter().any(|b| {
+                    b.attnum == a.attnum && (b.atttypid, b.atttypmod) != (a.atttypid, a.atttypmod)
+                })
+            }),
         })
         .collect();
     let (key_cols, key_kind) = choose_key(cat, class, &scan, &mut warnings)?;
@@ -330,13 +346,19 @@ fn plan_inner<'c>(
     let in_old_file = changes
         .iter()
         .any(|c| rels.old_main.contains(&c.rel) && commit_of.contains_key(&log.top_of(c.xid)));
-    if in_old_file {
+    if in_old_file && !old_columns.is_empty() {
         warnings.push(
-            "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type"
+            "the mistake's rows are in an earlier file of the table, written before ALTER TABLE ... TYPE changed a column: they are decoded with the columns the file had (pg_attribute's dead versions) and the undo SQL casts each old value to the current type"
                 .to_string(),
         );
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
+    for (rel, cols) in old_columns {
+        let old_scan = dec.scan.with_attrs(cols.attrs)?;
+        let mut old = Decoder::new(cat, old_scan, &replay.chunks);
+        old.keep_values = keep_values;
+        dec.old.insert(rel, (Box::new(old), cols.unknown));
+    }
     dec.keep_values = keep_values;
     let mut plan_rows: Vec<PlanRow> = replay
         .rows
@@ -429,6 +451,9 @@ pub(crate) struct Decoder<'a, 'c> {
     chunks: &'a HashMap<(u32, i32), Vec<u8>>,
     /// Whether [`finish_row`] keeps the old image's datums too.
     keep_values: bool,
+    /// Decoders of earlier files written with other columns, and the
+    /// attnums whose type then is unknown.
+    old: HashMap<RelKey, (Box<Decoder<'a, 'c>>, Vec<i16>)>,
 }
 
 impl<'a, 'c> Decoder<'a, 'c> {
@@ -448,7 +473,32 @@ impl<'a, 'c> Decoder<'a, 'c> {
             scan,
             chunks,
             keep_values: false,
+            old: HashMap::new(),
         }
+    }
+
+    /// The decoder of images from file `rel`: the one of its old columns
+    /// when the file was written with other columns. Refuses a tuple that
+    /// stores a column whose type then is unknown.
+    fn for_image(&mut self, rel: Option<RelKey>, bytes: &[u8]) -> Result<&mut Self, String> {
+        let Some(r) = rel.filter(|r| self.old.contains_key(r)) else {
+            return Ok(self);
+        };
+        let natts = HeapTuple::parse(bytes, BlockNo(0), 0)
+            .map_err(|e| e.to_string())?
+            .natts();
+        let Some((old, unknown)) = self.old.get_mut(&r) else {
+            return Err("no decoder for the earlier file".to_string());
+        };
+        if let Some(a) = unknown
+            .iter()
+            .find(|&&a| a > 0 && a.cast_unsigned() <= natts)
+        {
+            return Err(format!(
+                "written before a rewrite of the table, and the type column {a} had then is not in pg_attribute any more (vacuumed); not guessed"
+            ));
+        }
+        Ok(old)
     }
 
     /// The datums of a whole tuple (TOAST values inlined).
@@ -580,7 +630,7 @@ fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> 
             return (None, None);
         };
         match &cap.bytes {
-            Some(b) => match dec.decode(b) {
+            Some(b) => match dec.for_image(cap.rel, b).and_then(|d| d.decode(b)) {
                 Ok(v) => (Some(v), cap.source),
                 Err(e) => {
                     problems.push(format!("{what} image: {e}"));
@@ -596,7 +646,15 @@ fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> 
     let (old, old_source) = image(&r.old, "old");
     let (new, new_source) = image(&r.new, "new");
     let old_values = match (&r.old, &old, dec.keep_values) {
-        (Some(Captured { bytes: Some(b), .. }), Some(_), true) => dec.owned_values(b).ok(),
+        (
+            Some(Captured {
+                bytes: Some(b),
+                rel,
+                ..
+            }),
+            Some(_),
+            true,
+        ) => dec.for_image(*rel, b).and_then(|d| d.owned_values(b)).ok(),
         _ => None,
     };
     let key_from = if r.kind == RowKind::Reinsert {

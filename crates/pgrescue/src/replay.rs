@@ -41,6 +41,9 @@ pub(crate) struct Captured {
     pub(crate) bytes: Option<Vec<u8>>,
     pub(crate) source: Option<Source>,
     pub(crate) why_missing: String,
+    /// The file the image belongs to (an earlier file of the table is
+    /// decoded with the columns it had then).
+    pub(crate) rel: Option<RelKey>,
 }
 
 /// A row of the mistake while replaying (chains within the mistake merged).
@@ -282,6 +285,13 @@ impl<'a> Replay<'a> {
     /// the heap page, else the record's own page image (taken after the
     /// change: the tuple is still there), else the replayed slot.
     fn capture_old(&mut self, c: &Change, top: u32, block: u32, lp: u16) -> Captured {
+        Captured {
+            rel: Some(c.rel),
+            ..self.capture_old_in(c, top, block, lp)
+        }
+    }
+
+    fn capture_old_in(&mut self, c: &Change, top: u32, block: u32, lp: u16) -> Captured {
         if let Some(b) = self.heap_deleted_by(c.rel, block, lp, top) {
             return found(b, Source::HeapPage { block, lp });
         }
@@ -296,6 +306,13 @@ impl<'a> Replay<'a> {
     /// The version the mistake wrote: on the heap page (its `xmin`), else
     /// the replayed slot.
     fn capture_new(&self, rel: RelKey, block: u32, lp: u16, top: u32) -> Captured {
+        Captured {
+            rel: Some(rel),
+            ..self.capture_new_in(rel, block, lp, top)
+        }
+    }
+
+    fn capture_new_in(&self, rel: RelKey, block: u32, lp: u16, top: u32) -> Captured {
         let log = self.log;
         if let Some(file) = self.file(rel)
             && let Some(b) = heap_tuple(file, block, lp, &mut |t| log.top_of(t.xmin()) == top)
@@ -394,6 +411,7 @@ fn found(bytes: Vec<u8>, source: Source) -> Captured {
         bytes: Some(bytes),
         source: Some(source),
         why_missing: String::new(),
+        rel: None,
     }
 }
 
@@ -412,6 +430,7 @@ fn from_slot(slots: &Slots, rel: RelKey, block: u32, lp: u16, lsn: Lsn) -> Captu
             why_missing: format!(
                 "block {block} lp {lp}: the UPDATE that wrote it ({source}) is prefix/suffix-compressed and the old tuple is unknown"
             ),
+            rel: Some(rel),
         },
         None => Captured {
             bytes: None,
@@ -423,6 +442,7 @@ fn from_slot(slots: &Slots, rel: RelKey, block: u32, lp: u16, lsn: Lsn) -> Captu
                     "block {block} lp {lp}: no dead tuple on the heap page, no page image and no record of it before {lsn}"
                 )
             },
+            rel: Some(rel),
         },
     }
 }

@@ -59,6 +59,7 @@ pub struct XactLog {
     parent: HashMap<u32, u32>,
     touches: HashMap<u32, crate::collect::XidTouch>,
     class_changes: Vec<crate::collect::Change>,
+    attr_changes: Vec<crate::collect::Change>,
 }
 
 impl XactLog {
@@ -82,6 +83,7 @@ impl XactLog {
             }
             log.parent.extend(seg.parents);
             log.class_changes.extend(seg.class_changes);
+            log.attr_changes.extend(seg.attr_changes);
             for (xid, t) in seg.touches {
                 let e = log.touches.entry(xid).or_default();
                 if e.first_lsn
@@ -99,6 +101,7 @@ impl XactLog {
             }
         }
         log.class_changes.sort_by_key(|c| c.lsn);
+        log.attr_changes.sort_by_key(|c| c.lsn);
         log
     }
 
@@ -106,6 +109,12 @@ impl XactLog {
     /// ([`crate::collect::XactSink::watching_catalog`]), in LSN order.
     pub fn class_changes(&self) -> &[crate::collect::Change] {
         &self.class_changes
+    }
+
+    /// The `pg_attribute` records kept by a sink watching it
+    /// ([`crate::collect::XactSink::watching_attributes`]), in LSN order.
+    pub fn attr_changes(&self) -> &[crate::collect::Change] {
+        &self.attr_changes
     }
 
     /// The top-level transaction of `xid` (itself when it has no parent).

@@ -38,6 +38,14 @@ pub(super) const PG_ATTRIBUTE_13: &str = "attrelid:4:i attname:64:c atttypid:4:i
 pub(super) const PG_ATTRIBUTE_14: &str = "attrelid:4:i attname:64:c atttypid:4:i attstattarget:4:i attlen:2:s attnum:2:s attndims:4:i attcacheoff:4:i atttypmod:4:i attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:4:i attcollation:4:i attacl:-1:i attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
 pub(super) const PG_ATTRIBUTE_16: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s attcacheoff:4:i atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attstattarget:2:s attcollation:4:i attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
 pub(super) const PG_ATTRIBUTE_17: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s attcacheoff:4:i atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attcollation:4:i attstattarget:2:s attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
+/// `pg_attribute`'s layout by the first major that has it.
+pub(super) const PG_ATTRIBUTE_BY_MAJOR: &[(u32, &str)] = &[
+    (13, PG_ATTRIBUTE_13),
+    (14, PG_ATTRIBUTE_14),
+    (16, PG_ATTRIBUTE_16),
+    (17, PG_ATTRIBUTE_17),
+    (18, PG_ATTRIBUTE_18),
+];
 pub(super) const PG_ATTRIBUTE_18: &str = "attrelid:4:i attname:64:c atttypid:4:i attlen:2:s attnum:2:s atttypmod:4:i attndims:2:s attbyval:1:c attalign:1:c attstorage:1:c attcompression:1:c attnotnull:1:c atthasdef:1:c atthasmissing:1:c attidentity:1:c attgenerated:1:c attisdropped:1:c attislocal:1:c attinhcount:2:s attcollation:4:i attstattarget:2:s attacl:-1:d attoptions:-1:i attfdwoptions:-1:i attmissingval:-1:d";
 pub(super) const PG_TYPE_13: &str = "oid:4:i typname:64:c typnamespace:4:i typowner:4:i typlen:2:s typbyval:1:c typtype:1:c typcategory:1:c typispreferred:1:c typisdefined:1:c typdelim:1:c typrelid:4:i typelem:4:i typarray:4:i typinput:4:i typoutput:4:i typreceive:4:i typsend:4:i typmodin:4:i typmodout:4:i typanalyze:4:i typalign:1:c typstorage:1:c typnotnull:1:c typbasetype:4:i";
 pub(super) const PG_TYPE_14: &str = "oid:4:i typname:64:c typnamespace:4:i typowner:4:i typlen:2:s typbyval:1:c typtype:1:c typcategory:1:c typispreferred:1:c typisdefined:1:c typdelim:1:c typrelid:4:i typsubscript:4:i typelem:4:i typarray:4:i typinput:4:i typoutput:4:i typreceive:4:i typsend:4:i typmodin:4:i typmodout:4:i typanalyze:4:i typalign:1:c typstorage:1:c typnotnull:1:c typbasetype:4:i";

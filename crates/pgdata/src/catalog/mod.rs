@@ -27,6 +27,7 @@ use crate::varlena;
 use crate::visibility::{TupleStatus, tuple_status_multi};
 use crate::xact::Clog;
 
+mod attrhist;
 mod inherits;
 mod layout;
 mod names;
@@ -34,6 +35,7 @@ mod typens;
 mod types;
 mod warning;
 
+pub use attrhist::{AttrVersion, attr_version};
 pub use inherits::{INHERITS_RELATION_ID, InheritTree};
 pub use layout::TOAST_LAYOUT;
 use layout::*;
@@ -66,7 +68,14 @@ struct Row<'s, 'a> {
     vals: Vec<Option<&'a [u8]>>,
 }
 
-impl Row<'_, '_> {
+impl<'s, 'a> Row<'s, 'a> {
+    /// Row `t` deformed by `schema`.
+    fn of(schema: &'s Schema, t: &HeapTuple<'a>) -> Option<Self> {
+        Some(Row {
+            schema,
+            vals: t.deform(&schema.layouts).ok()?,
+        })
+    }
     fn raw(&self, col: &str) -> Option<&[u8]> {
         self.vals.get(self.schema.idx(col)?).copied().flatten()
     }
@@ -314,11 +323,7 @@ pub struct ClassIds {
 pub fn class_ids(major: u32, tuple: &[u8]) -> Option<ClassIds> {
     let schema = pick(major, &[(13, PG_CLASS_13), (18, PG_CLASS_18)]).ok()?;
     let t = HeapTuple::parse(tuple, BlockNo(0), 0).ok()?;
-    let vals = t.deform(&schema.layouts).ok()?;
-    let r = Row {
-        schema: &schema,
-        vals,
-    };
+    let r = Row::of(&schema, &t)?;
     // Every fixed column of pg_class is NOT NULL: a missing one is not a row.
     r.raw("relkind")?;
     Some(ClassIds {
@@ -395,16 +400,7 @@ impl Catalog {
     pub fn open(dir: &DataDir, db: DatabaseRow) -> Result<Self> {
         let major = dir.major();
         let class_schema = pick(major, &[(13, PG_CLASS_13), (18, PG_CLASS_18)])?;
-        let attr_schema = pick(
-            major,
-            &[
-                (13, PG_ATTRIBUTE_13),
-                (14, PG_ATTRIBUTE_14),
-                (16, PG_ATTRIBUTE_16),
-                (17, PG_ATTRIBUTE_17),
-                (18, PG_ATTRIBUTE_18),
-            ],
-        )?;
+        let attr_schema = pick(major, PG_ATTRIBUTE_BY_MAJOR)?;
         let type_schema = pick(major, &[(13, PG_TYPE_13), (14, PG_TYPE_14)])?;
         let spc = if db.tablespace == 0 {
             DEFAULTTABLESPACE_OID
@@ -632,25 +628,30 @@ impl Catalog {
             } else {
                 None
             };
-            out.push(AttrRow {
-                attname: r.name("attname"),
-                atttypid: r.u32("atttypid"),
-                attlen: r.i16("attlen"),
-                attnum: r.i16("attnum"),
-                atttypmod: r.i32("atttypmod"),
-                attbyval: r.u8("attbyval") != 0,
-                attalign: r.u8("attalign"),
-                attstorage: r.u8("attstorage"),
-                attcompression: r.u8("attcompression"),
-                attisdropped: r.u8("attisdropped") != 0,
-                attgenerated: r.u8("attgenerated"),
-                atthasmissing,
-                missing_value,
-            });
+            out.push(attr_row(r, atthasmissing, missing_value));
         })?;
         out.sort_by_key(|a| a.attnum);
         warnings.extend(unreadable_missing);
         Ok((out, warnings))
+    }
+}
+
+/// The [`AttrRow`] of a deformed `pg_attribute` row.
+fn attr_row(r: &Row<'_, '_>, atthasmissing: bool, missing_value: Option<Vec<u8>>) -> AttrRow {
+    AttrRow {
+        attname: r.name("attname"),
+        atttypid: r.u32("atttypid"),
+        attlen: r.i16("attlen"),
+        attnum: r.i16("attnum"),
+        atttypmod: r.i32("atttypmod"),
+        attbyval: r.u8("attbyval") != 0,
+        attalign: r.u8("attalign"),
+        attstorage: r.u8("attstorage"),
+        attcompression: r.u8("attcompression"),
+        attisdropped: r.u8("attisdropped") != 0,
+        attgenerated: r.u8("attgenerated"),
+        atthasmissing,
+        missing_value,
     }
 }
 

@@ -153,6 +153,7 @@ mod tests {
                 type_oid: 25,
                 type_name: "text".into(),
                 generated: false,
+                retyped: false,
                 type_schema: None,
             }],
             key_cols: vec![0],

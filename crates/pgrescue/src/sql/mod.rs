@@ -219,7 +219,7 @@ fn written_by_mistake(t: &TablePlan, types: &dyn TypeCatalog, img: &Image) -> St
             t.columns
                 .iter()
                 .zip(img)
-                .map(|(c, v)| text_equals(&quote_ident(&c.name), v.as_deref())),
+                .map(|(c, v)| guard(types, c, v.as_deref())),
         );
     }
     parts.join(" AND ")
@@ -233,7 +233,7 @@ pub(crate) fn key_predicate(t: &TablePlan, types: &dyn TypeCatalog, img: &Image)
             .columns
             .iter()
             .zip(img)
-            .map(|(c, v)| text_equals(&quote_ident(&c.name), v.as_deref()))
+            .map(|(c, v)| guard(types, c, v.as_deref()))
             .collect::<Vec<_>>()
             .join(" AND ");
     }
@@ -250,6 +250,19 @@ pub(crate) fn key_predicate(t: &TablePlan, types: &dyn TypeCatalog, img: &Image)
         })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+/// Column `c` holds the value printed as `v`: its text equals `v`, or, for
+/// a value printed by the type the column had before `ALTER TABLE … TYPE`
+/// ([`Column::retyped`]), it equals `v` converted by the server to the
+/// current type (typed `=`: a cast without the column's typmod would print
+/// `7` where the column prints `7.00`).
+fn guard(types: &dyn TypeCatalog, c: &Column, v: Option<&str>) -> String {
+    let col = quote_ident(&c.name);
+    match v {
+        Some(text) if c.retyped => format!("{col} = {}", typed_literal(types, c, text)),
+        _ => text_equals(&col, v),
+    }
 }
 
 /// The column's text output equals `v` (NULL-aware; `format('%s', NULL)` is
@@ -312,6 +325,7 @@ mod tests {
                     type_oid: 23,
                     type_name: "int4".into(),
                     generated: false,
+                    retyped: false,
                     type_schema: None,
                 },
                 Column {
@@ -319,6 +333,7 @@ mod tests {
                     type_oid: 25,
                     type_name: "text".into(),
                     generated: false,
+                    retyped: false,
                     type_schema: None,
                 },
                 Column {
@@ -326,6 +341,7 @@ mod tests {
                     type_oid: 23,
                     type_name: "int4".into(),
                     generated: true,
+                    retyped: false,
                     type_schema: None,
                 },
             ],

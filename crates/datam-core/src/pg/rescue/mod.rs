@@ -11,14 +11,15 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use pgdata::DataDir;
-use pgdata::catalog::{Catalog, ClassRow};
+use pgdata::catalog::{AttrVersion, Catalog, ClassRow, attr_version};
 use pgdata::datadir::Fork;
 use pgdata::multixact::MultiXacts;
 use pgdata::relation::RelationFile;
 use pgdata::table::TableScan;
 use pgdata::xact::Clog;
 use pgrescue::collect::{Change, ChangeSink, RelKey, XactSink};
-use pgrescue::files::{ClassHistory, TableRels};
+use pgrescue::files::{ClassHistory, TableRels, replay_versions};
+use pgrescue::oldcols::{OldColumns, old_columns};
 use pgrescue::plan::{TablePlan, TableSources, plan_table, table_rels};
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::{Target, XactLog, XactSummary};
@@ -161,7 +162,9 @@ fn read_xacts_watching(
         || {
             let sink = XactSink::new(interest.clone());
             match watch {
-                Some(w) => sink.watching_catalog(w.block_size_bytes, w.pg_class, w.known.clone()),
+                Some(w) => sink
+                    .watching_catalog(w.block_size_bytes, w.pg_class, w.known.clone())
+                    .watching_attributes(w.pg_attribute),
                 None => sink,
             }
         },
@@ -174,6 +177,7 @@ fn read_xacts_watching(
 struct CatalogWatch {
     block_size_bytes: u32,
     pg_class: RelKey,
+    pg_attribute: RelKey,
     known: HashSet<RelKey>,
 }
 
@@ -189,6 +193,7 @@ impl CatalogWatch {
         Ok(Self {
             block_size_bytes: u32::try_from(dir.block_size_bytes()).unwrap_or(8192),
             pg_class: rel_key(cat.locator_of(pgdata::catalog::RELATION_RELATION_ID)?),
+            pg_attribute: rel_key(cat.locator_of(pgdata::catalog::ATTRIBUTE_RELATION_ID)?),
             known: cat
                 .classes
                 .iter()
@@ -198,9 +203,10 @@ impl CatalogWatch {
     }
 }
 
-/// Every tuple (live or dead) on `pg_class`'s heap pages.
-fn class_heap_tuples(dir: &DataDir, cat: &Catalog) -> Vec<Vec<u8>> {
-    let Ok(loc) = cat.locator_of(pgdata::catalog::RELATION_RELATION_ID) else {
+/// Every tuple (live or dead) on the heap pages of catalog `relid`
+/// (`pg_class`, `pg_attribute`).
+fn catalog_heap_tuples(dir: &DataDir, cat: &Catalog, relid: u32) -> Vec<Vec<u8>> {
+    let Ok(loc) = cat.locator_of(relid) else {
         return Vec::new();
     };
     let Ok(rel) = RelationFile::open(dir, loc, Fork::Main) else {
@@ -224,29 +230,47 @@ fn class_heap_tuples(dir: &DataDir, cat: &Catalog) -> Vec<Vec<u8>> {
 }
 
 /// The files of each of `tables`, current and earlier: pass 1 watching the
-/// catalog, then `pg_class`'s history (`pgrescue::files`).
+/// catalog, then `pg_class`'s history (`pgrescue::files`); and the columns
+/// of each earlier file written before `ALTER TABLE … TYPE`
+/// (`pgrescue::oldcols`, from `pg_attribute`'s dead tuples).
+type TableFiles = Vec<(TableRels, HashMap<RelKey, OldColumns>)>;
+
 fn table_files(
     dir: &DataDir,
     cat: &Catalog,
     tables: &[ClassRow],
     pgdata: &Path,
     job: &JobCtx,
-) -> Result<(walparse::WalCtx, XactLog, Vec<TableRels>)> {
+) -> Result<(walparse::WalCtx, XactLog, TableFiles)> {
     let mut interest = HashSet::new();
     for c in tables {
         interest.extend(table_rels(cat, c)?);
     }
     let watch = CatalogWatch::new(dir, cat)?;
     let (ctx, log) = read_xacts_watching(pgdata, &interest, Some(&watch), job)?;
-    let heap = class_heap_tuples(dir, cat);
+    let heap = catalog_heap_tuples(dir, cat, pgdata::catalog::RELATION_RELATION_ID);
     let hist = ClassHistory::from_changes(
         log.class_changes(),
         heap.iter().map(Vec::as_slice),
         dir.major(),
     );
+    let mut attr_versions: Vec<AttrVersion> = Vec::new();
+    replay_versions(log.attr_changes(), |t| {
+        attr_versions.extend(attr_version(dir.major(), t));
+    });
+    attr_versions.extend(
+        catalog_heap_tuples(dir, cat, pgdata::catalog::ATTRIBUTE_RELATION_ID)
+            .iter()
+            .filter_map(|t| attr_version(dir.major(), t)),
+    );
     let rels = tables
         .iter()
-        .map(|c| Ok(TableRels::current(cat, c)?.with_history(&hist, c.oid)))
+        .map(|c| {
+            let rels = TableRels::current(cat, c)?.with_history(&hist, c.oid);
+            let (current, _) = cat.attributes(c.oid)?;
+            let old = old_columns(&rels, &hist, c.oid, &current, &attr_versions);
+            Ok((rels, old))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((ctx, log, rels))
 }
@@ -305,7 +329,7 @@ where
         let tables = classes(&cat, &req.tables, job)?;
         let (_, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
         let mut set = HashSet::new();
-        for f in &files {
+        for (f, _) in &files {
             set.insert(f.main);
             for old in &f.old_main {
                 set.insert(*old);
@@ -427,7 +451,7 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     let tables = classes(&cat, &req.tables, job)?;
     let target = req.target()?;
     let (ctx, log, files) = table_files(&dir, &cat, &tables, &req.pgdata, job)?;
-    let rels: HashSet<RelKey> = files.iter().flat_map(TableRels::all).collect();
+    let rels: HashSet<RelKey> = files.iter().flat_map(|(f, _)| f.all()).collect();
     let targets = log.select(target);
     if targets.is_empty() {
         return Err(match target {
@@ -443,7 +467,10 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
         });
     }
     let mut filter = log.change_filter(&targets, &rels);
-    filter.whole = files.iter().flat_map(|f| f.old_toast.clone()).collect();
+    filter.whole = files
+        .iter()
+        .flat_map(|(f, _)| f.old_toast.clone())
+        .collect();
     let mut changes: Vec<Change> = Vec::new();
     {
         let _pass = tracing::info_span!("changes_pass").entered();
@@ -459,7 +486,7 @@ pub fn plan(req: &RescueRequest, job: &JobCtx) -> Result<RescuePlan> {
     for (c, files) in tables.iter().zip(files.clone()) {
         job.check()?;
         let mut src = open_sources(&dir, &cat, c)?;
-        src.rels = files;
+        (src.rels, src.old_columns) = files;
         plans.push(plan_table(&cat, c, src, &log, &targets, &changes)?);
     }
     timer.finish(plans.iter().map(|p| p.rows.len() as u64).sum(), 0);
@@ -508,5 +535,6 @@ pub(crate) fn open_sources<'c>(
         scan: TableScan::new(cat, class)?,
         clog: Clog::new(dir.root(), dir.block_size_bytes()),
         multis: MultiXacts::new(dir.root(), dir.block_size_bytes()),
+        old_columns: HashMap::new(),
     })
 }
