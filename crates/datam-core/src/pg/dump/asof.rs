@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use pgdata::table::{ScanMode, TableScan};
-use pgrescue::plan::{Image, PlanRow, RowStatus};
+use pgrescue::plan::Image;
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::XactSummary;
 use serde::Serialize;
@@ -162,20 +162,13 @@ pub fn dump_as_of(
             first: first.message(),
         });
     }
-    let (mut later, plan) = super::dead::wal_versions(
-        &req.pgdata,
-        (&cat, &class),
-        job,
-        (&|x| as_of.is_after(x), false),
-    )?;
+    let (mut later, net, warnings) =
+        super::undo::undo_later(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
     later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
-    let mut incomplete = Vec::new();
-    if let Some(plan) = plan {
-        for w in &plan.warnings {
-            job.diagnostic(Diagnostic::warning("as-of-plan", w.clone()));
-        }
-        undo_all(&mut rows, &later, plan.rows, &mut incomplete);
+    for w in warnings {
+        job.diagnostic(Diagnostic::warning("as-of-plan", w));
     }
+    let incomplete = apply_net(&mut rows, net);
     let n_rows = write_rows(format, &ctx, &cat.types, &rows, out)?;
     let wal_starts_after_moment = match as_of {
         AsOf::Lsn(l) => oldest_wal_lsn(&req.pgdata, dir.control().wal_segment_size_bytes)
@@ -213,50 +206,27 @@ pub fn dump_as_of(
     Ok(summary)
 }
 
-/// Undoes the transactions of `later` (newest first) on `rows`.
-fn undo_all(
-    rows: &mut Rows,
-    later: &[XactSummary],
-    plan_rows: Vec<PlanRow>,
-    incomplete: &mut Vec<IncompleteRow>,
-) {
-    let mut by_xid: HashMap<u32, Vec<PlanRow>> = HashMap::new();
-    for r in plan_rows {
-        by_xid.entry(r.xid).or_default().push(r);
-    }
-    for x in later {
-        for r in by_xid.remove(&x.xid).unwrap_or_default() {
-            if let Some(why) = undo_row(rows, &r) {
-                incomplete.push(IncompleteRow {
-                    xid: r.xid,
-                    lsn: r.lsn,
-                    key: r.key.clone(),
-                    reason: why,
-                });
+/// Applies the net change of the undo to the current rows: the versions
+/// the later transactions wrote out, the ones they replaced back. Returns
+/// the rows whose state at the moment is unknown.
+fn apply_net(rows: &mut Rows, mut net: super::undo::Net) -> Vec<IncompleteRow> {
+    let mut incomplete = std::mem::take(&mut net.incomplete);
+    let (out, back) = net.into_parts();
+    for (img, n, who) in out {
+        for _ in 0..n {
+            if !rows.remove(&img) {
+                incomplete.extend(who.clone());
+                break;
             }
         }
     }
-}
-
-/// Undoes one row of a transaction: its written version out, its old
-/// version back. Returns why the row's earlier state is unknown, if it is.
-fn undo_row(rows: &mut Rows, r: &PlanRow) -> Option<String> {
-    let mut why = match &r.status {
-        RowStatus::Incomplete { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    if let Some(new) = &r.new
-        && !rows.remove(new)
-    {
-        why.get_or_insert_with(|| {
-            "the version it wrote is not among the rows after it (changed outside the WAL read?)"
-                .to_string()
-        });
+    for (img, n) in back {
+        for _ in 1..n {
+            rows.add(img.clone());
+        }
+        rows.add(img);
     }
-    if let Some(old) = &r.old {
-        rows.add(old.clone());
-    }
-    why
+    incomplete
 }
 
 fn write_rows(
