@@ -42,6 +42,10 @@ struct Count {
     writer: Option<Writer>,
 }
 
+/// An image to take out of the rows, how many copies, and the row to name
+/// when it is not there.
+pub(super) type TakeOut = (Image, u64, Option<IncompleteRow>);
+
 /// The net change the undo makes to the current rows (see the module doc),
 /// and the rows whose earlier state is unknown.
 #[derive(Debug, Default)]
@@ -96,9 +100,7 @@ impl Net {
     /// The images to take out (with how many copies and who wrote them)
     /// and to put back (how many copies), the latter sorted so the output
     /// does not depend on hashing.
-    pub(super) fn into_parts(
-        self,
-    ) -> (Vec<(Image, u64, Option<IncompleteRow>)>, Vec<(Image, u64)>) {
+    pub(super) fn into_parts(self) -> (Vec<TakeOut>, Vec<(Image, u64)>) {
         let mut out = Vec::new();
         let mut back = Vec::new();
         for (img, c) in self.counts {
