@@ -6,7 +6,8 @@
 # until WAL_MB of WAL were written. `--as-of` that LSN undoes every later
 # pgbench transaction on pgbench_accounts (newest first) on top of the
 # current heap; pg_waldump decodes every record of pg_wal. Prints both
-# times, the ratio (pg_waldump time / datam time; > 1: datam is faster) and
+# wall and CPU (user+sys) times, the ratios (pg_waldump / datam; > 1: datam is
+# faster; CPU seconds are the steadier figure on a shared machine) and
 # both programs' peak RSS (/usr/bin/time -v), and checks the --as-of result
 # against the accounts as they were (saved with COPY at the moment).
 #
@@ -52,8 +53,10 @@ run() { # label, output file, command...  -> prints seconds (stdout) and a repor
   /usr/bin/time -v -o "$WORK/time" "${@:3}" > "$2" 2>"$WORK/err.txt" || tail -3 "$WORK/err.txt" >&2
   t1=$(date +%s.%N)
   rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$WORK/time")
-  awk -v a="$t0" -v b="$t1" -v l="$1" -v r="$rss" 'BEGIN { printf "%-34s %8.2f s  peak RSS %8d KB\n", l, b - a, r }' >&2
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
+  cpu=$(awk -F: '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$WORK/time")
+  awk -v a="$t0" -v b="$t1" -v l="$1" -v r="$rss" -v c="$cpu" \
+    'BEGIN { printf "%-34s %8.2f s wall %8.2f s CPU (user+sys)  peak RSS %8d KB\n", l, b - a, c, r }' >&2
+  awk -v a="$t0" -v b="$t1" -v c="$cpu" 'BEGIN { printf "%.4f %s\n", b - a, c }'
 }
 T1=$(run "pg_waldump (full decode)" /dev/null "$PGBIN/pg_waldump" -p "$WAL" "$FIRST" "$LAST")
 T2=$(run "datam pg dump --as-of" "$WORK/asof.txt" "$DATAM" pg dump "$DATA" --table pgbench_accounts --as-of "$MOMENT")
@@ -64,6 +67,9 @@ else
   echo "--as-of $MOMENT DIFFERS from COPY taken at that moment" \
     "($(wc -l < "$WORK/asof.txt") vs $(wc -l < "$WORK/then.txt") rows)"
 fi
-awk -v a="$T1" -v b="$T2" 'BEGIN { printf "ratio pg_waldump / datam --as-of = %.2f\n", a / b }'
+read -r W1 C1 <<< "$T1"
+read -r W2 C2 <<< "$T2"
+awk -v a="$W1" -v b="$W2" -v c="$C1" -v d="$C2" \
+  'BEGIN { printf "ratio pg_waldump / datam --as-of = %.2f (wall), %.2f (CPU seconds)\n", a / b, c / d }'
 [ -z "$KEEP" ] && rm -rf "$WORK"
 exit 0

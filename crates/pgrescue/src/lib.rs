@@ -18,6 +18,10 @@
 //!   (pgrescue opens no file) → [`plan::TablePlan`]: per row [`plan::RowKind`],
 //!   key, old/new images with their [`plan::Source`], [`plan::RowStatus`]
 //!   (restorable, skipped because of later work, incomplete with the reason).
+//! - [`stream::VersionStream`]: the same per-transaction versions as
+//!   [`plan::plan_versions`], fed segment by segment and handed out as
+//!   each transaction's commit passes (memory bounded by the replay state,
+//!   not the WAL).
 //! - [`files::ClassHistory`] from [`xacts::XactLog::class_changes`] →
 //!   [`files::TableRels::with_history`]: the files a table had before a
 //!   rewrite (TRUNCATE, VACUUM FULL, CLUSTER, ALTER TABLE … TYPE), so the
@@ -40,6 +44,7 @@ mod page;
 pub mod plan;
 mod replay;
 pub mod sql;
+pub mod stream;
 pub mod time;
 pub mod xacts;
 

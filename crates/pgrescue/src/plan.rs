@@ -209,6 +209,9 @@ pub struct TablePlan {
     pub live_copies: HashMap<Image, u64>,
 }
 
+/// The warning when the target's rows are in an earlier file of the table.
+pub(crate) const OLD_FILE_WARNING: &str = "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type";
+
 /// The relations (`main`, TOAST) the current catalog names for `class`.
 pub fn table_rels(cat: &Catalog, class: &ClassRow) -> Result<Vec<RelKey>, Error> {
     Ok(TableRels::current(cat, class)?.all())
@@ -293,45 +296,13 @@ fn plan_inner<'c>(
     } = src;
     let mut replay = Replay::new(rels.clone(), heap, toast, multis, log);
     replay.rows.per_xact = per_xact;
-    let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
-    let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
-    for t in targets {
-        let st = clog.status(t.xid);
-        if !matches!(st, XidStatus::Committed) {
-            warnings.push(format!(
-                "pg_xact says {st:?} for transaction {}, whose commit record is at {}",
-                t.xid, t.commit_lsn
-            ));
-        }
-    }
-    let (type_schemas, ts_warnings) = cat.type_schemas()?;
-    warnings.extend(
-        ts_warnings
-            .iter()
-            .map(|w| format!("pg_type: {}", w.message())),
-    );
-    let columns: Vec<Column> = scan
-        .columns()
-        .map(|a| Column {
-            type_schema: type_schemas
-                .get(&a.atttypid)
-                .filter(|s| *s != "pg_catalog")
-                .cloned(),
-            name: a.attname.clone(),
-            type_oid: a.atttypid,
-            type_name: cat
-                .types
-                .type_info(a.atttypid)
-                .map_or_else(|| "?".to_string(), |t| t.name.clone()),
-            generated: a.attgenerated != 0,
-            retyped: old_columns.values().any(|o| {
-                o.attrs.iter().any(|b| {
-                    b.attnum == a.attnum && (b.atttypid, b.atttypmod) != (a.atttypid, a.atttypmod)
-                })
-            }),
-        })
-        .collect();
-    let (key_cols, key_kind) = choose_key(cat, class, &scan, &mut warnings)?;
+    let Setup {
+        columns,
+        key_cols,
+        key_kind,
+        mut warnings,
+        commit_of,
+    } = setup(cat, class, &scan, &mut clog, targets, &old_columns)?;
 
     for c in changes
         .iter()
@@ -351,6 +322,8 @@ fn plan_inner<'c>(
             "the mistake's rows are in an earlier file of the table, written before ALTER TABLE ... TYPE changed a column: they are decoded with the columns the file had (pg_attribute's dead versions) and the undo SQL casts each old value to the current type"
                 .to_string(),
         );
+    } else if in_old_file {
+        warnings.push(OLD_FILE_WARNING.to_string());
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
     for (rel, cols) in old_columns {
@@ -406,6 +379,74 @@ fn plan_inner<'c>(
     })
 }
 
+/// What planning knows before the replay.
+pub(crate) struct Setup {
+    pub(crate) columns: Vec<Column>,
+    pub(crate) key_cols: Vec<usize>,
+    pub(crate) key_kind: KeyKind,
+    pub(crate) warnings: Vec<String>,
+    /// Target transaction → its commit LSN.
+    pub(crate) commit_of: HashMap<u32, Lsn>,
+}
+
+/// The columns and key of the table, and the warnings about the targets'
+/// status in `pg_xact` and the catalog.
+pub(crate) fn setup(
+    cat: &Catalog,
+    class: &ClassRow,
+    scan: &TableScan<'_>,
+    clog: &mut Clog,
+    targets: &[XactSummary],
+    old_columns: &HashMap<RelKey, OldColumns>,
+) -> Result<Setup, Error> {
+    let mut warnings: Vec<String> = scan.warnings.iter().map(ToString::to_string).collect();
+    let commit_of: HashMap<u32, Lsn> = targets.iter().map(|t| (t.xid, t.commit_lsn)).collect();
+    for t in targets {
+        let st = clog.status(t.xid);
+        if !matches!(st, XidStatus::Committed) {
+            warnings.push(format!(
+                "pg_xact says {st:?} for transaction {}, whose commit record is at {}",
+                t.xid, t.commit_lsn
+            ));
+        }
+    }
+    let (type_schemas, ts_warnings) = cat.type_schemas()?;
+    warnings.extend(
+        ts_warnings
+            .iter()
+            .map(|w| format!("pg_type: {}", w.message())),
+    );
+    let columns: Vec<Column> = scan
+        .columns()
+        .map(|a| Column {
+            type_schema: type_schemas
+                .get(&a.atttypid)
+                .filter(|s| *s != "pg_catalog")
+                .cloned(),
+            name: a.attname.clone(),
+            type_oid: a.atttypid,
+            type_name: cat
+                .types
+                .type_info(a.atttypid)
+                .map_or_else(|| "?".to_string(), |t| t.name.clone()),
+            generated: a.attgenerated != 0,
+            retyped: old_columns.values().any(|o| {
+                o.attrs.iter().any(|b| {
+                    b.attnum == a.attnum && (b.atttypid, b.atttypmod) != (a.atttypid, a.atttypmod)
+                })
+            }),
+        })
+        .collect();
+    let (key_cols, key_kind) = choose_key(cat, class, scan, &mut warnings)?;
+    Ok(Setup {
+        columns,
+        key_cols,
+        key_kind,
+        warnings,
+        commit_of,
+    })
+}
+
 /// The row key: the primary key, else a unique index, else all columns. When
 /// `pg_index` cannot be read, all columns are used and a warning says why.
 fn choose_key(
@@ -457,7 +498,7 @@ pub(crate) struct Decoder<'a, 'c> {
 }
 
 impl<'a, 'c> Decoder<'a, 'c> {
-    fn new(
+    pub(crate) fn new(
         cat: &'c Catalog,
         scan: TableScan<'c>,
         chunks: &'a HashMap<(u32, i32), Vec<u8>>,
@@ -499,6 +540,11 @@ impl<'a, 'c> Decoder<'a, 'c> {
             ));
         }
         Ok(old)
+    }
+
+    /// The row decoder handed in to [`Decoder::new`].
+    pub(crate) fn into_scan(self) -> TableScan<'c> {
+        self.scan
     }
 
     /// The datums of a whole tuple (TOAST values inlined).
@@ -623,7 +669,7 @@ fn wal_chunks(chunks: &HashMap<(u32, i32), Vec<u8>>, ptr: ToastPointer) -> Optio
     Some(out)
 }
 
-fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> PlanRow {
+pub(crate) fn finish_row(r: &PendingRow, dec: &mut Decoder<'_, '_>, key_cols: &[usize]) -> PlanRow {
     let mut problems = Vec::new();
     let mut image = |cap: &Option<Captured>, what: &str| -> (Option<Image>, Option<Source>) {
         let Some(cap) = cap else {

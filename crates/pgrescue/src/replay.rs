@@ -81,6 +81,31 @@ impl Rows {
         (same || !self.per_xact).then_some(i)
     }
 
+    /// Takes out the rows of the transactions `done` accepts (ended: no
+    /// record of theirs follows), in order; the others stay, renumbered.
+    pub(crate) fn drain_done(&mut self, done: impl Fn(u32) -> bool) -> Vec<PendingRow> {
+        let all = std::mem::take(&mut self.list);
+        let mut remap = vec![None; all.len()];
+        let mut out = Vec::new();
+        for (r, slot) in all.into_iter().zip(remap.iter_mut()) {
+            if done(r.xid) {
+                out.push(r);
+            } else {
+                *slot = Some(self.list.len());
+                self.list.push(r);
+            }
+        }
+        self.versions
+            .retain(|_, i| match remap.get(*i).copied().flatten() {
+                Some(j) => {
+                    *i = j;
+                    true
+                }
+                None => false,
+            });
+        out
+    }
+
     fn deleted(&mut self, at: At, xid: u32, lsn: Lsn, old: Captured) {
         match self
             .take_version(at, xid)

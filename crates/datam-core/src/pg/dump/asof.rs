@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use pgdata::table::{ScanMode, TableScan};
-use pgrescue::plan::{Image, PlanRow, RowStatus};
+use pgrescue::plan::Image;
 use pgrescue::time::format_timestamp;
 use pgrescue::xacts::XactSummary;
 use serde::Serialize;
@@ -102,32 +102,6 @@ fn oldest_wal_lsn(pgdata: &std::path::Path, seg_size_bytes: u32) -> Option<Lsn> 
         .map(Lsn)
 }
 
-/// The current rows as a multiset of printed images.
-#[derive(Default)]
-struct Rows {
-    list: Vec<Option<Image>>,
-    at: HashMap<Image, Vec<usize>>,
-}
-
-impl Rows {
-    fn add(&mut self, img: Image) {
-        self.at
-            .entry(img.clone())
-            .or_default()
-            .push(self.list.len());
-        self.list.push(Some(img));
-    }
-    fn remove(&mut self, img: &Image) -> bool {
-        let Some(i) = self.at.get_mut(img).and_then(Vec::pop) else {
-            return false;
-        };
-        if let Some(slot) = self.list.get_mut(i) {
-            *slot = None;
-        }
-        true
-    }
-}
-
 /// Writes the table as of `as_of` to `out` in `format`. The summary lists
 /// the rows that could not be rebuilt (the result is then incomplete).
 pub fn dump_as_of(
@@ -144,17 +118,15 @@ pub fn dump_as_of(
     let cols = columns(&scan, &cat.types);
     let paths = segment_paths(&scan, dir.relseg_size_blocks());
     let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
-    let mut rows = Rows::default();
-    {
-        let mut enc = RowEncoder::new(&cat.types, &ctx, job);
-        scan.scan(ScanMode::Live, |r| {
-            rows.add(enc.typed_row(r, "heap").values);
-            !job.cancel.is_cancelled()
-        });
-    }
-    job.check()?;
-    report_warnings(job, &scan.warnings);
     let table = format!("{schema}.{name}");
+    let (mut later, net, warnings) =
+        super::undo::undo_later(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
+    later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
+    for w in warnings {
+        job.diagnostic(Diagnostic::warning("as-of-plan", w));
+    }
+    let (n_rows, incomplete) = write_as_of(&mut scan, (&ctx, &cat.types, format), net, job, out)?;
+    report_warnings(job, &scan.warnings);
     if let Some(first) = scan.warnings.first() {
         return Err(Error::DamagedRows {
             n: scan.warnings.len(),
@@ -162,21 +134,6 @@ pub fn dump_as_of(
             first: first.message(),
         });
     }
-    let (mut later, plan) = super::dead::wal_versions(
-        &req.pgdata,
-        (&cat, &class),
-        job,
-        (&|x| as_of.is_after(x), false),
-    )?;
-    later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
-    let mut incomplete = Vec::new();
-    if let Some(plan) = plan {
-        for w in &plan.warnings {
-            job.diagnostic(Diagnostic::warning("as-of-plan", w.clone()));
-        }
-        undo_all(&mut rows, &later, plan.rows, &mut incomplete);
-    }
-    let n_rows = write_rows(format, &ctx, &cat.types, &rows, out)?;
     let wal_starts_after_moment = match as_of {
         AsOf::Lsn(l) => oldest_wal_lsn(&req.pgdata, dir.control().wal_segment_size_bytes)
             .filter(|start| *start > l),
@@ -213,73 +170,77 @@ pub fn dump_as_of(
     Ok(summary)
 }
 
-/// Undoes the transactions of `later` (newest first) on `rows`.
-fn undo_all(
-    rows: &mut Rows,
-    later: &[XactSummary],
-    plan_rows: Vec<PlanRow>,
-    incomplete: &mut Vec<IncompleteRow>,
-) {
-    let mut by_xid: HashMap<u32, Vec<PlanRow>> = HashMap::new();
-    for r in plan_rows {
-        by_xid.entry(r.xid).or_default().push(r);
-    }
-    for x in later {
-        for r in by_xid.remove(&x.xid).unwrap_or_default() {
-            if let Some(why) = undo_row(rows, &r) {
-                incomplete.push(IncompleteRow {
-                    xid: r.xid,
-                    lsn: r.lsn,
-                    key: r.key.clone(),
-                    reason: why,
-                });
-            }
-        }
-    }
-}
-
-/// Undoes one row of a transaction: its written version out, its old
-/// version back. Returns why the row's earlier state is unknown, if it is.
-fn undo_row(rows: &mut Rows, r: &PlanRow) -> Option<String> {
-    let mut why = match &r.status {
-        RowStatus::Incomplete { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    if let Some(new) = &r.new
-        && !rows.remove(new)
+/// Writes the live rows of the heap but the versions the net change takes
+/// out, then the versions it puts back. Returns the rows written and the
+/// rows whose state at the moment is unknown: those of the plan, and the
+/// written versions that are not among the live rows.
+fn write_as_of(
+    scan: &mut TableScan<'_>,
+    (ctx, types, format): (&RowCtx<'_>, &pgdata::catalog::Types, DumpFormat),
+    mut net: super::undo::Net,
+    job: &JobCtx,
+    out: &mut dyn Write,
+) -> Result<(u64, Vec<IncompleteRow>)> {
+    let mut incomplete = std::mem::take(&mut net.incomplete);
+    let (take_out, back) = net.into_parts();
+    let mut take: HashMap<Image, (u64, Option<IncompleteRow>)> = take_out
+        .into_iter()
+        .map(|(img, n, who)| (img, (n, who)))
+        .collect();
+    let mut n_rows = 0u64;
+    let mut line = String::new();
+    let mut failed = None;
     {
-        why.get_or_insert_with(|| {
-            "the version it wrote is not among the rows after it (changed outside the WAL read?)"
-                .to_string()
+        let mut enc = RowEncoder::new(types, ctx, job);
+        scan.scan(ScanMode::Live, |r| {
+            let img = enc.typed_row(r, "heap").values;
+            if let Some((n, _)) = take.get_mut(&img)
+                && *n > 0
+            {
+                *n -= 1;
+            } else if let Err(e) = write_image((format, ctx, types), &img, &mut line, out) {
+                failed = Some(e);
+                return false;
+            } else {
+                n_rows = n_rows.saturating_add(1);
+            }
+            !job.cancel.is_cancelled()
         });
     }
-    if let Some(old) = &r.old {
-        rows.add(old.clone());
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    why
+    job.check()?;
+    for (img, n) in back {
+        for _ in 0..n {
+            write_image((format, ctx, types), &img, &mut line, out)?;
+            n_rows = n_rows.saturating_add(1);
+        }
+    }
+    incomplete.extend(
+        take.into_values()
+            .filter(|(n, _)| *n > 0)
+            .filter_map(|(_, w)| w),
+    );
+    incomplete.sort_by_key(|r| std::cmp::Reverse(r.lsn));
+    Ok((n_rows, incomplete))
 }
 
-fn write_rows(
-    format: DumpFormat,
-    ctx: &RowCtx<'_>,
-    types: &pgdata::catalog::Types,
-    rows: &Rows,
+/// Writes one row in `format`.
+fn write_image(
+    (format, ctx, types): (DumpFormat, &RowCtx<'_>, &pgdata::catalog::Types),
+    img: &Image,
+    line: &mut String,
     out: &mut dyn Write,
-) -> Result<u64> {
-    let mut n = 0u64;
-    let mut line = String::new();
-    for img in rows.list.iter().flatten() {
-        line.clear();
-        if format == DumpFormat::Jsonl {
-            let values: std::collections::BTreeMap<&str, Option<&str>> =
-                ctx.names().zip(img.iter().map(Option::as_deref)).collect();
-            line.push_str(&serde_json::json!({ "values": values }).to_string());
-        } else {
-            super::dead::text_line(format, ctx, types, img, &mut line);
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        n = n.saturating_add(1);
+) -> std::io::Result<()> {
+    line.clear();
+    if format == DumpFormat::Jsonl {
+        let values: std::collections::BTreeMap<&str, Option<&str>> =
+            ctx.names().zip(img.iter().map(Option::as_deref)).collect();
+        line.push_str(&serde_json::json!({ "values": values }).to_string());
+    } else {
+        super::dead::text_line(format, ctx, types, img, line);
     }
-    Ok(n)
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }

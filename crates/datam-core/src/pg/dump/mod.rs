@@ -37,6 +37,7 @@ mod keyed;
 mod settings;
 mod tables;
 mod tree;
+mod undo;
 mod with;
 
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};

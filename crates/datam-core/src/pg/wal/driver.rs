@@ -20,7 +20,7 @@ use crate::pg::Result;
 /// continue into the following segments: 64 MiB worth), and the window of
 /// a redo for a record longer than that (up to 1 GB).
 fn window_sizes(seg_bytes: u64) -> (usize, u64, u64) {
-    let batch = rayon::current_num_threads().max(1) * 2;
+    let batch = rayon::current_num_threads().max(1);
     let lookahead = (64u64 << 20).div_ceil(seg_bytes).max(2);
     let max_record_segs = (1u64 << 30).div_ceil(seg_bytes).saturating_add(1);
     (batch, lookahead, max_record_segs)
@@ -69,8 +69,10 @@ pub(crate) fn damage(lsn: Lsn, error: &walparse::Error, resumed_at: Lsn) -> Diag
 /// Decodes the segments `order` of `chosen` in parallel batches: `work`
 /// decodes one segment over a mapped window, `needs_wide` says whether its
 /// result ran out of the window (it is then decoded again over a 1 GB
-/// window), and `each` receives the results in segment order. Checks for
-/// cancellation between batches and reports bytes done of total.
+/// window), and `each` receives the results in segment order. The next
+/// batch is decoded while `each` consumes the current one (two batches in
+/// flight at most). Checks for cancellation between batches and reports
+/// bytes done of total.
 pub(crate) fn drive<T, W, N, E>(
     ctx: WalCtx,
     chosen: &Chosen<'_>,
@@ -89,37 +91,47 @@ where
     let seg_bytes = u64::from(ctx.seg_size_bytes);
     let total = seg_bytes.saturating_mul(order.len() as u64);
     let (batch, lookahead, max_record_segs) = window_sizes(seg_bytes);
-    let mut done = 0u64;
-    job.progress(Phase::Decode, Unit::Bytes, 0, Some(total));
-    for chunk in order.chunks(batch) {
-        job.check()?;
+    let decode = |chunk: &[SegNo]| -> Result<Vec<(SegNo, T)>> {
         let (Some(lo), Some(hi)) = (chunk.first(), chunk.last()) else {
-            continue;
+            return Ok(Vec::new());
         };
         let evs = open_window(chosen, (lo.0..=hi.0.saturating_add(lookahead)).map(SegNo))?;
         let src = source(ctx, &evs);
-        let outs: Vec<(SegNo, T)> = chunk
+        Ok(chunk
             .par_iter()
             .map(|&segno| (segno, work(&src, segno)))
-            .collect();
-        drop(src);
-        drop(evs);
-        for (segno, mut out) in outs {
-            if needs_wide(&out) {
-                let wide = open_window(
-                    chosen,
-                    (segno.0..=segno.0.saturating_add(max_record_segs)).map(SegNo),
-                )?;
-                out = work(&source(ctx, &wide), segno);
+            .collect())
+    };
+    let mut done = 0u64;
+    job.progress(Phase::Decode, Unit::Bytes, 0, Some(total));
+    let chunks: Vec<&[SegNo]> = order.chunks(batch).collect();
+    std::thread::scope(|scope| {
+        let mut current = chunks.first().map(|c| decode(c));
+        for i in 0..chunks.len() {
+            job.check()?;
+            let outs = current.take().unwrap_or_else(|| Ok(Vec::new()))?;
+            let decode = &decode;
+            let next = chunks
+                .get(i.saturating_add(1))
+                .map(|&c| scope.spawn(move || decode(c)));
+            for (segno, mut out) in outs {
+                if needs_wide(&out) {
+                    let wide = open_window(
+                        chosen,
+                        (segno.0..=segno.0.saturating_add(max_record_segs)).map(SegNo),
+                    )?;
+                    out = work(&source(ctx, &wide), segno);
+                }
+                if !each(segno, out)? {
+                    return Ok(());
+                }
+                done = done.saturating_add(seg_bytes);
+                job.progress(Phase::Decode, Unit::Bytes, done, Some(total));
             }
-            if !each(segno, out)? {
-                return Ok(());
-            }
-            done = done.saturating_add(seg_bytes);
-            job.progress(Phase::Decode, Unit::Bytes, done, Some(total));
+            current = next.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A sink that also keeps the reader's diagnostics.
