@@ -117,6 +117,60 @@ VACUUM t;
     s
 }
 
+/// Parents whose children's columns differ from theirs: a partition with
+/// its columns in another order and a dropped column, an inheritance child
+/// with a column of its own, and one attached later with its columns in
+/// another order.
+const PARENTS_SQL: &str = "
+    CREATE TABLE pp (a int, b text, c date) PARTITION BY RANGE (a);
+    CREATE TABLE pp1 PARTITION OF pp FOR VALUES FROM (0) TO (100);
+    CREATE TABLE pp2 (junk int, c date, b text, a int);
+    ALTER TABLE pp2 DROP COLUMN junk;
+    ALTER TABLE pp ATTACH PARTITION pp2 FOR VALUES FROM (100) TO (200);
+    INSERT INTO pp SELECT g, 'b' || g, date '2026-01-01' + g FROM generate_series(1, 199) g;
+    CREATE TABLE ih (a int, b text);
+    CREATE TABLE ih_k1 (x numeric) INHERITS (ih);
+    CREATE TABLE ih_k2 (b text, y int, a int);
+    ALTER TABLE ih_k2 INHERIT ih;
+    INSERT INTO ih VALUES (1, 'p'), (2, NULL);
+    INSERT INTO ih_k1 VALUES (3, 'k1', 2.5);
+    INSERT INTO ih_k2 SELECT 'k2 ' || g, g * 10, g FROM generate_series(4, 30) g;
+";
+
+/// `pg dump --all`: one file per table, `t`'s equal to its COPY, every
+/// table of the cluster listed; an output directory inside the data
+/// directory is refused.
+fn all_tables(dd: &str, t_copy: &[String]) -> Result<(), String> {
+    let out = tempfile::tempdir().map_err(e)?;
+    let dir = out.path().join("all");
+    let dir_s = dir.to_str().unwrap();
+    let (ok, list, err) = datam(&[
+        "pg", "dump", dd, "--all", "--db", "postgres", "--out", dir_s,
+    ]);
+    if !ok {
+        return Err(format!("pg dump --all: {err}"));
+    }
+    let names: Vec<&str> = list
+        .lines()
+        .map(|l| l.split('\t').nth(2).unwrap_or(""))
+        .collect();
+    for want in ["t", "pp1", "pp2", "ih", "ih_k1", "ih_k2"] {
+        if !names.contains(&want) {
+            return Err(format!("pg dump --all did not list {want}:\n{list}"));
+        }
+    }
+    let t = std::fs::read_to_string(dir.join("public.t.copy")).map_err(e)?;
+    check_eq("pg dump --all: public.t.copy", &sorted_lines(&t), t_copy)?;
+    let inside = format!("{dd}/dump");
+    let (ok, _, err) = datam(&["pg", "dump", dd, "--all", "--out", &inside]);
+    if ok || !err.contains("inside the evidence") || Path::new(&inside).exists() {
+        return Err(format!(
+            "--out inside the data directory was not refused: {err}"
+        ));
+    }
+    Ok(())
+}
+
 fn copy(c: &Cluster, table: &str, csv: bool) -> Result<String, String> {
     let opt = if csv { " (FORMAT csv)" } else { "" };
     c.psql(&format!("{GUCS} COPY {table} TO STDOUT{opt};"))
@@ -138,6 +192,7 @@ fn dump_roundtrip(install: &PgInstall) -> Result<(), String> {
         return Err("the system PostgreSQL 15 should support lz4".into());
     }
     c.psql(&schema_sql(install.major, lz4)).map_err(e)?;
+    c.psql(PARENTS_SQL).map_err(e)?;
     // Storage facts the test relies on.
     let ext = c
         .psql("SELECT count(*) FROM t WHERE pg_column_size(big) < octet_length(big)")
@@ -178,6 +233,13 @@ fn dump_roundtrip(install: &PgInstall) -> Result<(), String> {
         .ok_or("no CSV marker")?;
     let after = sorted_lines(after_copy);
     let after_csv = sorted_lines(after_csv);
+    let mut parents = Vec::new();
+    for p in ["public.pp", "public.ih"] {
+        let rows = c
+            .psql(&format!("{GUCS} COPY (SELECT * FROM {p}) TO STDOUT;"))
+            .map_err(e)?;
+        parents.push((p, sorted_lines(&rows)));
+    }
     c.stop(StopMode::Fast).map_err(e)?;
 
     let dd = c.data_dir().to_str().unwrap().to_string();
@@ -241,6 +303,16 @@ fn dump_roundtrip(install: &PgInstall) -> Result<(), String> {
     if !ok || f[5] != after.len().to_string() || f[6] != minus(&before, &after).len().to_string() {
         return Err(format!("tables row wrong: {row}"));
     }
+    // Parents whose children have other columns: each row in the
+    // parent's columns, as `SELECT * FROM parent` projects it.
+    for (p, want) in &parents {
+        let (ok, out, err) = datam(&["pg", "dump", &dd, "--table", p]);
+        if !ok {
+            return Err(format!("pg dump {p}: {err}"));
+        }
+        check_eq(&format!("pg dump {p}"), &sorted_lines(&out), want)?;
+    }
+    all_tables(&dd, &after)?;
     let (ok, sql, err) = datam(&["pg", "dump", &dd, "--table", "public.t", "--format", "sql"]);
     if !ok {
         return Err(format!("sql dump failed: {err}"));

@@ -4,22 +4,24 @@
 //! generated columns, dropped columns, TOAST, domains, ranges, tsvector,
 //! jsonpath, aclitem, reg* and snapshot types.
 //!
-//! The suite runs once (about a minute on two cores); the server prints
-//! every table with `COPY ... TO STDOUT` in one psql session, then the
-//! cluster stops and the real `datam` binary dumps each table offline from
-//! the stopped data directory, whose files must be unchanged afterwards.
+//! The suite runs once (about a minute on two cores); its database is saved
+//! with `pg_dump`, the server prints every table with `COPY ... TO STDOUT`
+//! in one psql session, then the cluster stops and the real `datam` binary
+//! dumps every table offline from the stopped data directory in one
+//! process (`pg dump --all`), whose files must be unchanged afterwards.
 //! Then every line `datam pg wal` prints for the suite's WAL (about two
 //! million records of every resource manager) must equal `pg_waldump`'s.
 //! Every table must be byte-identical except the ones named in
 //! [`NEEDS_SERVER_C`], whose type's output function is C code DataM cannot
-//! have. Skipped (reported as ignored, with the reason) when `../shared`,
+//! have. When PostgreSQL 17 is installed, the saved database is then loaded
+//! into a 17 cluster and compared the same way (every table equal).
+//! Skipped (reported as ignored, with the reason) when `../shared`,
 //! `pg_regress` or the server headers are missing.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod pg_util;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use libtest_mimic::{Arguments, Trial};
 use pg_util::waltext::compare_with_pg_waldump;
@@ -40,29 +42,22 @@ const MARK: &str = "@@datam-regress-copy@@";
 
 fn main() {
     let args = Arguments::from_args();
-    let name = "regress_dump::pg15";
-    let name17 = "regress_dump::pg17_from_15";
-    let trials = match (Suite::find(), find_install(15), find_install(17)) {
-        (Ok(suite), Some(pg15), pg17) => {
-            let s = suite.clone();
-            let p = pg15.clone();
-            let mut v = vec![Trial::test(name, move || Ok(check(&s, &p)?))];
-            if let Some(pg17) = pg17 {
-                // Opt-in (`-- --include-ignored`): it runs the suite again
-                // and doubles the test's time (about two more minutes).
-                eprintln!("{name17}: ignored unless run with --include-ignored (CI time)");
-                v.push(
-                    Trial::test(name17, move || Ok(check_17(&suite, &pg15, &pg17)?))
-                        .with_ignored_flag(true),
-                );
+    let name = "regress_dump::pg15_and_pg17";
+    let trials = match (Suite::find(), find_install(15)) {
+        (Ok(suite), Some(pg15)) => {
+            let pg17 = find_install(17);
+            if pg17.is_none() {
+                eprintln!("{name}: PostgreSQL 17 is not installed: only the PG 15 comparison runs");
             }
-            v
+            vec![Trial::test(name, move || {
+                Ok(check(&suite, &pg15, pg17.as_ref())?)
+            })]
         }
-        (Err(why), _, _) => {
+        (Err(why), _) => {
             eprintln!("SKIPPED {name}: {why}");
             vec![Trial::test(name, || Ok(())).with_ignored_flag(true)]
         }
-        (_, None, _) => {
+        (_, None) => {
             eprintln!("SKIPPED {name}: PostgreSQL 15 is not installed");
             vec![Trial::test(name, || Ok(())).with_ignored_flag(true)]
         }
@@ -120,45 +115,61 @@ fn server_copies(
     Ok(copies)
 }
 
-/// `datam pg dump` of each table, two processes at a time.
+/// `datam pg dump --all` of the regression database (one process, the
+/// catalog read once): per table, whether it was written without error, its
+/// file's text and the stderr lines naming it. The tables `--all` wrote
+/// must be exactly `tables` plus the materialized views.
 fn datam_dumps(
     pgdata: &str,
     tables: &[(String, String)],
-) -> BTreeMap<String, (bool, String, String)> {
-    let next = Mutex::new(tables.iter());
-    let out = Mutex::new(BTreeMap::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let Some((schema, t)) = next.lock().unwrap().next() else {
-                        break;
-                    };
-                    let name = format!("{schema}.{t}");
-                    // `--only`: the table's own rows, as `COPY table` prints them
-                    // (a parent's partitions and children are compared as
-                    // tables of their own; `SELECT * FROM parent` is
-                    // pg_rescue_rewrite's check).
-                    let r = datam(&[
-                        "pg",
-                        "dump",
-                        pgdata,
-                        "--db",
-                        "regression",
-                        "--table",
-                        &name,
-                        "--only",
-                    ]);
-                    out.lock().unwrap().insert(name, r);
-                }
-            });
-        }
-    });
-    out.into_inner().unwrap()
+) -> Result<BTreeMap<String, (bool, String, String)>, String> {
+    let out = tempfile::tempdir().map_err(e)?;
+    let dir = out.path().join("dump");
+    let dir_s = dir.display().to_string();
+    // `--only` semantics per file: the table's own rows, as `COPY table`
+    // prints them (a parent's partitions and children are tables of their
+    // own; `SELECT * FROM parent` is pg_rescue_rewrite's check).
+    let (_, stdout, stderr) = datam(&[
+        "pg",
+        "dump",
+        pgdata,
+        "--all",
+        "--db",
+        "regression",
+        "--out",
+        &dir_s,
+    ]);
+    let mut dumped = BTreeMap::new();
+    for line in stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [db, schema, t, rows, file] = f.as_slice() else {
+            return Err(format!("pg dump --all: unexpected line {line:?}"));
+        };
+        assert_eq!(*db, "regression");
+        let name = format!("{schema}.{t}");
+        let text = std::fs::read_to_string(file).map_err(|x| format!("{file}: {x}"))?;
+        let prefix = format!("{name}: ");
+        let err: Vec<&str> = stderr.lines().filter(|l| l.contains(&prefix)).collect();
+        dumped.insert(name, (*rows != "-", text, err.join("\n")));
+    }
+    let missing: Vec<String> = tables
+        .iter()
+        .map(|(s, t)| format!("{s}.{t}"))
+        .filter(|n| !dumped.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "pg dump --all left out {missing:?}; stderr:\n{stderr}"
+        ));
+    }
+    Ok(dumped)
 }
 
-fn check(suite: &Suite, install: &PgInstall) -> Result<(), String> {
+/// One suite run on PostgreSQL 15: its database is saved with 15's
+/// `pg_dump` (for the PG 17 comparison), compared table by table on 15, the
+/// suite's WAL line by line with pg_waldump's, then (when 17 is installed)
+/// the saved database is loaded into 17 and compared there.
+fn check(suite: &Suite, install: &PgInstall, pg17: Option<&PgInstall>) -> Result<(), String> {
     let started = std::time::Instant::now();
     // Every segment is kept (the suite writes about 270 MB of WAL), so the
     // WAL comparison covers the whole suite, not the last checkpoint's.
@@ -170,6 +181,10 @@ fn check(suite: &Suite, install: &PgInstall) -> Result<(), String> {
         run.n_failed,
         run.elapsed.as_secs_f64()
     );
+    let saved = match pg17 {
+        Some(_) => Some(pg_dump(install, &run.cluster)?),
+        None => None,
+    };
     let r = compare_all(&mut run.cluster, NEEDS_SERVER_C, true)?;
     r.print("PostgreSQL 15", started);
     // The suite's WAL (about 2 million records of every resource manager),
@@ -184,18 +199,25 @@ fn check(suite: &Suite, install: &PgInstall) -> Result<(), String> {
         Ok((n, _)) => eprintln!("pg wal: {n} lines identical to pg_waldump's over the suite's WAL"),
         Err(why) => return Err(format!("pg wal over the suite's WAL: {why}")),
     }
-    r.result()
+    drop(run);
+    let r17 = match (pg17, saved) {
+        (Some(pg17), Some(saved)) => Some(check_17(pg17, &saved)?),
+        _ => None,
+    };
+    let mut failures = r.failures;
+    failures.extend(r17.into_iter().flat_map(|r| r.failures));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n\n"))
+    }
 }
 
-/// The suite's database dumped with PostgreSQL 15's `pg_dump` and loaded
-/// into a PostgreSQL 17 cluster (what does not load there — the types and
-/// functions of the suite's C library, which 17 cannot load — is left out),
-/// then compared the same way.
-fn check_17(suite: &Suite, pg15: &PgInstall, pg17: &PgInstall) -> Result<(), String> {
-    let started = std::time::Instant::now();
-    let run = suite
-        .run(pg15, testkit::pg::ClusterOptions::default())
-        .map_err(e)?;
+/// The regression database saved with 15's `pg_dump` (plain SQL).
+fn pg_dump(
+    pg15: &PgInstall,
+    cluster: &testkit::pg::Cluster,
+) -> Result<tempfile::NamedTempFile, String> {
     let dump = tempfile::NamedTempFile::new().map_err(e)?;
     let out = std::process::Command::new(testkit::pg::client_bin(pg15, "pg_dump"))
         .args([
@@ -207,19 +229,27 @@ fn check_17(suite: &Suite, pg15: &PgInstall, pg17: &PgInstall) -> Result<(), Str
             "regression",
         ])
         .arg("-h")
-        .arg(run.cluster.socket_dir())
-        .args(["-p", &run.cluster.port().to_string(), "-f"])
+        .arg(cluster.socket_dir())
+        .args(["-p", &cluster.port().to_string(), "-f"])
         .arg(dump.path())
         .output()
         .map_err(e)?;
     if !out.status.success() {
         return Err(format!("pg_dump: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    drop(run);
+    Ok(dump)
+}
+
+/// The suite's database, saved with PostgreSQL 15's `pg_dump`, loaded into
+/// a PostgreSQL 17 cluster (what does not load there — the types and
+/// functions of the suite's C library, which 17 cannot load — is left out),
+/// then compared the same way.
+fn check_17(pg17: &PgInstall, saved: &tempfile::NamedTempFile) -> Result<Report, String> {
+    let started = std::time::Instant::now();
     let mut c =
         testkit::pg::Cluster::start(pg17, testkit::pg::ClusterOptions::default()).map_err(e)?;
     c.psql("CREATE DATABASE regression").map_err(e)?;
-    let sql = std::fs::read_to_string(dump.path()).map_err(e)?;
+    let sql = std::fs::read_to_string(saved.path()).map_err(e)?;
     // No ON_ERROR_STOP: statements 17 rejects are skipped (and counted).
     let sql = format!("\\set ON_ERROR_STOP off\n{sql}");
     let load = c.psql_raw("regression", &sql).map_err(e)?;
@@ -229,7 +259,7 @@ fn check_17(suite: &Suite, pg15: &PgInstall, pg17: &PgInstall) -> Result<(), Str
     eprintln!("restore into PostgreSQL 17: {n_errors} statements rejected");
     let r = compare_all(&mut c, &[], false)?;
     r.print("PostgreSQL 17 (the 15 suite's database)", started);
-    r.result()
+    Ok(r)
 }
 
 /// What one comparison found.
@@ -253,14 +283,6 @@ impl Report {
             started.elapsed().as_secs_f64()
         );
     }
-
-    fn result(self) -> Result<(), String> {
-        if self.failures.is_empty() {
-            Ok(())
-        } else {
-            Err(self.failures.join("\n\n"))
-        }
-    }
 }
 
 /// Prints every table of the running cluster's regression database with
@@ -283,7 +305,13 @@ fn compare_all(
     c.stop(StopMode::Fast).map_err(e)?;
     let pgdata = c.data_dir().display().to_string();
     let before = testkit::hash_tree(c.data_dir()).map_err(e)?;
-    let dumped = datam_dumps(&pgdata, &tables);
+    let dump_started = std::time::Instant::now();
+    let dumped = datam_dumps(&pgdata, &tables)?;
+    eprintln!(
+        "datam pg dump --all: {} tables in {:.1} s",
+        dumped.len(),
+        dump_started.elapsed().as_secs_f64()
+    );
     let after = testkit::hash_tree(c.data_dir()).map_err(e)?;
     if before != after {
         return Err("datam pg dump changed the data directory".into());

@@ -53,8 +53,16 @@ pub struct DumpArgs {
     /// The data directory (evidence; read-only).
     pub pgdata: PathBuf,
     /// `SCHEMA.TABLE` (schema defaults to `public`).
-    #[arg(long)]
-    pub table: String,
+    #[arg(long, required_unless_present = "all")]
+    pub table: Option<String>,
+    /// Every table and materialized view of the user schemas, each to its
+    /// own file `--out DIR/<SCHEMA.TABLE>.<copy|csv|jsonl|sql>` (with
+    /// `--db`; without it `DIR/<DB>/…` for every database but the
+    /// templates), each file the table's own rows as `COPY table` prints
+    /// them (`--only`). The catalog is read once; tables are dumped in
+    /// parallel.
+    #[arg(long, conflicts_with_all = ["table", "as_of"], requires = "out")]
+    pub all: bool,
     /// Database (default: the one holding the table, else `postgres`).
     #[arg(long)]
     pub db: Option<String>,
@@ -144,16 +152,16 @@ pub fn run_tables(args: &TablesArgs, out: &mut dyn Write) -> anyhow::Result<()> 
 
 /// Runs `datam pg dump`.
 pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(table) = &args.table else {
+        return super::dump_all::run(args, out);
+    };
     let req = DumpRequest {
         pgdata: args.pgdata.clone(),
-        table: args.table.clone(),
+        table: table.clone(),
         db: args.db.clone(),
         dead: args.dead,
         only: args.only,
-        // DATAM_DUMP_THREADS overrides the worker count (for measurements).
-        threads: std::env::var("DATAM_DUMP_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok()),
+        threads: threads_override(),
     };
     let format = match args.format {
         DumpFormat::Copy => dump::DumpFormat::Copy,
@@ -191,6 +199,13 @@ pub fn run_dump(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     rep.finish();
     r?;
     Ok(())
+}
+
+/// DATAM_DUMP_THREADS overrides the worker count (for measurements).
+pub(super) fn threads_override() -> Option<usize> {
+    std::env::var("DATAM_DUMP_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 /// `--as-of`: an LSN (`X/Y`) or a timestamp.

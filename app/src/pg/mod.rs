@@ -5,6 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 pub mod dump;
+mod dump_all;
 pub mod rescue;
 pub mod wal;
 

@@ -88,9 +88,10 @@ pub enum Error {
         /// `SCHEMA.TABLE`.
         table: String,
     },
-    /// A child of a dumped parent has columns other than the parent's.
+    /// A child of a dumped parent lacks one of the parent's columns, or
+    /// (`--dead`) has columns other than the parent's.
     #[error(
-        "{child} (a partition or child of {parent}) has columns other than its parent's, or in another order: dump it by its own name"
+        "{child} (a partition or child of {parent}) lacks a column of its parent, or (with --dead) has other columns or another order: dump it by its own name"
     )]
     ChildColumns {
         /// The parent named.

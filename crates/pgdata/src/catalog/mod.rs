@@ -393,7 +393,14 @@ pub struct Catalog {
     /// Problems met while reading the catalog.
     pub warnings: Vec<Warning>,
     attr_schema: Schema,
+    /// Every relation's attributes, read from `pg_attribute` in one scan
+    /// the first time [`Catalog::attributes`] is asked.
+    attr_cache: std::sync::OnceLock<AllAttributes>,
 }
+
+/// Each relation's attributes (and the warnings about them), and the
+/// warnings of the `pg_attribute` scan.
+type AllAttributes = (HashMap<u32, (Vec<AttrRow>, Vec<Warning>)>, Vec<Warning>);
 
 impl Catalog {
     /// Reads the catalog of database `db`.
@@ -417,6 +424,7 @@ impl Catalog {
             types: TypeMap::empty(),
             warnings: Vec::new(),
             attr_schema,
+            attr_cache: std::sync::OnceLock::new(),
         };
         let mut clog = Clog::new(dir.root(), dir.block_size_bytes());
         let mut warnings = Vec::new();
@@ -603,23 +611,41 @@ impl Catalog {
     }
 
     /// The user attributes of relation `oid` (attnum > 0, in attnum order,
-    /// dropped ones included and marked).
+    /// dropped ones included and marked). `pg_attribute` is scanned once,
+    /// for every relation, the first time (so a dump of many tables reads
+    /// it once).
     pub fn attributes(&self, oid: u32) -> Result<(Vec<AttrRow>, Vec<Warning>)> {
+        let (map, scan_warnings) = match self.attr_cache.get() {
+            Some(all) => all,
+            None => {
+                let all = self.read_all_attributes()?;
+                self.attr_cache.get_or_init(|| all)
+            }
+        };
+        let (attrs, own) = map.get(&oid).cloned().unwrap_or_default();
+        let mut warnings = scan_warnings.clone();
+        warnings.extend(own);
+        Ok((attrs, warnings))
+    }
+
+    /// Every relation's user attributes, from one scan of `pg_attribute`.
+    fn read_all_attributes(&self) -> Result<AllAttributes> {
         let mut clog = Clog::new(self.dir.root(), self.dir.block_size_bytes());
         let mut warnings = Vec::new();
         let loc = self.mapped_locator(ATTRIBUTE_RELATION_ID)?;
-        let mut out = Vec::new();
-        let mut unreadable_missing = Vec::new();
+        let mut map: HashMap<u32, (Vec<AttrRow>, Vec<Warning>)> = HashMap::new();
         let schema = &self.attr_schema;
         scan_catalog(&self.dir, &mut clog, loc, schema, &mut warnings, |r| {
-            if r.u32("attrelid") != oid || r.i16("attnum") <= 0 {
+            let oid = r.u32("attrelid");
+            if r.i16("attnum") <= 0 {
                 return;
             }
+            let entry = map.entry(oid).or_default();
             let atthasmissing = r.u8("atthasmissing") != 0;
             let missing_value = if atthasmissing {
                 let m = r.raw("attmissingval").and_then(missing_element);
                 if m.is_none() {
-                    unreadable_missing.push(Warning::UnreadableMissingValue {
+                    entry.1.push(Warning::UnreadableMissingValue {
                         attrelid: oid,
                         attnum: r.i16("attnum"),
                     });
@@ -628,11 +654,12 @@ impl Catalog {
             } else {
                 None
             };
-            out.push(attr_row(r, atthasmissing, missing_value));
+            entry.0.push(attr_row(r, atthasmissing, missing_value));
         })?;
-        out.sort_by_key(|a| a.attnum);
-        warnings.extend(unreadable_missing);
-        Ok((out, warnings))
+        for (attrs, _) in map.values_mut() {
+            attrs.sort_by_key(|a| a.attnum);
+        }
+        Ok((map, warnings))
     }
 }
 

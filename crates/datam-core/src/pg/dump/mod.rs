@@ -29,6 +29,7 @@ use super::catalogs::{databases, open_db, split_table, try_open_db};
 use super::{Error, Result, report_warnings};
 use crate::job::{JobCtx, Phase, Sink, Throughput, Unit};
 
+mod all;
 mod asof;
 mod dead;
 mod encode;
@@ -40,6 +41,7 @@ mod tree;
 mod undo;
 mod with;
 
+pub use all::{DumpAllRequest, TableDump, TableRef, dump_all};
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
@@ -281,15 +283,50 @@ fn run<M: Workers>(
     encoder: Encoder,
     job: &JobCtx,
     make: &M,
-    mut write: impl FnMut(M::Batch) -> Result<()>,
+    write: impl FnMut(M::Batch) -> Result<()>,
+) -> Result<DumpSummary> {
+    run_projected(req, None, encoder, job, make, write)
+}
+
+/// [`run`] with the table's columns in the order `project` gives (indexes
+/// of its non-dropped columns: a child dumped in its parent's columns).
+fn run_projected<M: Workers>(
+    req: &DumpRequest,
+    project: Option<&[usize]>,
+    encoder: Encoder,
+    job: &JobCtx,
+    make: &M,
+    write: impl FnMut(M::Batch) -> Result<()>,
 ) -> Result<DumpSummary> {
     let _span = tracing::info_span!("pg_dump", table = %req.table).entered();
+    let open = tracing::info_span!("open").entered();
+    let (dir, cat, class, table) = open_table(req, job)?;
+    drop(open);
+    let opened = (&dir, &cat, &class, table);
+    run_opened(req, (opened, project), encoder, job, make, write)
+}
+
+/// A table whose catalog is open: the data directory, its catalog, its
+/// class and (schema, name).
+type Opened<'a> = (&'a DataDir, &'a Catalog, &'a ClassRow, (String, String));
+
+/// [`run`] over a table whose catalog is open, its columns projected.
+fn run_opened<M: Workers>(
+    req: &DumpRequest,
+    ((dir, cat, class, (schema, name)), project): (Opened<'_>, Option<&[usize]>),
+    encoder: Encoder,
+    job: &JobCtx,
+    make: &M,
+    mut write: impl FnMut(M::Batch) -> Result<()>,
+) -> Result<DumpSummary> {
     let timer = Throughput::start("pg dump");
     let open = tracing::info_span!("open").entered();
-    let (dir, cat, class, (schema, name)) = open_table(req, job)?;
-    let scan = TableScan::new(&cat, &class)?;
+    let scan = TableScan::new(cat, class)?;
     report_warnings(job, &scan.warnings);
-    let cols = columns(&scan, &cat.types);
+    let mut cols = columns(&scan, &cat.types);
+    if let Some(p) = project {
+        cols = p.iter().filter_map(|&i| cols.get(i).cloned()).collect();
+    }
     settings::check_money(&req.pgdata, &cols, &cat.types, job);
     let seg_blocks = dir.relseg_size_blocks();
     let n_blocks = scan.n_blocks();
@@ -298,9 +335,10 @@ fn run<M: Workers>(
     drop(open);
     let _scan_span = tracing::info_span!("scan").entered();
     let (n_rows, warnings) = if req.dead {
-        dead::dead_batches(req, (&cat, &class), &scan, &ctx, job, make, &mut write)?
+        dead::dead_batches(req, (cat, class), &scan, &ctx, job, make, &mut write)?
     } else {
-        scan_batches(req, &scan, &ctx, &cat.types, job, make, &mut write)?
+        let scanning = (&scan, project);
+        scan_batches(req, scanning, &ctx, &cat.types, job, make, &mut write)?
     };
     job.check()?;
     report_warnings(job, &warnings);
@@ -373,7 +411,7 @@ impl BatchQueue {
 /// block order. Returns the rows written and the scan's warnings.
 fn scan_batches<M: Workers>(
     req: &DumpRequest,
-    scan: &TableScan<'_>,
+    (scan, project): (&TableScan<'_>, Option<&[usize]>),
     ctx: &RowCtx<'_>,
     types: &Types,
     job: &JobCtx,
@@ -400,7 +438,12 @@ fn scan_batches<M: Workers>(
             let fork = scan.fork()?;
             let tx = tx.clone();
             let queue = &queue;
-            let w = Scanning { queue, mode, keep };
+            let w = Scanning {
+                queue,
+                mode,
+                keep,
+                project,
+            };
             std::thread::Builder::new()
                 .name(format!("datam-dump-{t}"))
                 .spawn_scoped(s, move || {
@@ -418,6 +461,33 @@ struct Scanning<'a> {
     queue: &'a BatchQueue,
     mode: ScanMode,
     keep: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+    /// The columns each row gives, by index (a child in its parent's
+    /// columns); `None`: all, in attnum order.
+    project: Option<&'a [usize]>,
+}
+
+/// `row` with only the columns of `project`, in its order.
+fn projected<'r>(
+    row: &pgdata::table::ScanRow<'r>,
+    project: &[usize],
+) -> pgdata::table::ScanRow<'r> {
+    let values = project
+        .iter()
+        .map(|&i| {
+            row.values
+                .get(i)
+                .cloned()
+                .unwrap_or(pgdata::table::Value::Null)
+        })
+        .collect();
+    pgdata::table::ScanRow {
+        block: row.block,
+        lp: row.lp,
+        xmin: row.xmin,
+        xmax: row.xmax,
+        status: row.status,
+        values,
+    }
 }
 
 /// The runs of consecutive blocks of `blocks` that `keep` accepts.
@@ -452,7 +522,10 @@ fn scan_worker<W: Worker>(
         };
         for run in runs {
             fork.scan_blocks(run, w.mode, |row| {
-                enc.push_row(row, &mut batch);
+                match w.project {
+                    Some(p) => enc.push_row(&projected(row, p), &mut batch),
+                    None => enc.push_row(row, &mut batch),
+                }
                 true
             });
         }

@@ -56,6 +56,24 @@ pub(super) fn is_user_schema(name: &str) -> bool {
         || name.starts_with("pg_temp"))
 }
 
+/// The database named, or every database but the templates.
+pub(super) fn selected_databases<'d>(
+    dbs: &'d [DatabaseRow],
+    db: Option<&String>,
+) -> Result<Vec<&'d DatabaseRow>> {
+    Ok(match db {
+        Some(n) => vec![
+            dbs.iter()
+                .find(|d| &d.name == n)
+                .ok_or_else(|| Error::DatabaseNotFound(n.clone()))?,
+        ],
+        None => dbs
+            .iter()
+            .filter(|d| d.name != "template0" && d.name != "template1")
+            .collect(),
+    })
+}
+
 /// Lists the tables and materialized views of user schemas into `sink`,
 /// sorted by database, schema and name. Each table is scanned once for its
 /// live and dead tuple counts.
@@ -68,17 +86,7 @@ where
     let timer = Throughput::start("pg tables");
     let dir = DataDir::open(&req.pgdata)?;
     let dbs = databases(&dir, job, true)?;
-    let selected: Vec<&DatabaseRow> = match &req.db {
-        Some(n) => vec![
-            dbs.iter()
-                .find(|d| &d.name == n)
-                .ok_or_else(|| Error::DatabaseNotFound(n.clone()))?,
-        ],
-        None => dbs
-            .iter()
-            .filter(|d| d.name != "template0" && d.name != "template1")
-            .collect(),
-    };
+    let selected = selected_databases(&dbs, req.db.as_ref())?;
     let mut n_tables = 0u64;
     for (db_idx, db) in selected.iter().enumerate() {
         job.progress(

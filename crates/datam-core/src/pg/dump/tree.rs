@@ -1,13 +1,15 @@
 //! A partitioned or inheritance parent dumped as `SELECT * FROM parent`
 //! reads it: the parent's own rows (when it has storage), then each
-//! partition / child's, from `pg_inherits` (depth first, `inhseqno` order).
-//! A child whose columns are not the parent's (an inheritance child with
-//! columns of its own, or a partition attached with its columns in another
-//! order) would need a projection DataM does not do yet: it is refused with
-//! its name before anything is written.
+//! partition / child's, from `pg_inherits` (depth first, `inhseqno` order),
+//! each in the parent's columns: a child's columns are matched to the
+//! parent's by name, so its extra columns are left out and columns in
+//! another order (a partition attached with its own column order, dropped
+//! columns) come out in the parent's order, as the server projects them.
+//! `--dead` of such a parent is refused (its row versions are printed in
+//! each relation's own columns): dump the child by its own name.
 
 use super::encode::Encoder;
-use super::{DumpRequest, DumpSummary, Workers, open_table, run};
+use super::{DumpRequest, DumpSummary, Workers, open_table, run, run_projected};
 use crate::job::JobCtx;
 use crate::pg::catalogs::{qualified_name, with_descendants};
 use crate::pg::{Error, Result, report_warnings};
@@ -23,9 +25,25 @@ fn column_names(cat: &pgdata::catalog::Catalog, oid: u32, job: &JobCtx) -> Resul
         .collect())
 }
 
+/// Where each of `want`'s columns is among `have` (by name); `None` when
+/// they are the same list, `Err(())` when one is missing.
+fn projection(want: &[String], have: &[String]) -> std::result::Result<Option<Vec<usize>>, ()> {
+    if want == have {
+        return Ok(None);
+    }
+    want.iter()
+        .map(|w| have.iter().position(|h| h == w).ok_or(()))
+        .collect::<std::result::Result<Vec<_>, ()>>()
+        .map(Some)
+}
+
+/// One relation a dump of a parent reads, and its columns' projection onto
+/// the parent's.
+type Member = (DumpRequest, Option<Vec<usize>>);
+
 /// The requests of the relations a dump of `req`'s table reads, when it is
 /// a parent; `None` for a table without partitions or children.
-fn members(req: &DumpRequest, job: &JobCtx) -> Result<Option<Vec<DumpRequest>>> {
+fn members(req: &DumpRequest, job: &JobCtx) -> Result<Option<Vec<Member>>> {
     if req.only {
         return Ok(None);
     }
@@ -38,18 +56,22 @@ fn members(req: &DumpRequest, job: &JobCtx) -> Result<Option<Vec<DumpRequest>>> 
     let mut out = Vec::new();
     for c in &all {
         let table = qualified_name(&cat, c);
-        if column_names(&cat, c.oid, job)? != want {
-            return Err(Error::ChildColumns {
-                parent: qualified_name(&cat, &class),
-                child: table,
-            });
+        let refused = || Error::ChildColumns {
+            parent: qualified_name(&cat, &class),
+            child: table.clone(),
+        };
+        let project =
+            projection(&want, &column_names(&cat, c.oid, job)?).map_err(|()| refused())?;
+        if project.is_some() && req.dead {
+            return Err(refused());
         }
-        out.push(DumpRequest {
-            table,
+        let m = DumpRequest {
+            table: table.clone(),
             db: Some(cat.db.name.clone()),
             only: true,
             ..req.clone()
-        });
+        };
+        out.push((m, project));
     }
     Ok(Some(out))
 }
@@ -65,8 +87,8 @@ pub(super) fn run_tree<M: Workers>(
         return run(req, encoder, job, make, write);
     };
     let mut total: Option<DumpSummary> = None;
-    for m in &members {
-        let s = run(m, encoder, job, make, &mut write)?;
+    for (m, project) in &members {
+        let s = run_projected(m, project.as_deref(), encoder, job, make, &mut write)?;
         match &mut total {
             None => total = Some(s),
             Some(t) => {
@@ -82,4 +104,24 @@ pub(super) fn run_tree<M: Workers>(
         n_rows: 0,
         n_blocks: 0,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::projection;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_child_is_projected_onto_its_parents_columns_by_name() {
+        let parent = names(&["a", "b"]);
+        assert_eq!(projection(&parent, &names(&["a", "b"])), Ok(None));
+        assert_eq!(
+            projection(&parent, &names(&["b", "x", "a"])),
+            Ok(Some(vec![2, 0]))
+        );
+        assert_eq!(projection(&parent, &names(&["a"])), Err(()));
+    }
 }
