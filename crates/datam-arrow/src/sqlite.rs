@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! datam_table           utf8, null   table the row belongs to (null: no schema matched)
-//! datam_status          utf8         live, deleted, freelist, unallocated, orphan, wal-old, journal, ...
+//! datam_status          utf8         live, deleted, freelist, unallocated, orphan, conflict, wal-old, journal, ...
 //! datam_file            utf8         the file the cell was read from (db, -wal, -journal)
 //! datam_page            uint32       page number
 //! datam_offset          int64        cell offset in the page

@@ -10,12 +10,13 @@ use crate::rows::{RowChunk, RowHead, Rows, ValueRef};
 
 /// Row statuses, in display order (SQLite salvage statuses first, then the
 /// statuses of row versions from side files).
-pub const STATUSES: [&str; 13] = [
+pub const STATUSES: [&str; 14] = [
     "live",
     "deleted",
     "freelist",
     "unallocated",
     "orphan",
+    "conflict",
     "wal-old",
     "wal-uncommitted",
     "wal-deleted",

@@ -33,6 +33,10 @@ pub enum RowStatus {
     /// shown to be live (its table's tree is whole, or its rowids collide
     /// with live ones).
     Orphan,
+    /// A cell of a leaf page no tree reaches whose rowids another leaf of
+    /// its table claims, and the evidence chose the other
+    /// ([`crate::db::RowidConflict`]).
+    Conflict,
 }
 
 impl RowStatus {
@@ -44,12 +48,13 @@ impl RowStatus {
             Self::Freelist => "freelist",
             Self::Unallocated => "unallocated",
             Self::Orphan => "orphan",
+            Self::Conflict => "conflict",
         }
     }
 
     /// [`RowStatus::name`], with the suffix `-partial` for a row some of
     /// whose columns were lost (`deleted-partial`, `unallocated-partial`,
-    /// `freelist-partial`, `orphan-partial`).
+    /// `freelist-partial`, `orphan-partial`, `conflict-partial`).
     pub fn label(self, partial: bool) -> &'static str {
         match (self, partial) {
             (s, false) => s.name(),
@@ -58,6 +63,7 @@ impl RowStatus {
             (Self::Freelist, true) => "freelist-partial",
             (Self::Unallocated, true) => "unallocated-partial",
             (Self::Orphan, true) => "orphan-partial",
+            (Self::Conflict, true) => "conflict-partial",
         }
     }
 }
@@ -203,6 +209,13 @@ pub enum PageRole {
     /// broken pointer should have covered: its cells are live, reported
     /// with `reachable: false`.
     Unreached {
+        /// Index into [`ScanCtx::tables`].
+        table: usize,
+    },
+    /// A leaf of table `table` no tree reaches whose rowids another leaf
+    /// of the table claims, where the evidence chose the other: its cells
+    /// are reported with status `conflict`.
+    Conflict {
         /// Index into [`ScanCtx::tables`].
         table: usize,
     },
@@ -404,12 +417,15 @@ fn table_leaf_rows(
         col0,
     } = intact_cells(ctx, bp, spans_only, is_owned(role));
     let owner = match role {
-        PageRole::Tree { table } | PageRole::Unreached { table } => Some(table),
+        PageRole::Tree { table } | PageRole::Unreached { table } | PageRole::Conflict { table } => {
+            Some(table)
+        }
         _ => attribute(ctx, &intact),
     };
     let (intact_status, carve_status_fb) = match role {
         PageRole::Tree { .. } | PageRole::Unreached { .. } => (RowStatus::Live, RowStatus::Deleted),
         PageRole::FreelistLeaf => (RowStatus::Freelist, RowStatus::Freelist),
+        PageRole::Conflict { .. } => (RowStatus::Conflict, RowStatus::Orphan),
         _ => (RowStatus::Orphan, RowStatus::Orphan),
     };
     let reachable = !matches!(role, PageRole::Unreached { .. });

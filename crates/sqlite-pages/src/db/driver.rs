@@ -61,7 +61,10 @@ impl Db<'_> {
             if no_deleted {
                 return;
             }
-            let intact = matches!(role, PageRole::FreelistLeaf | PageRole::Orphan);
+            let intact = matches!(
+                role,
+                PageRole::FreelistLeaf | PageRole::Orphan | PageRole::Conflict { .. }
+            );
             Extract {
                 intact,
                 carved: true,

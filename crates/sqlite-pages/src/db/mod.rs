@@ -6,6 +6,7 @@
 //! carved rows that do not duplicate a live row's values.
 
 mod classify;
+mod conflict;
 mod dedup;
 mod driver;
 mod open;
@@ -13,6 +14,7 @@ mod reach;
 mod shadow;
 
 pub use classify::infer_page_size;
+pub use conflict::{ConflictEvidence, RowidConflict};
 pub use dedup::fingerprint;
 pub(crate) use open::{master_row, master_table};
 pub use reach::Gap;
@@ -79,16 +81,9 @@ pub enum DiagKind {
         /// The break whose range holds the page's rowids.
         gap: Gap,
     },
-    /// This unreached leaf's rowids collide with rows already live: its
-    /// rows are not reported live.
-    RowidConflict {
-        /// Table name.
-        table: String,
-        /// Lowest rowid on the page.
-        min: i64,
-        /// Highest rowid on the page.
-        max: i64,
-    },
+    /// Two leaves of a table claim the same rowids; this page lost (see
+    /// [`RowidConflict`]): its rows are reported with status `conflict`.
+    RowidConflict(RowidConflict),
     /// The freelist lists this page, but `table`'s tree reaches it: it is
     /// kept as live.
     FreelistHoldsTreePage {
@@ -148,10 +143,7 @@ impl std::fmt::Display for Diag {
                 ),
                 gap.reason
             ),
-            DiagKind::RowidConflict { table, min, max } => write!(
-                f,
-                "unreached leaf of table {table:?} (rowids {min}..={max}) collides with live rowids; not reported live"
-            ),
+            DiagKind::RowidConflict(c) => write!(f, "{c}"),
             DiagKind::FreelistHoldsTreePage { table } => write!(
                 f,
                 "listed on the freelist but reached by the tree of table {table:?}; kept live"

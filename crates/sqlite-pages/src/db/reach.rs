@@ -16,20 +16,19 @@
 //! page, an index page, rowids outside the range) is a [`Gap`]: the range
 //! it should have covered. A well-formed table leaf that no tree reaches,
 //! whose records fit a table and whose rowids lie in one of that table's
-//! gaps without colliding with the rowids of a reached leaf (or of an
-//! earlier such page), is that table's live data ([`PageRole::Unreached`]),
-//! with a diagnostic naming the break.
+//! gaps without colliding with the rowids of a reached leaf (or of a page
+//! the evidence ranks first, see [`super::conflict`]), is that table's live
+//! data ([`crate::scan::PageRole::Unreached`]), with a diagnostic naming the break.
 
 use std::collections::HashSet;
 
 use rowcodec::sqlite::{Record, SerialType};
 
-use super::{Db, Diag, DiagKind};
+use super::Db;
 use crate::PageNo;
 use crate::carve::shape_score;
 use crate::cell::{CellKind, record_consistent, sound_cells};
-use crate::page::{BtreeKind, BtreePage, PageClass};
-use crate::scan::PageRole;
+use crate::page::{BtreeKind, BtreePage};
 use crate::schema::Table;
 
 /// A rowid range `(lo, hi]` (`None` = unbounded) that a broken or forged
@@ -59,8 +58,9 @@ impl Gap {
 pub(super) struct TreeWalk {
     /// Pages of the tree (interior and leaves), accepted.
     pub pages: Vec<PageNo>,
-    /// Per accepted leaf with cells: its lowest and highest rowid.
-    pub leaf_ranges: Vec<(i64, i64)>,
+    /// Per accepted leaf with cells: its lowest and highest rowid, and
+    /// the page.
+    pub leaf_ranges: Vec<(i64, i64, PageNo)>,
     /// Pointers not followed.
     pub gaps: Vec<Gap>,
     /// The tree top found by content when the root pointer was refused.
@@ -76,7 +76,7 @@ type Visit = (PageNo, Option<i64>, Option<i64>, Option<PageNo>);
 /// The rowids and record shapes of a table leaf's consistent cells (a
 /// garbage pointer, e.g. past a forged cell count, decodes as an
 /// inconsistent cell and says nothing about the page).
-fn leaf_cells(bp: &BtreePage<'_>) -> (Vec<i64>, Vec<Vec<SerialType>>) {
+pub(super) fn leaf_cells(bp: &BtreePage<'_>) -> (Vec<i64>, Vec<Vec<SerialType>>) {
     let mut ids = Vec::new();
     let mut shapes = Vec::new();
     for c in sound_cells(bp, CellKind::TableLeaf)
@@ -170,7 +170,7 @@ impl Db<'_> {
                     *slot = true;
                     w.pages.push(p);
                     if let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) {
-                        w.leaf_ranges.push((min, max));
+                        w.leaf_ranges.push((min, max, p));
                     }
                 }
                 _ => w.gaps.push(gap("index page in a table tree")),
@@ -239,66 +239,9 @@ impl Db<'_> {
         best.map(|(_, p)| p)
     }
 
-    /// Unreached table leaves shown to be live (see the module docs): sets
-    /// their role to [`PageRole::Unreached`] and reports each.
-    pub(super) fn adopt_unreached(&mut self, walks: &[TreeWalk]) {
-        if walks.iter().all(|w| w.gaps.is_empty()) {
-            return;
-        }
-        let mut taken: Vec<Vec<(i64, i64)>> = walks.iter().map(|w| w.leaf_ranges.clone()).collect();
-        for r in &mut taken {
-            r.sort_unstable();
-        }
-        let candidates: Vec<usize> = (0..self.tables.len())
-            .filter(|&i| walks.get(i).is_some_and(|w| !w.gaps.is_empty()))
-            .collect();
-        for i in 0..self.n_pages as usize {
-            if self.roles.get(i) != Some(&PageRole::Orphan)
-                || self.classes.get(i) != Some(&PageClass::TableLeaf)
-            {
-                continue;
-            }
-            let p = PageNo(crate::sat_u32(i).saturating_add(1));
-            let Some(bp) = self
-                .page_bytes(p)
-                .and_then(|b| BtreePage::parse(p, b, self.usable as usize).ok())
-            else {
-                continue;
-            };
-            let (ids, shapes) = leaf_cells(&bp);
-            let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) else {
-                continue;
-            };
-            if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
-                continue;
-            }
-            let Some((ti, gap)) = self.best_gap(&candidates, walks, &shapes, min, max) else {
-                continue;
-            };
-            let Some(t) = taken.get_mut(ti) else { continue };
-            let table = self.table_name(ti);
-            if t.iter().any(|&(a, b)| a <= max && min <= b) {
-                self.diags.push(Diag {
-                    page_no: Some(p),
-                    kind: DiagKind::RowidConflict { table, min, max },
-                });
-                continue;
-            }
-            t.push((min, max));
-            t.sort_unstable();
-            if let Some(r) = self.roles.get_mut(i) {
-                *r = PageRole::Unreached { table: ti };
-            }
-            self.diags.push(Diag {
-                page_no: Some(p),
-                kind: DiagKind::Unreached { table, gap },
-            });
-        }
-    }
-
     /// The table (among `candidates`) whose records fit `shapes` best and
     /// one of whose gaps holds `[min, max]`.
-    fn best_gap(
+    pub(super) fn best_gap(
         &self,
         candidates: &[usize],
         walks: &[TreeWalk],

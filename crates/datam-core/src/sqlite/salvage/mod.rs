@@ -127,6 +127,9 @@ pub struct SalvageSummary {
     pub diagnostics: Vec<(Option<u32>, String)>,
     /// Rows given to the sink.
     pub n_rows: u64,
+    /// Rowids two leaf pages of a table both claimed (one per conflicting
+    /// pair of pages and rowid; `db-rowid-conflict` diagnostics).
+    pub n_rowid_conflicts: u64,
 }
 
 impl SalvageSummary {
@@ -146,6 +149,7 @@ pub fn diag_code(d: &Diag) -> &'static str {
         DiagKind::SchemaFromScan => "db-schema-from-scan",
         DiagKind::TruncatedFile { .. } => "db-truncated",
         DiagKind::OverflowBroken(_) => "db-overflow-broken",
+        DiagKind::RowidConflict(_) => "db-rowid-conflict",
         _ => "db-other",
     }
 }
@@ -235,6 +239,14 @@ fn summary(
             .chain(breaks.iter().map(|b| (Some(b.page_no.0), b.to_string())))
             .collect(),
         n_rows,
+        n_rowid_conflicts: db
+            .diags
+            .iter()
+            .map(|d| match &d.kind {
+                DiagKind::RowidConflict(c) => c.rowids.len() as u64,
+                _ => 0,
+            })
+            .sum(),
     }
 }
 

@@ -361,6 +361,7 @@ pub fn report_json(
         "pages_by_kind": s.pages_by_kind,
         "rows": per_table,
         "partial_rows": partial_rows,
+        "rowid_conflicts": s.n_rowid_conflicts,
         "tables": s.tables.iter().map(|t| json!({"name": t.name, "root": t.root.0, "dropped": t.dropped, "without_rowid": t.without_rowid, "columns": t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()})).collect::<Vec<_>>(),
         "diagnostics": damaged,
         "seconds": secs,
