@@ -59,6 +59,10 @@ pub struct Opened {
     /// `inspect`'s answer, once it arrived.
     pub facts: Option<Result<Facts, String>>,
     inspect_job: Option<Job<Result<Facts, String>>>,
+    /// `inspect` (which hashes the whole file) waits for the salvage's
+    /// first rows, so the two full-file passes do not share the CPU before
+    /// the grid has something to show.
+    inspect_later: Option<(PathBuf, Waker)>,
     pub(crate) salvage_job: Option<Job<SalvageMsg>>,
     /// Why the salvage could not run, if it could not.
     pub salvage_error: Option<String>,
@@ -101,6 +105,7 @@ impl Opened {
     /// Whether no job of this file is still running.
     pub fn is_idle(&self) -> bool {
         self.inspect_job.is_none()
+            && self.inspect_later.is_none()
             && self.salvage_job.is_none()
             && self.page_job.is_none()
             && self.history.is_idle()
@@ -177,11 +182,31 @@ impl Opened {
             }
         }
         self.poll_salvage();
+        self.start_inspect_when_rows_show();
         self.history.poll();
         self.export.poll();
         self.snapshots.poll();
         if let Some(p) = &mut self.pg {
             p.poll();
+        }
+    }
+
+    /// Starts the deferred `inspect` once the salvage has rows, ended or
+    /// cannot run (a directory, a non-SQLite file).
+    fn start_inspect_when_rows_show(&mut self) {
+        let ready = self.salvage_job.is_none()
+            || self.scan_done
+            || self.not_sqlite
+            || self.salvage_error.is_some()
+            || !self.store.rows.is_empty();
+        if !ready {
+            return;
+        }
+        if let Some((path, wake)) = self.inspect_later.take() {
+            match backend::start_inspect(path, wake) {
+                Ok(j) => self.inspect_job = Some(j),
+                Err(e) => self.facts = Some(Err(e.to_string())),
+            }
         }
     }
 
@@ -256,8 +281,9 @@ impl GuiState {
         }
     }
 
-    /// Opens `path`: starts `inspect` and, for a SQLite database, the
-    /// salvage; shows the Overview.
+    /// Opens `path`: starts the salvage for a SQLite database and `inspect`
+    /// (at once when there is no salvage, else once its first rows are in);
+    /// shows the Overview.
     pub fn open(&mut self, path: &Path) {
         if let Some(o) = &self.opened {
             o.cancel();
@@ -267,7 +293,6 @@ impl GuiState {
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(10);
-        let inspect_job = backend::start_inspect(path.to_path_buf(), self.wake.clone());
         let salvage_job = match backend::start_salvage(path.to_path_buf(), self.wake.clone()) {
             Ok(j) => Some(j),
             Err(e) => {
@@ -279,6 +304,7 @@ impl GuiState {
             path: path.to_path_buf(),
             facts: None,
             inspect_job: None,
+            inspect_later: Some((path.to_path_buf(), self.wake.clone())),
             salvage_error: None,
             not_sqlite: false,
             scan_done: salvage_job.is_none(),
@@ -299,10 +325,7 @@ impl GuiState {
             opened_at: Instant::now(),
             first_rows_drawn: None,
         };
-        match inspect_job {
-            Ok(j) => opened.inspect_job = Some(j),
-            Err(e) => opened.facts = Some(Err(e.to_string())),
-        }
+        opened.start_inspect_when_rows_show();
         self.opened = Some(opened);
         self.screen = Screen::Overview;
     }
