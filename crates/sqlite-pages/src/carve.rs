@@ -480,7 +480,16 @@ impl<'a> CarveCtx<'a> {
             return;
         }
         let body_start = rec + hdr_len;
-        let rest: u64 = known.iter().map(|t| t.content_len()).sum();
+        // Lying serial types can claim lengths whose sum overflows u64.
+        let Some(rest) = known
+            .iter()
+            .try_fold(0u64, |a, t| a.checked_add(t.content_len()))
+        else {
+            return;
+        };
+        let Some(body_rest) = (body_start as u64).checked_add(rest) else {
+            return;
+        };
         let Some(col0) = t.record_order.first().and_then(|&c| t.columns.get(c)) else {
             return;
         };
@@ -491,7 +500,7 @@ impl<'a> CarveCtx<'a> {
         // put them at the record's start).
         let untrusted = targets.iter().all(Option::is_none) && t.rowid_alias != Some(0);
         let shortest = self.shortest_col0(ti);
-        for code in first_type_candidates(t, targets, body_start as u64 + rest) {
+        for code in first_type_candidates(t, targets, body_rest) {
             if code >= 128 || (untrusted && code == 0) {
                 continue;
             }
@@ -551,7 +560,10 @@ impl<'a> CarveCtx<'a> {
         stale: Option<usize>,
         strong: bool,
     ) -> Option<(Lite<'a>, f32)> {
-        let body_len: u64 = h.types.iter().map(|t| t.content_len()).sum();
+        let body_len = h
+            .types
+            .iter()
+            .try_fold(0u64, |a, t| a.checked_add(t.content_len()))?;
         let plen = (h.hdr_len as u64).checked_add(body_len)?;
         let local = local_payload_len(plen, self.page.len(), true);
         let mut cut = false;

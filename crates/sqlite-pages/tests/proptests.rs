@@ -91,3 +91,17 @@ proptest! {
         let _ = salvage(&bytes, false);
     }
 }
+
+/// Found by `cargo fuzz run sqlite_page` (2026-12-02): a deleted cell whose
+/// serial types claim lengths that sum past u64::MAX overflowed the
+/// carver's length arithmetic (a panic in test builds, a wrapped length in
+/// release). The salvage must finish without a panic.
+#[test]
+fn fuzz_crash_serial_lengths_overflow() {
+    let hex = "0d000080ff000f000020001900ec11e600e6e6df99e6e6e6e6e6e6e6e61719191919191919e62000103a3b100000010000000d000003070033002a0340890007000000040032003333333f000000000000400000000000350000004901000000000000610d0000000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00000004085d08e6e6e6e620001022000008080808082020202020080a08080808080808003500ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000003b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b080833333333333333030808062b3b3b3b3b3b3b3b3b06062b08103b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b000021000000000035000000000000000000000000000035000000004900000000000000000000000000fb";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let _ = salvage(&bytes, false);
+}
