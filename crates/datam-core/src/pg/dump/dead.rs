@@ -224,14 +224,7 @@ pub(super) fn wal_versions(
 ) -> Result<(Vec<XactSummary>, Option<TablePlan>)> {
     let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
     let (ctx, log) = rescue::read_xacts(pgdata, &rels, job)?;
-    let targets: Vec<XactSummary> = log
-        .select(Target::TimeRange {
-            since_us: None,
-            until_us: None,
-        })
-        .into_iter()
-        .filter(|x| x.per_rel.keys().any(|r| rels.contains(r)) && keep(x))
-        .collect();
+    let targets = touching(&log, &rels, keep);
     if targets.is_empty() {
         return Ok((targets, None));
     }
@@ -437,6 +430,22 @@ pub(super) fn text_line(
         }
         DumpFormat::Jsonl => {}
     }
+}
+
+/// The committed transactions of `log` that touched one of `rels` and pass
+/// `keep`, in the log's order.
+pub(super) fn touching(
+    log: &pgrescue::xacts::XactLog,
+    rels: &HashSet<RelKey>,
+    keep: impl Fn(&XactSummary) -> bool,
+) -> Vec<XactSummary> {
+    log.select(Target::TimeRange {
+        since_us: None,
+        until_us: None,
+    })
+    .into_iter()
+    .filter(|x| x.per_rel.keys().any(|r| rels.contains(r)) && keep(x))
+    .collect()
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use pgdata::catalog::{Catalog, ClassRow};
 use pgrescue::collect::{ChangeSink, RelKey};
 use pgrescue::plan::{Image, PlanRow, RowStatus, table_rels};
 use pgrescue::stream::VersionStream;
-use pgrescue::xacts::{Target, XactSummary};
+use pgrescue::xacts::XactSummary;
 use walparse::Lsn;
 
 use super::asof::IncompleteRow;
@@ -141,14 +141,7 @@ pub(super) fn undo_later(
         let _s = tracing::info_span!("as_of_xacts").entered();
         rescue::read_xacts(pgdata, &rels, job)?
     };
-    let targets: Vec<XactSummary> = log
-        .select(Target::TimeRange {
-            since_us: None,
-            until_us: None,
-        })
-        .into_iter()
-        .filter(|x| x.per_rel.keys().any(|r| rels.contains(r)) && keep(x))
-        .collect();
+    let targets = super::dead::touching(&log, &rels, keep);
     let mut net = Net::default();
     if targets.is_empty() {
         return Ok((targets, net, Vec::new()));
