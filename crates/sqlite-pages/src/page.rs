@@ -194,12 +194,14 @@ impl<'a> BtreePage<'a> {
             .saturating_add(self.n_cells.saturating_mul(2))
     }
 
-    /// Cell offsets in key order; pointers outside the content area, and
-    /// pointers repeating an earlier one (a forged array), are skipped (see
-    /// [`BtreePage::bad_cell_ptrs`]).
+    /// Cell offsets in key order; pointers outside the content area (below
+    /// the header's cell content start: into the pointer array or the
+    /// unallocated gap, whose stale bytes would decode as made-up cells),
+    /// and pointers repeating an earlier one (a forged array), are skipped
+    /// (see [`BtreePage::bad_cell_ptrs`]).
     pub fn cell_ptrs(&self) -> impl Iterator<Item = usize> + '_ {
         let start = self.hdr_off.saturating_add(self.kind.header_len());
-        let gap = self.gap_start();
+        let gap = self.gap_start().max(self.content_start);
         let len = self.bytes.len();
         let mut seen = vec![0u64; len / 64 + 1];
         (0..self.n_cells).filter_map(move |i| {
