@@ -201,14 +201,14 @@ impl<'a> BtreePage<'a> {
     /// (see [`BtreePage::bad_cell_ptrs`]).
     pub fn cell_ptrs(&self) -> impl Iterator<Item = usize> + '_ {
         let start = self.hdr_off.saturating_add(self.kind.header_len());
-        let gap = self.gap_start().max(self.content_start);
+        let content = self.gap().1;
         let len = self.bytes.len();
         let mut seen = vec![0u64; len / 64 + 1];
         (0..self.n_cells).filter_map(move |i| {
             let at = start.saturating_add(i.saturating_mul(2));
             let p = self.bytes.get(at..at.saturating_add(2))?;
             let off = usize::from(U16::ref_from_bytes(p).ok()?.get());
-            if off < gap || off >= len {
+            if off < content || off >= len {
                 return None;
             }
             let word = seen.get_mut(off / 64)?;
