@@ -341,6 +341,16 @@ fn datam_keys(args: &[&str]) -> Vec<Key> {
         .collect()
 }
 
+/// The paths of the files in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
 /// Copies the segment and history files of `from` into `to`.
 fn copy_wal_files(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
@@ -433,12 +443,29 @@ fn timeline_switch_follows_history_file() {
         reference.len()
     );
     assert_eq!(ours, reference);
+    // Timeline 2's text lines from the switch point, its promotion's
+    // END_OF_RECOVERY record first, equal pg_waldump's.
+    let theirs = Command::new(pg_waldump())
+        .args(["-p", dir, "-t", "2", "-s", &sw])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&theirs.stdout).to_string();
+    let text = datam(&[dir, "--start", &sw]);
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains("desc: END_OF_RECOVERY")),
+        "{}",
+        text.lines().next().unwrap_or("")
+    );
+    let (a, b): (Vec<&str>, Vec<&str>) = (text.lines().collect(), theirs.lines().collect());
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(x, y, "timeline 2 line {}", i + 1);
+    }
+    assert_eq!(a.len(), b.len());
     // The same with the files named one by one, the history file among them.
-    let mut files: Vec<String> = std::fs::read_dir(ev.path())
-        .unwrap()
-        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
-        .collect();
-    files.sort();
+    let files = files_in(ev.path());
     let argv: Vec<&str> = files.iter().map(String::as_str).collect();
     assert_eq!(datam_keys(&argv), ours);
 
@@ -450,6 +477,14 @@ fn timeline_switch_follows_history_file() {
     assert_eq!(old[..n_tl1], ours[..n_tl1]);
     assert_ne!(old[n_tl1..], ours[n_tl1..]);
     assert_eq!(before, testkit::hash_tree(ev.path()).unwrap());
+
+    switch_segment_missing_on_the_new_timeline(
+        ev.path(),
+        &standby.data_dir().join("../archive"),
+        switch,
+        &reference,
+        n_tl1,
+    );
 
     // Without the history file, or with a malformed one, the per-segment
     // heuristic (highest timeline present) mixes in timeline 1's segments
@@ -467,4 +502,133 @@ fn timeline_switch_follows_history_file() {
     assert_eq!(missing[..n_tl1], ours[..n_tl1]);
     assert!(missing.len() > ours.len());
     assert_eq!(heuristic(Some(b"1\tnot an lsn\n")), missing);
+}
+
+/// `datam pg wal ARGS --format jsonl` run as a process: the keys, the
+/// `partial_segment` mark of each record, and stderr.
+fn datam_bin_jsonl(args: &[&str]) -> (Vec<(Key, bool)>, String) {
+    let mut argv = vec!["pg", "wal"];
+    argv.extend_from_slice(args);
+    argv.extend(["--format", "jsonl"]);
+    let (ok, out, err) = testkit::run_bin(env!("CARGO_BIN_EXE_datam"), &argv).unwrap();
+    assert!(ok, "{err}");
+    let marks = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.get("partial_segment") == Some(&serde_json::Value::Bool(true))
+        })
+        .collect::<Vec<_>>();
+    let keys = jsonl_keys(&out).into_iter().map(|(k, _)| k);
+    (keys.zip(marks).collect(), err)
+}
+
+/// The failover's evidence without timeline 2's copy of the segment that
+/// holds the switch point (as in an archive the new primary had not yet
+/// completed): timeline 1's copy, complete or the `.partial` file the
+/// promoted standby archived, is read up to the switch point and no
+/// further; the history's records from the switch point to the end of that
+/// segment are missing and said to be. Expected records come from
+/// pg_waldump over the complete evidence (`reference`).
+fn switch_segment_missing_on_the_new_timeline(
+    ev: &Path,
+    standby_archive: &Path,
+    switch: walparse::Lsn,
+    reference: &[Key],
+    n_tl1: usize,
+) {
+    let seg = 1u64 << 20;
+    let segno = switch.0 / seg;
+    assert!(
+        !switch.0.is_multiple_of(seg),
+        "switch point {switch} at a segment start"
+    );
+    let name = |tli: u32, s: u64| format!("{tli:08X}{:08X}{:08X}", s / 4096, s % 4096);
+    let partial = standby_archive.join(format!("{}.partial", name(1, segno)));
+    assert!(
+        partial.is_file(),
+        "the promoted standby archived no {}",
+        partial.display()
+    );
+    let next_start = (segno + 1) * seg;
+    let expected: Vec<Key> = reference
+        .iter()
+        .filter(|k| {
+            let lsn: walparse::Lsn = k.0.parse().unwrap();
+            lsn < switch || lsn.0 >= next_start
+        })
+        .cloned()
+        .collect();
+    // Timeline 2's first segment holds its 3,000-row insert; the next ones
+    // its last insert and WAL switch.
+    assert!(
+        expected.len() + 100 < reference.len(),
+        "timeline 2's first segment holds few records"
+    );
+    assert!(
+        expected.len() > n_tl1,
+        "nothing of timeline 2 after its first segment"
+    );
+
+    // (a) Timeline 1's complete copy (the old primary wrote on past the
+    // switch point; none of that is read).
+    let d = tempfile::tempdir().unwrap();
+    copy_wal_files(ev, d.path());
+    std::fs::remove_file(d.path().join(name(2, segno))).unwrap();
+    let before = testkit::hash_tree(d.path()).unwrap();
+    let (got, err) = datam_bin_jsonl(&[d.path().to_str().unwrap()]);
+    let keys: Vec<Key> = got.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, expected);
+    assert!(got.iter().all(|(_, p)| !p));
+    assert!(
+        err.contains("is not among the inputs; timeline 1's copy is read up to its switch point")
+            && err.contains(&switch.to_string()),
+        "{err}"
+    );
+    assert_eq!(before, testkit::hash_tree(d.path()).unwrap());
+
+    // (b) Only the standby's `.partial` copy: the same records, those of
+    // that segment marked.
+    std::fs::remove_file(d.path().join(name(1, segno))).unwrap();
+    let pcopy = d.path().join(partial.file_name().unwrap());
+    std::fs::copy(&partial, &pcopy).unwrap();
+    let before_partial = testkit::hash_tree(d.path()).unwrap();
+    let (got, err) = datam_bin_jsonl(&[d.path().to_str().unwrap()]);
+    let keys: Vec<Key> = got.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, expected);
+    for (k, p) in &got {
+        let lsn: walparse::Lsn = k.0.parse().unwrap();
+        assert_eq!(*p, lsn.0 / seg == segno, "{k:?}");
+    }
+    assert!(got.iter().any(|(_, p)| *p));
+    assert!(err.contains(".partial file"), "{err}");
+    // The same file named on its own among the others.
+    let files = files_in(d.path());
+    let argv: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_eq!(datam_bin_jsonl(&argv).0, got);
+
+    assert_eq!(before_partial, testkit::hash_tree(d.path()).unwrap());
+
+    // (c) Timeline 1 as the standby saw it (its segments before the switch
+    // segment, then the `.partial` one): exactly the records before the
+    // switch point, the standby had replayed all of them and the file
+    // holds nothing valid after.
+    let d1 = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(d.path()).unwrap() {
+        let p = e.unwrap().path();
+        let n = p.file_name().unwrap().to_str().unwrap().to_string();
+        let keep = n.ends_with(".partial")
+            || (n.len() == 24
+                && n.starts_with("00000001")
+                && u64::from_str_radix(&n[8..16], 16).unwrap() * 4096
+                    + u64::from_str_radix(&n[16..], 16).unwrap()
+                    < segno);
+        if keep {
+            std::fs::copy(&p, d1.path().join(&n)).unwrap();
+        }
+    }
+    let (got, err) = datam_bin_jsonl(&[d1.path().to_str().unwrap(), "--timeline", "1"]);
+    let keys: Vec<Key> = got.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, reference[..n_tl1], "{err}");
+    assert!(got.iter().any(|(_, p)| *p));
 }

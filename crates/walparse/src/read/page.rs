@@ -131,6 +131,9 @@ pub struct Segment<'a> {
 pub struct WalSource<'a> {
     ctx: WalCtx,
     segs: Vec<Segment<'a>>,
+    /// Segments whose bytes are part of the stream only before an LSN, by
+    /// segment number (see [`WalSource::with_end`]).
+    ends: Vec<(SegNo, Lsn)>,
 }
 
 impl<'a> WalSource<'a> {
@@ -138,7 +141,38 @@ impl<'a> WalSource<'a> {
     pub fn new(ctx: WalCtx, mut segs: Vec<Segment<'a>>) -> WalSource<'a> {
         segs.sort_by_key(|s| s.segno);
         segs.dedup_by_key(|s| s.segno);
-        WalSource { ctx, segs }
+        WalSource {
+            ctx,
+            segs,
+            ends: Vec::new(),
+        }
+    }
+
+    /// The bytes of segment `segno` from `end` on are not part of this
+    /// stream: an older timeline's copy of the segment holding its switch
+    /// point, read in place of the newer timeline's missing copy. Pages
+    /// wholly at or after `end` read as missing, and a [`crate::Reader`]
+    /// stops before a record that would start there.
+    pub fn with_end(mut self, segno: SegNo, end: Lsn) -> WalSource<'a> {
+        match self.ends.binary_search_by_key(&segno, |e| e.0) {
+            Ok(i) => {
+                if let Some(e) = self.ends.get_mut(i) {
+                    e.1 = e.1.min(end);
+                }
+            }
+            Err(i) => self.ends.insert(i, (segno, end)),
+        }
+        self
+    }
+
+    /// The first [`WalSource::with_end`] bound a reader starting at `lsn`
+    /// meets (that of its own segment or a later one).
+    pub fn end_from(&self, lsn: Lsn) -> Option<Lsn> {
+        let segno = self.segno_of(lsn);
+        self.ends
+            .iter()
+            .find(|(s, _)| *s >= segno)
+            .map(|&(_, end)| end)
     }
 
     /// The format parameters.
@@ -178,6 +212,14 @@ impl<'a> WalSource<'a> {
                 lsn: page_lsn,
                 segno,
             })?;
+        if let Ok(i) = self.ends.binary_search_by_key(&segno, |e| e.0)
+            && self.ends.get(i).is_some_and(|&(_, end)| page_lsn >= end)
+        {
+            return Err(Error::MissingSegment {
+                lsn: page_lsn,
+                segno,
+            });
+        }
         let off = page_lsn.0 % u64::from(self.ctx.seg_size_bytes);
         let bytes = usize::try_from(off)
             .ok()

@@ -131,10 +131,16 @@ impl<'s, 'a> Reader<'s, 'a> {
         } else {
             (State::Resync(start), true)
         };
+        // A segment's end (an older timeline's copy read up to its switch
+        // point) bounds record starts like `stop`.
+        let stop = match (opts.stop, src.end_from(start)) {
+            (Some(s), Some(e)) => Some(s.min(e)),
+            (s, e) => s.or(e),
+        };
         Reader {
             src,
             state,
-            stop: opts.stop,
+            stop,
             expect_prev: opts.expect_prev,
             pending: None,
             probing,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use walparse::{Diag, Lsn, ReadOptions, Reader, SegNo, Segment, Sink, WalCtx, WalSource};
 
-use super::inputs::{Chosen, choose_segments, open_inputs, open_window};
+use super::inputs::{Chosen, Mapped, choose_segments, open_inputs, open_window};
 use crate::job::{Diagnostic, JobCtx, Phase, Unit};
 use crate::pg::Result;
 
@@ -26,17 +26,21 @@ fn window_sizes(seg_bytes: u64) -> (usize, u64, u64) {
     (batch, lookahead, max_record_segs)
 }
 
-/// The segments of `evs` as one WAL source.
-pub(crate) fn source<'a>(ctx: WalCtx, evs: &'a [(SegNo, evidence::Evidence)]) -> WalSource<'a> {
-    WalSource::new(
+/// The segments of `evs` as one WAL source, each read up to its end.
+pub(crate) fn source<'a>(ctx: WalCtx, evs: &'a [Mapped]) -> WalSource<'a> {
+    let src = WalSource::new(
         ctx,
         evs.iter()
-            .map(|(s, ev)| Segment {
+            .map(|(s, ev, _)| Segment {
                 segno: *s,
                 bytes: ev.bytes(),
             })
             .collect(),
-    )
+    );
+    evs.iter().fold(src, |src, (s, _, end)| match end {
+        Some(e) => src.with_end(*s, *e),
+        None => src,
+    })
 }
 
 /// Whether a worker's record ran past the mapped window.

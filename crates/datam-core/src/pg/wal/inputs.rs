@@ -16,11 +16,26 @@ pub(crate) struct InFile {
     pub(crate) path: PathBuf,
     /// (timeline, segment number) from the name, else from the first page.
     id: Option<(TimeLineId, SegNo)>,
+    /// Named `….partial`: the segment a server stopped writing on this
+    /// timeline when a standby was promoted (or `pg_receivewal`'s current
+    /// one); valid only up to where it was written.
+    pub(crate) partial: bool,
 }
 
-/// Whether `name` is a WAL segment file name (24 hex digits).
+/// Whether `name` is a WAL segment file name (24 hex digits), complete or
+/// `.partial`.
 pub(crate) fn is_segment_name(name: &str) -> bool {
-    name.len() == 24 && name.bytes().all(|b| b.is_ascii_hexdigit())
+    segment_stem(name).is_some()
+}
+
+/// The 24-hex-digit segment name of `name` (a segment file name or one
+/// ending in `.partial`) and whether it is partial.
+fn segment_stem(name: &str) -> Option<(&str, bool)> {
+    let (stem, partial) = match name.strip_suffix(".partial") {
+        Some(stem) => (stem, true),
+        None => (name, false),
+    };
+    (stem.len() == 24 && stem.bytes().all(|b| b.is_ascii_hexdigit())).then_some((stem, partial))
 }
 
 /// The input files: segment files, and history files by timeline.
@@ -125,17 +140,21 @@ pub(crate) fn open_inputs(inputs: &[PathBuf], job: &JobCtx) -> Result<Inputs> {
             ),
             Err(_) => {}
         }
+        let name = name_of(&path);
+        let stem = name.as_deref().and_then(segment_stem);
         let id = ctx.and_then(|c: WalCtx| {
-            name_of(&path)
-                .and_then(|n| walparse::parse_segment_file_name(&n, c.seg_size_bytes))
+            stem.and_then(|(n, _)| walparse::parse_segment_file_name(n, c.seg_size_bytes))
                 .or_else(|| {
                     parse_page(&c, ev.bytes(), None)
                         .ok()
                         .map(|p| (p.tli(), SegNo(p.lsn.0 / u64::from(c.seg_size_bytes))))
                 })
         });
-        out.push(InFile { path, id });
+        let partial = stem.is_some_and(|(_, p)| p);
+        out.push(InFile { path, id, partial });
     }
+    // A complete file before a partial one of the same segment and timeline.
+    out.sort_by_key(|f| f.partial);
     let ctx = ctx.ok_or(Error::NoWalStream)?;
     Ok(Inputs {
         ctx,
@@ -144,17 +163,43 @@ pub(crate) fn open_inputs(inputs: &[PathBuf], job: &JobCtx) -> Result<Inputs> {
     })
 }
 
-/// The file read for each segment number, with its timeline.
-pub(crate) type Chosen<'f> = BTreeMap<SegNo, (TimeLineId, &'f InFile)>;
+/// The file read for one segment number.
+#[derive(Clone, Copy)]
+pub(crate) struct Pick<'f> {
+    /// The timeline whose copy of the segment it is.
+    pub(crate) tli: TimeLineId,
+    pub(crate) file: &'f InFile,
+    /// Read only before this LSN: an older timeline's copy of the segment
+    /// holding its switch point, read because the newer timeline's copy is
+    /// not among the inputs.
+    pub(crate) end: Option<Lsn>,
+}
+
+impl<'f> Pick<'f> {
+    fn whole(tli: TimeLineId, file: &'f InFile) -> Self {
+        Self {
+            tli,
+            file,
+            end: None,
+        }
+    }
+}
+
+/// The file read for each segment number.
+pub(crate) type Chosen<'f> = BTreeMap<SegNo, Pick<'f>>;
+
+/// One mapped segment of a window, with the LSN its bytes end at when they
+/// are read only up to a switch point.
+pub(crate) type Mapped = (SegNo, evidence::Evidence, Option<Lsn>);
 
 /// Maps the chosen files of `segnos`.
 pub(crate) fn open_window(
     chosen: &Chosen<'_>,
     segnos: impl Iterator<Item = SegNo>,
-) -> Result<Vec<(SegNo, evidence::Evidence)>> {
+) -> Result<Vec<Mapped>> {
     segnos
-        .filter_map(|s| chosen.get(&s).map(|(_, f)| (s, f)))
-        .map(|(s, f)| Ok((s, evidence::Evidence::open(&f.path)?)))
+        .filter_map(|s| chosen.get(&s).map(|p| (s, p)))
+        .map(|(s, p)| Ok((s, evidence::Evidence::open(&p.file.path)?, p.end)))
         .collect()
 }
 
@@ -196,6 +241,25 @@ pub(crate) fn choose_segments<'i>(
     if chosen.is_empty() {
         return Err(Error::NoSegmentOfTimeline { timeline: tli.0 });
     }
+    for (segno, p) in &chosen {
+        if p.file.partial {
+            job.diagnostic(
+                Diagnostic::note(
+                    "partial-segment",
+                    format!(
+                        "segment {} of timeline {} is read from a .partial file \
+                         (written only up to where its server stopped on that timeline){}",
+                        segno.0,
+                        p.tli.0,
+                        p.end
+                            .map(|e| format!(", up to the switch point {e}"))
+                            .unwrap_or_default()
+                    ),
+                )
+                .in_file(p.file.path.display().to_string()),
+            );
+        }
+    }
     Ok(chosen)
 }
 
@@ -207,9 +271,9 @@ fn by_highest<'f>(ided: &[(TimeLineId, SegNo, &'f InFile)], tli: TimeLineId) -> 
             continue;
         }
         match chosen.get(&s) {
-            Some((t0, _)) if *t0 >= t => {}
+            Some(p) if p.tli >= t => {}
             _ => {
-                chosen.insert(s, (t, f));
+                chosen.insert(s, Pick::whole(t, f));
             }
         }
     }
@@ -217,8 +281,11 @@ fn by_highest<'f>(ided: &[(TimeLineId, SegNo, &'f InFile)], tli: TimeLineId) -> 
 }
 
 /// Per segment, the file of the timeline that owns the segment's last byte
-/// in `h`. Notes (once per ancestor) the files left out because they lie
-/// past that ancestor's switch point.
+/// in `h`. Where that file is missing, an ancestor's copy of the segment is
+/// read up to the ancestor's switch point (the bytes before it are the same
+/// history), with a warning naming the part of the stream that is not in
+/// the inputs. Notes (once per ancestor) the files left out because they
+/// lie past that ancestor's switch point.
 fn by_history<'f>(
     ided: &[(TimeLineId, SegNo, &'f InFile)],
     h: &TimelineHistory,
@@ -226,13 +293,61 @@ fn by_history<'f>(
     job: &JobCtx,
 ) -> Chosen<'f> {
     let seg = u64::from(seg_size_bytes);
+    let first_byte = |s: SegNo| Lsn(s.0.saturating_mul(seg));
     let last_byte = |s: SegNo| Lsn(s.0.saturating_add(1).saturating_mul(seg).saturating_sub(1));
     let mut chosen: Chosen<'f> = BTreeMap::new();
     let mut past_switch: BTreeMap<TimeLineId, usize> = BTreeMap::new();
     for &(t, s, f) in ided {
         if h.tli_of(last_byte(s)) == t {
-            chosen.entry(s).or_insert((t, f));
-        } else if h.switch_point(t).is_some_and(|end| last_byte(s) >= end) {
+            chosen.entry(s).or_insert(Pick::whole(t, f));
+        }
+    }
+    // Segments whose owner's copy is missing: the ancestor copy that reaches
+    // furthest (the newest ancestor whose switch point lies inside it).
+    let mut cut: Chosen<'f> = BTreeMap::new();
+    for &(t, s, f) in ided {
+        let Some(end) = h.switch_point(t) else {
+            continue;
+        };
+        if chosen.contains_key(&s) || end <= first_byte(s) || end > last_byte(s) {
+            continue;
+        }
+        match cut.get(&s) {
+            Some(p) if p.end >= Some(end) => {}
+            _ => {
+                cut.insert(
+                    s,
+                    Pick {
+                        tli: t,
+                        file: f,
+                        end: Some(end),
+                    },
+                );
+            }
+        }
+    }
+    for (s, p) in cut {
+        let owner = h.tli_of(last_byte(s));
+        job.diagnostic(
+            Diagnostic::warning(
+                "switch-segment-from-ancestor",
+                format!(
+                    "segment {} of timeline {} is not among the inputs; timeline {}'s copy \
+                     is read up to its switch point {}; the records of the history from there \
+                     to the end of the segment are missing",
+                    s.0,
+                    owner.0,
+                    p.tli.0,
+                    p.end.map(|e| e.to_string()).unwrap_or_default()
+                ),
+            )
+            .in_file(p.file.path.display().to_string()),
+        );
+        chosen.insert(s, p);
+    }
+    for &(t, s, f) in ided {
+        let read = chosen.get(&s).is_some_and(|p| std::ptr::eq(p.file, f));
+        if !read && h.switch_point(t).is_some_and(|end| last_byte(s) >= end) {
             *past_switch.entry(t).or_default() += 1;
         }
     }

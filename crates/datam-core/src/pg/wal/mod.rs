@@ -327,7 +327,12 @@ where
         &filter,
         job,
         || Collect::new(ctx.major, req),
-        |_, o| {
+        |segno, mut o| {
+            if plan.chosen.get(&segno).is_some_and(|p| p.file.partial) {
+                for r in &mut o.records {
+                    r.partial_segment = true;
+                }
+            }
             n_records = n_records.saturating_add(o.records.len() as u64);
             stats.merge(o.counted);
             more = push_all(sink, o.records)?;
@@ -404,9 +409,9 @@ where
     S::Error: Into<Error>,
 {
     let mut n = 0u64;
-    for (segno, (_, f)) in chosen {
+    for (segno, pick) in chosen {
         job.check()?;
-        let ev = evidence::Evidence::open(&f.path)?;
+        let ev = evidence::Evidence::open(&pick.file.path)?;
         let bytes = ev.bytes();
         for (old, first_page) in recycled_runs(ctx, *segno, bytes) {
             let src = WalSource::new(

@@ -78,6 +78,9 @@ pub struct WalRecord {
     /// Read from a recycled segment (an older record at its old LSN).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub recycled: bool,
+    /// Read from a `.partial` segment file (see `inputs`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial_segment: bool,
 }
 
 impl WalRecord {
@@ -118,6 +121,7 @@ impl WalRecord {
             toplevel_xid: r.toplevel_xid,
             origin: r.origin,
             recycled,
+            partial_segment: false,
         }
     }
 
