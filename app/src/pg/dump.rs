@@ -307,8 +307,8 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
     Ok(())
 }
 
-/// `TIME  xid X  LSN  OP  SOURCES  [xmax X]  [changed: a, b]  {row}` for
-/// the text format.
+/// `TIME  xid X  LSN  OP  SOURCES  [in PARTITION]  [xmax X]  [changed: a,
+/// b]  {row}` for the text format.
 fn history_line(v: &dump::RowVersion) -> String {
     let row = v.new.as_ref().or(v.old.as_ref());
     let row_text = row.map_or_else(String::new, |r| {
@@ -326,6 +326,9 @@ fn history_line(v: &dump::RowVersion) -> String {
         v.op,
         v.sources.join("+")
     );
+    if let Some(t) = &v.table {
+        s.push_str(&format!("\tin {t}"));
+    }
     if let Some(x) = v.xmax {
         s.push_str(&format!("\txmax {x}"));
     }

@@ -87,6 +87,10 @@ pub struct XactSeg {
     /// ([`XactSink::watching_attributes`]): the columns each relation had
     /// over time ([`crate::oldcols`]).
     pub attr_changes: Vec<Change>,
+    /// `(xl_xid, relation)` of the records other than heap changes that
+    /// carry page images of recorded relations (`XLOG_FPI`: the pages
+    /// VACUUM FULL and CLUSTER write into a table's new file).
+    pub imaged: HashSet<(u32, RelKey)>,
 }
 
 /// What a pass-1 sink watching the catalog keeps besides its interest.
@@ -199,6 +203,12 @@ impl Sink for XactSink {
             return Ok(true);
         }
         let Some(ch) = heap_change(rec) else {
+            for b in rec.blocks.iter().filter(|b| b.image.is_some()) {
+                let rel = rel_key(b.locator);
+                if self.records_blocks_of(rel) {
+                    self.out.imaged.insert((rec.xid(), rel));
+                }
+            }
             if let Some(w) = &self.watch {
                 let class = w.pg_class;
                 let imgs = image_changes(w.block_size_bytes, rec, |r, _| r == class, Lsn(u64::MAX));

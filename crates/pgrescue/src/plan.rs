@@ -210,7 +210,20 @@ pub struct TablePlan {
 }
 
 /// The warning when the target's rows are in an earlier file of the table.
-pub(crate) const OLD_FILE_WARNING: &str = "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type";
+/// The warning for target rows found in an earlier file of the table:
+/// decoded with the columns that file had when `ALTER TABLE … TYPE` changed
+/// them (`typed`), else with the current ones.
+pub(crate) fn old_file_warning(typed: bool) -> &'static str {
+    if typed {
+        OLD_COLUMNS_WARNING
+    } else {
+        OLD_FILE_WARNING
+    }
+}
+
+const OLD_COLUMNS_WARNING: &str = "the mistake's rows are in an earlier file of the table, written before ALTER TABLE ... TYPE changed a column: they are decoded with the columns the file had (pg_attribute's dead versions) and the undo SQL casts each old value to the current type";
+
+const OLD_FILE_WARNING: &str = "the mistake's rows are in an earlier file of the table (rewritten after it by TRUNCATE, VACUUM FULL, CLUSTER or ALTER TABLE); they are decoded with the current columns, which is wrong only if ALTER TABLE ... TYPE changed a column's type";
 
 /// The relations (`main`, TOAST) the current catalog names for `class`.
 pub fn table_rels(cat: &Catalog, class: &ClassRow) -> Result<Vec<RelKey>, Error> {
@@ -317,22 +330,12 @@ fn plan_inner<'c>(
     let in_old_file = changes
         .iter()
         .any(|c| rels.old_main.contains(&c.rel) && commit_of.contains_key(&log.top_of(c.xid)));
-    if in_old_file && !old_columns.is_empty() {
-        warnings.push(
-            "the mistake's rows are in an earlier file of the table, written before ALTER TABLE ... TYPE changed a column: they are decoded with the columns the file had (pg_attribute's dead versions) and the undo SQL casts each old value to the current type"
-                .to_string(),
-        );
-    } else if in_old_file {
-        warnings.push(OLD_FILE_WARNING.to_string());
+    if in_old_file {
+        warnings.push(old_file_warning(!old_columns.is_empty()).to_string());
     }
     let mut dec = Decoder::new(cat, scan, &replay.chunks);
-    for (rel, cols) in old_columns {
-        let old_scan = dec.scan.with_attrs(cols.attrs)?;
-        let mut old = Decoder::new(cat, old_scan, &replay.chunks);
-        old.keep_values = keep_values;
-        dec.old.insert(rel, (Box::new(old), cols.unknown));
-    }
     dec.keep_values = keep_values;
+    dec.add_old_files(&old_columns)?;
     let mut plan_rows: Vec<PlanRow> = replay
         .rows
         .list
@@ -498,6 +501,21 @@ pub(crate) struct Decoder<'a, 'c> {
 }
 
 impl<'a, 'c> Decoder<'a, 'c> {
+    /// Adds a decoder for each earlier file written with other columns
+    /// (`pgrescue::oldcols`), keeping values as this one does.
+    pub(crate) fn add_old_files(
+        &mut self,
+        old_columns: &HashMap<RelKey, OldColumns>,
+    ) -> Result<(), Error> {
+        for (rel, cols) in old_columns {
+            let old_scan = self.scan.with_attrs(cols.attrs.clone())?;
+            let mut old = Decoder::new(self.cat, old_scan, self.chunks);
+            old.keep_values = self.keep_values;
+            self.old.insert(*rel, (Box::new(old), cols.unknown.clone()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn new(
         cat: &'c Catalog,
         scan: TableScan<'c>,

@@ -7,13 +7,16 @@
 //! transactions still open and the TOAST chunks — never the changes or
 //! page images already replayed, nor the finished rows.
 
+use std::collections::HashMap;
+
 use pgdata::catalog::{Catalog, ClassRow};
 use pgdata::table::TableScan;
 use walparse::Lsn;
 
 use crate::Error;
-use crate::collect::Change;
+use crate::collect::{Change, RelKey};
 use crate::files::TableRels;
+use crate::oldcols::OldColumns;
 use crate::plan::{Decoder, PlanRow, Setup, TableSources, finish_row, setup};
 use crate::replay::Replay;
 use crate::xacts::{XactLog, XactSummary};
@@ -28,6 +31,8 @@ pub struct VersionStream<'a, 'c> {
     scan: Option<TableScan<'c>>,
     setup: Setup,
     in_old_file: bool,
+    /// The columns of earlier files written before `ALTER TABLE … TYPE`.
+    old_columns: HashMap<RelKey, OldColumns>,
 }
 
 impl<'a, 'c> VersionStream<'a, 'c> {
@@ -60,6 +65,7 @@ impl<'a, 'c> VersionStream<'a, 'c> {
             scan: Some(scan),
             setup,
             in_old_file: false,
+            old_columns,
         })
     }
 
@@ -104,6 +110,12 @@ impl<'a, 'c> VersionStream<'a, 'c> {
         };
         let chunks = std::mem::take(&mut self.replay.chunks);
         let mut dec = Decoder::new(self.cat, scan, &chunks);
+        if let Err(e) = dec.add_old_files(&self.old_columns) {
+            let w = format!("rows of earlier files are decoded with the current columns: {e}");
+            if !self.setup.warnings.contains(&w) {
+                self.setup.warnings.push(w);
+            }
+        }
         for r in rows.iter().filter(|r| !r.cancelled) {
             each(finish_row(r, &mut dec, &self.setup.key_cols));
         }
@@ -117,9 +129,8 @@ impl<'a, 'c> VersionStream<'a, 'c> {
         let rest = self.replay.rows.drain_done(|_| true);
         self.finish(rest, each);
         if self.in_old_file {
-            self.setup
-                .warnings
-                .push(crate::plan::OLD_FILE_WARNING.to_string());
+            let w = crate::plan::old_file_warning(!self.old_columns.is_empty());
+            self.setup.warnings.push(w.to_string());
         }
         self.setup.warnings
     }

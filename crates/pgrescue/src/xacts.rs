@@ -60,6 +60,7 @@ pub struct XactLog {
     touches: HashMap<u32, crate::collect::XidTouch>,
     class_changes: Vec<crate::collect::Change>,
     attr_changes: Vec<crate::collect::Change>,
+    imaged: HashSet<(u32, RelKey)>,
 }
 
 impl XactLog {
@@ -84,6 +85,7 @@ impl XactLog {
             log.parent.extend(seg.parents);
             log.class_changes.extend(seg.class_changes);
             log.attr_changes.extend(seg.attr_changes);
+            log.imaged.extend(seg.imaged);
             for (xid, t) in seg.touches {
                 let e = log.touches.entry(xid).or_default();
                 if e.first_lsn
@@ -103,6 +105,15 @@ impl XactLog {
         log.class_changes.sort_by_key(|c| c.lsn);
         log.attr_changes.sort_by_key(|c| c.lsn);
         log
+    }
+
+    /// Whether top-level transaction `top` (or one of its
+    /// subtransactions) wrote a page image of `rel` in a record other than
+    /// a heap change ([`crate::collect::XactSeg::imaged`]).
+    pub fn imaged(&self, top: u32, rel: RelKey) -> bool {
+        self.imaged
+            .iter()
+            .any(|&(x, r)| r == rel && self.top_of(x) == top)
     }
 
     /// The `pg_class` records kept by a sink watching the catalog

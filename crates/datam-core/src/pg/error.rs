@@ -99,6 +99,17 @@ pub enum Error {
         /// The child.
         child: String,
     },
+    /// `--as-of` a moment before a rewrite that did not carry the rows
+    /// over unchanged.
+    #[error(
+        "the table was rewritten after that moment by transaction {xid} ({kind}), which does not carry its rows over unchanged: the rows it had before are not in the current file, so the table as of that moment is not rebuilt"
+    )]
+    AsOfAcrossRewrite {
+        /// The rewriting transaction.
+        xid: u32,
+        /// What it was, as far as the WAL tells.
+        kind: &'static str,
+    },
     /// No such table in the database chosen.
     #[error("table {table} not found in database {database}")]
     TableNotInDatabase {

@@ -24,6 +24,7 @@ use walparse::Lsn;
 use super::encode::{RowCtx, RowEncoder};
 use super::{DumpFormat, DumpRequest, columns, open_table, segment_paths};
 use crate::job::{Diagnostic, JobCtx};
+use crate::pg::catalogs::{qualified_name, with_descendants};
 use crate::pg::{Error, Result, report_warnings};
 
 /// The moment of `--as-of`.
@@ -104,6 +105,10 @@ fn oldest_wal_lsn(pgdata: &std::path::Path, seg_size_bytes: u32) -> Option<Lsn> 
 
 /// Writes the table as of `as_of` to `out` in `format`. The summary lists
 /// the rows that could not be rebuilt (the result is then incomplete).
+///
+/// A partitioned or inheritance parent (without `only`) covers its
+/// partitions and children as `SELECT * FROM parent` does: each one as of
+/// the moment, in the parent's columns (matched by name).
 pub fn dump_as_of(
     req: &DumpRequest,
     as_of: AsOf,
@@ -113,19 +118,102 @@ pub fn dump_as_of(
 ) -> Result<AsOfSummary> {
     let _span = tracing::info_span!("pg_dump_as_of", table = %req.table).entered();
     let (dir, cat, class, (schema, name)) = open_table(req, job)?;
-    let mut scan = TableScan::new(&cat, &class)?;
+    let members = if req.only {
+        vec![class.clone()]
+    } else {
+        with_descendants(&cat, &class, job)?
+    };
+    let parent = (members.len() != 1 || members.first().is_some_and(|m| m.oid != class.oid))
+        .then(|| super::tree::column_names(&cat, class.oid, job))
+        .transpose()?;
+    let mut summary = AsOfSummary {
+        table: format!("{schema}.{name}"),
+        as_of,
+        n_rows: 0,
+        undone: Vec::new(),
+        incomplete: Vec::new(),
+        wal_starts_after_moment: None,
+    };
+    for m in &members {
+        job.check()?;
+        let part = relation_as_of(
+            (req, &dir, &cat, m),
+            (
+                as_of,
+                format,
+                parent.as_deref(),
+                &qualified_name(&cat, &class),
+            ),
+            job,
+            out,
+        )?;
+        summary.n_rows = summary.n_rows.saturating_add(part.n_rows);
+        for u in part.undone {
+            if !summary.undone.contains(&u) {
+                summary.undone.push(u);
+            }
+        }
+        summary.incomplete.extend(part.incomplete);
+        summary.wal_starts_after_moment = summary
+            .wal_starts_after_moment
+            .or(part.wal_starts_after_moment);
+    }
+    summary.undone.sort_by_key(|u| std::cmp::Reverse(u.1));
+    Ok(summary)
+}
+
+/// [`dump_as_of`] of one relation `m`, its rows in the columns `parent`
+/// (by name) when it is a member of the parent named `parent_name`.
+fn relation_as_of(
+    (req, dir, cat, m): (
+        &DumpRequest,
+        &pgdata::DataDir,
+        &pgdata::catalog::Catalog,
+        &pgdata::catalog::ClassRow,
+    ),
+    (as_of, format, parent, parent_name): (AsOf, DumpFormat, Option<&[String]>, &str),
+    job: &JobCtx,
+    out: &mut dyn Write,
+) -> Result<AsOfSummary> {
+    let schema = cat
+        .namespaces
+        .get(&m.relnamespace)
+        .cloned()
+        .unwrap_or_default();
+    let name = m.relname.clone();
+    let mut scan = TableScan::new(cat, m)?;
     report_warnings(job, &scan.warnings);
     let cols = columns(&scan, &cat.types);
+    let have: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    let project = match parent {
+        Some(want) => super::tree::projection(want, &have).map_err(|()| Error::ChildColumns {
+            parent: parent_name.to_string(),
+            child: format!("{schema}.{name}"),
+        })?,
+        None => None,
+    };
+    let out_cols = match &project {
+        Some(at) => at.iter().filter_map(|&i| cols.get(i).cloned()).collect(),
+        None => cols.clone(),
+    };
     let paths = segment_paths(&scan, dir.relseg_size_blocks());
-    let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
+    let ctx = RowCtx::typed(dir, (&schema, &name), &cols, &paths);
+    let out_ctx = RowCtx::typed(dir, (&schema, &name), &out_cols, &paths);
     let table = format!("{schema}.{name}");
     let (mut later, net, warnings) =
-        super::undo::undo_later(&req.pgdata, (&cat, &class), job, &|x| as_of.is_after(x))?;
+        super::undo::undo_later(&req.pgdata, (cat, m), job, &|x| as_of.is_after(x))?;
     later.sort_by_key(|x| std::cmp::Reverse(x.commit_lsn));
     for w in warnings {
         job.diagnostic(Diagnostic::warning("as-of-plan", w));
     }
-    let (n_rows, incomplete) = write_as_of(&mut scan, (&ctx, &cat.types, format), net, job, out)?;
+    let (n_rows, incomplete) = write_as_of(
+        &mut scan,
+        (&ctx, &cat.types, format),
+        (&out_ctx, project.as_deref()),
+        net,
+        job,
+        out,
+    )?;
     report_warnings(job, &scan.warnings);
     if let Some(first) = scan.warnings.first() {
         return Err(Error::DamagedRows {
@@ -162,7 +250,7 @@ pub fn dump_as_of(
     for r in &summary.incomplete {
         job.diagnostic(
             Diagnostic::warning("as-of-incomplete", r.reason.clone()).at(format!(
-                "transaction {} at {}, key {:?}",
+                "{table}: transaction {} at {}, key {:?}",
                 r.xid, r.lsn, r.key
             )),
         );
@@ -174,13 +262,21 @@ pub fn dump_as_of(
 /// out, then the versions it puts back. Returns the rows written and the
 /// rows whose state at the moment is unknown: those of the plan, and the
 /// written versions that are not among the live rows.
+///
+/// Rows are matched in the relation's own columns (`ctx`) and written in
+/// `out_ctx`'s: those of `project` (indexes into the relation's columns),
+/// when it is a member of a parent with another column order.
 fn write_as_of(
     scan: &mut TableScan<'_>,
     (ctx, types, format): (&RowCtx<'_>, &pgdata::catalog::Types, DumpFormat),
+    (out_ctx, project): (&RowCtx<'_>, Option<&[usize]>),
     mut net: super::undo::Net,
     job: &JobCtx,
     out: &mut dyn Write,
 ) -> Result<(u64, Vec<IncompleteRow>)> {
+    let shaped = |img: &Image| -> Option<Image> {
+        project.map(|at| at.iter().map(|&i| img.get(i).cloned().flatten()).collect())
+    };
     let mut incomplete = std::mem::take(&mut net.incomplete);
     let (take_out, back) = net.into_parts();
     let mut take: HashMap<Image, (u64, Option<IncompleteRow>)> = take_out
@@ -198,7 +294,12 @@ fn write_as_of(
                 && *n > 0
             {
                 *n -= 1;
-            } else if let Err(e) = write_image((format, ctx, types), &img, &mut line, out) {
+            } else if let Err(e) = write_image(
+                (format, out_ctx, types),
+                shaped(&img).as_ref().unwrap_or(&img),
+                &mut line,
+                out,
+            ) {
                 failed = Some(e);
                 return false;
             } else {
@@ -212,8 +313,9 @@ fn write_as_of(
     }
     job.check()?;
     for (img, n) in back {
+        let img = shaped(&img).unwrap_or(img);
         for _ in 0..n {
-            write_image((format, ctx, types), &img, &mut line, out)?;
+            write_image((format, out_ctx, types), &img, &mut line, out)?;
             n_rows = n_rows.saturating_add(1);
         }
     }

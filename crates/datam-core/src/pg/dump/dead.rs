@@ -28,7 +28,7 @@ use pgdata::catalog::{Catalog, ClassRow, Types, Warning};
 use pgdata::table::{ScanMode, ScanRow, TableScan, Value};
 use pgdata::visibility::TupleStatus;
 use pgrescue::collect::{Change, ChangeSink, RelKey};
-use pgrescue::plan::{RowKind, RowStatus, TablePlan, plan_versions, table_rels};
+use pgrescue::plan::{RowKind, RowStatus, TablePlan, plan_versions};
 use pgrescue::xacts::{Target, XactSummary};
 use rowcodec::pg::{copy_text_escape, csv_quote, sql_literal};
 use serde::Serialize;
@@ -172,7 +172,7 @@ fn find(
     });
     job.check()?;
     let wal = match wal_versions(&req.pgdata, (cat, class), job, (&|_| true, true)) {
-        Ok((_, plan)) => wal_rows(plan, ctx.n_cols(), &mut counts),
+        Ok((_, plan, _)) => wal_rows(plan, ctx.n_cols(), &mut counts),
         Err(e) => {
             job.diagnostic(Diagnostic::warning(
                 "dead-wal-unread",
@@ -214,32 +214,47 @@ fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
 
 /// The committed transactions of the WAL in `pgdata` that changed the
 /// table and that `keep` accepts (in commit order), with their rows'
-/// before/after images (`None` when there is none); `values`: with the
-/// old images' datums.
+/// before/after images (`None` when there is none), and the transactions
+/// of the table's `ALTER TABLE … TYPE` rewrites (whose rows are copies, left
+/// out of the plan); `values`: with the old images' datums.
 pub(super) fn wal_versions(
     pgdata: &std::path::Path,
     (cat, class): (&Catalog, &ClassRow),
     job: &JobCtx,
     (keep, values): (&dyn Fn(&XactSummary) -> bool, bool),
-) -> Result<(Vec<XactSummary>, Option<TablePlan>)> {
-    let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
-    let (ctx, log) = rescue::read_xacts(pgdata, &rels, job)?;
-    let targets = touching(&log, &rels, keep);
+) -> Result<(Vec<XactSummary>, Option<TablePlan>, HashSet<u32>)> {
+    let f = rescue::follow_table(pgdata, (cat, class), job)?;
+    let copies = f.typed_rewrites();
+    let targets = touching(&f.log, &f.rels, keep);
     if targets.is_empty() {
-        return Ok((targets, None));
+        return Ok((targets, None, copies));
     }
-    let filter = log.change_filter(&targets, &rels);
+    let mut filter = f.log.change_filter(&targets, &f.rels);
+    filter.whole = f.old_toast;
     let mut changes: Vec<Change> = Vec::new();
     super::super::wal::for_each_segment(
         &[pgdata.to_path_buf()],
         job,
-        || ChangeSink::new(ctx, &filter),
+        || ChangeSink::new(f.ctx, &filter),
         |_, s| changes.extend(s.out),
     )?;
-    let dir = pgdata::DataDir::open(pgdata)?;
-    let src = rescue::open_sources(&dir, cat, class)?;
-    let plan = plan_versions(cat, class, src, (&log, &targets, &changes), values)?;
-    Ok((targets, Some(plan)))
+    let mut plan = plan_versions(cat, class, f.src, (&f.log, &targets, &changes), values)?;
+    // ALTER TABLE … TYPE's rewrite inserts the rows, converted, into the
+    // new file: copies, not row changes.
+    let before = plan.rows.len();
+    plan.rows
+        .retain(|r| !(r.kind == RowKind::Delete && copies.contains(&r.xid)));
+    if plan.rows.len() < before {
+        job.diagnostic(Diagnostic::note(
+            "rewrite-copies",
+            format!(
+                "{} rows written by ALTER TABLE ... TYPE rewriting the table (transaction {}) are its copies of the rows, not changes, and are left out",
+                before - plan.rows.len(),
+                copies.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok((targets, Some(plan), copies))
 }
 
 /// The old images of a plan's deleted and updated rows.

@@ -32,6 +32,7 @@ use walparse::Lsn;
 use super::encode::{RowCtx, RowEncoder};
 use super::{AsOf, DumpRequest, columns, open_table, segment_paths};
 use crate::job::{Diagnostic, JobCtx};
+use crate::pg::catalogs::{qualified_name, with_descendants};
 use crate::pg::{Error, Result, report_warnings};
 
 /// Which changes to list.
@@ -79,6 +80,10 @@ pub struct RowVersion {
     /// A `version`'s `t_xmax`: the transaction that deleted or replaced it
     /// (`None`: still live).
     pub xmax: Option<u32>,
+    /// The partition or child (`schema.table`) the version is in, when
+    /// the table named is a parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
 }
 
 /// A row version in the heap file.
@@ -87,6 +92,7 @@ struct HeapVersion {
     xmax: u32,
     values: Image,
     source: &'static str,
+    table: Option<String>,
 }
 
 /// One entry before printing.
@@ -100,6 +106,7 @@ struct Entry<'x> {
     sources: Vec<&'static str>,
     xid: u32,
     xmax: Option<u32>,
+    table: Option<String>,
 }
 
 fn at_or_after(m: AsOf, x: &XactSummary) -> bool {
@@ -111,16 +118,32 @@ fn at_or_after(m: AsOf, x: &XactSummary) -> bool {
 
 /// Pushes the versions of the request into `sink` in commit order
 /// (`false` stops). Returns how many were pushed.
+///
+/// A partitioned or inheritance parent (without `only`) covers its
+/// partitions and children as `SELECT * FROM parent` does: each one's
+/// versions in the parent's columns (matched by name), labelled with the
+/// relation (`table`), merged into one commit order.
 pub fn history(
     req: &HistoryRequest,
     job: &JobCtx,
     sink: &mut dyn FnMut(RowVersion) -> bool,
 ) -> Result<u64> {
     let (dir, cat, class, (schema, name)) = open_table(&req.table, job)?;
-    let mut scan = TableScan::new(&cat, &class)?;
-    report_warnings(job, &scan.warnings);
-    let cols = columns(&scan, &cat.types);
-    let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    let members = if req.table.only {
+        vec![class.clone()]
+    } else {
+        with_descendants(&cat, &class, job)?
+    };
+    let labelled = members.len() != 1 || members.first().is_some_and(|m| m.oid != class.oid);
+    let names = if labelled {
+        super::tree::column_names(&cat, class.oid, job)?
+    } else {
+        let scan = TableScan::new(&cat, &class)?;
+        columns(&scan, &cat.types)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
     let mut keys = Vec::new();
     for (col, val) in &req.keys {
         let idx = names
@@ -132,34 +155,24 @@ pub fn history(
             })?;
         keys.push((idx, val.as_str()));
     }
-    let matches = |img: Option<&Image>| {
-        keys.iter().all(|&(i, v)| {
-            img.and_then(|m| m.get(i))
-                .is_some_and(|x| x.as_deref() == Some(v))
-        })
+    let named = qualified_name(&cat, &class);
+    let want = Wanted {
+        names: &names,
+        keys: &keys,
+        named: &named,
     };
-    let paths = segment_paths(&scan, dir.relseg_size_blocks());
-    let ctx = RowCtx::typed(&dir, (&schema, &name), &cols, &paths);
-    let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| matches(Some(v)))?;
-    let all = |_: &XactSummary| true;
-    let (xacts, plan) =
-        match super::dead::wal_versions(&req.table.pgdata, (&cat, &class), job, (&all, false)) {
-            Ok(r) => r,
-            Err(e) => {
-                job.diagnostic(Diagnostic::warning(
-                    "history-wal-unread",
-                    format!("the WAL was not read: {e}; versions from the heap file only"),
-                ));
-                (Vec::new(), None)
-            }
-        };
-    let wal_rows: Vec<PlanRow> = plan
-        .map(|p| p.rows)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| matches(r.old.as_ref()) || matches(r.new.as_ref()))
-        .collect();
-    let entries = merge(&xacts, wal_rows, heap);
+    let mut found = Found::default();
+    for m in &members {
+        job.check()?;
+        let label = labelled.then(|| qualified_name(&cat, m));
+        relation_versions(
+            (&req.table.pgdata, &dir, &cat, m),
+            (&want, label),
+            job,
+            &mut found,
+        )?;
+    }
+    let entries = merge(&found.xacts, found.rows, found.heap);
     let in_window = |e: &Entry<'_>| match e.commit {
         Some(x) => {
             req.since.is_none_or(|m| at_or_after(m, x)) && req.until.is_none_or(|m| !m.is_after(x))
@@ -175,6 +188,106 @@ pub fn history(
         }
     }
     Ok(n)
+}
+
+/// What the relations of a history found, before merging.
+#[derive(Default)]
+struct Found {
+    xacts: Vec<XactSummary>,
+    /// WAL changes, each with the relation it is labelled with.
+    rows: Vec<(PlanRow, Option<String>)>,
+    heap: Vec<HeapVersion>,
+}
+
+/// What a history keeps of each relation it reads.
+struct Wanted<'a> {
+    /// The columns, by name (the table's, or a parent's).
+    names: &'a [String],
+    /// `(column index, printed value)` pairs an image must have.
+    keys: &'a [(usize, &'a str)],
+    /// The table named (`schema.table`), for errors.
+    named: &'a str,
+}
+
+/// Adds to `found` relation `m`'s WAL changes and heap versions whose
+/// image, in the columns `want.names` (matched by name), has every key;
+/// labelled `label`.
+fn relation_versions(
+    (pgdata, dir, cat, m): (
+        &std::path::Path,
+        &pgdata::DataDir,
+        &pgdata::catalog::Catalog,
+        &pgdata::catalog::ClassRow,
+    ),
+    (want, label): (&Wanted<'_>, Option<String>),
+    job: &JobCtx,
+    found: &mut Found,
+) -> Result<()> {
+    let (names, keys, parent) = (want.names, want.keys, want.named);
+    let mut scan = TableScan::new(cat, m)?;
+    report_warnings(job, &scan.warnings);
+    let cols = columns(&scan, &cat.types);
+    let have: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    let project = super::tree::projection(names, &have).map_err(|()| Error::ChildColumns {
+        parent: parent.to_string(),
+        child: qualified_name(cat, m),
+    })?;
+    let shape = |img: Image| -> Image {
+        match &project {
+            None => img,
+            Some(at) => at.iter().map(|&i| img.get(i).cloned().flatten()).collect(),
+        }
+    };
+    let matches = |img: Option<&Image>| {
+        keys.iter().all(|&(i, v)| {
+            img.and_then(|m| m.get(i))
+                .is_some_and(|x| x.as_deref() == Some(v))
+        })
+    };
+    let schema = cat
+        .namespaces
+        .get(&m.relnamespace)
+        .cloned()
+        .unwrap_or_default();
+    let paths = segment_paths(&scan, dir.relseg_size_blocks());
+    let ctx = RowCtx::typed(dir, (&schema, &m.relname), &cols, &paths);
+    let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| {
+        matches(Some(&shape(v.clone())))
+    })?;
+    let all = |_: &XactSummary| true;
+    let (xacts, plan, copies) =
+        match super::dead::wal_versions(pgdata, (cat, m), job, (&all, false)) {
+            Ok(r) => r,
+            Err(e) => {
+                job.diagnostic(Diagnostic::warning(
+                    "history-wal-unread",
+                    format!(
+                        "the WAL was not read for {}: {e}; versions from the heap file only",
+                        qualified_name(cat, m)
+                    ),
+                ));
+                (Vec::new(), None, HashSet::new())
+            }
+        };
+    // A tuple ALTER TABLE … TYPE wrote is its copy of a row, not a version.
+    found.heap.extend(
+        heap.into_iter()
+            .filter(|h| !copies.contains(&h.xmin))
+            .map(|mut h| {
+                h.values = shape(h.values);
+                h.table = label.clone();
+                h
+            }),
+    );
+    found.xacts.extend(xacts);
+    for mut r in plan.map(|p| p.rows).unwrap_or_default() {
+        r.old = r.old.map(shape);
+        r.new = r.new.map(shape);
+        if matches(r.old.as_ref()) || matches(r.new.as_ref()) {
+            found.rows.push((r, label.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// The row versions in the heap file that `keep` accepts: live and dead
@@ -195,6 +308,7 @@ fn heap_versions(
                 xmax,
                 values,
                 source,
+                table: None,
             });
         }
     };
@@ -229,7 +343,11 @@ fn heap_versions(
 
 /// The WAL's changes and the heap versions they do not already show, in
 /// commit order (see the module doc).
-fn merge(xacts: &[XactSummary], rows: Vec<PlanRow>, heap: Vec<HeapVersion>) -> Vec<Entry<'_>> {
+fn merge(
+    xacts: &[XactSummary],
+    rows: Vec<(PlanRow, Option<String>)>,
+    heap: Vec<HeapVersion>,
+) -> Vec<Entry<'_>> {
     let commit: HashMap<u32, &XactSummary> = xacts.iter().map(|x| (x.xid, x)).collect();
     let top: HashMap<u32, u32> = xacts
         .iter()
@@ -237,7 +355,7 @@ fn merge(xacts: &[XactSummary], rows: Vec<PlanRow>, heap: Vec<HeapVersion>) -> V
         .collect();
     let mut wal: Vec<Entry<'_>> = rows
         .into_iter()
-        .filter_map(|r| {
+        .filter_map(|(r, table)| {
             let x = commit.get(&r.xid).copied()?;
             Some(Entry {
                 commit: Some(x),
@@ -256,21 +374,22 @@ fn merge(xacts: &[XactSummary], rows: Vec<PlanRow>, heap: Vec<HeapVersion>) -> V
                 sources: vec!["wal"],
                 xid: r.xid,
                 xmax: None,
+                table,
             })
         })
         .collect();
     wal.sort_by_key(|e| (e.commit.map(|x| x.commit_lsn), e.lsn));
-    let mut by_new: HashMap<(u32, &Image), usize> = HashMap::new();
+    let mut by_new: HashMap<(u32, &Image, Option<&str>), usize> = HashMap::new();
     for (i, e) in wal.iter().enumerate() {
         if let Some(n) = &e.new {
-            by_new.entry((e.xid, n)).or_insert(i);
+            by_new.entry((e.xid, n, e.table.as_deref())).or_insert(i);
         }
     }
     let mut found: Vec<(usize, &'static str)> = Vec::new();
     let mut heap_only: Vec<Entry<'_>> = Vec::new();
     for v in heap {
         let xid = top.get(&v.xmin).copied().unwrap_or(v.xmin);
-        if let Some(&i) = by_new.get(&(xid, &v.values)) {
+        if let Some(&i) = by_new.get(&(xid, &v.values, v.table.as_deref())) {
             found.push((i, v.source));
             continue;
         }
@@ -284,6 +403,7 @@ fn merge(xacts: &[XactSummary], rows: Vec<PlanRow>, heap: Vec<HeapVersion>) -> V
             sources: vec![v.source],
             xid,
             xmax: (v.xmax != 0).then_some(v.xmax),
+            table: v.table,
         });
     }
     for (i, source) in found {
@@ -333,5 +453,6 @@ fn version(e: Entry<'_>, names: &[String]) -> RowVersion {
         sources: e.sources,
         xid: e.xid,
         xmax: e.xmax,
+        table: e.table,
     }
 }

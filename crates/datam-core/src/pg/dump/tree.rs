@@ -15,7 +15,11 @@ use crate::pg::catalogs::{qualified_name, with_descendants};
 use crate::pg::{Error, Result, report_warnings};
 
 /// The non-dropped column names of relation `oid`, in attnum order.
-fn column_names(cat: &pgdata::catalog::Catalog, oid: u32, job: &JobCtx) -> Result<Vec<String>> {
+pub(super) fn column_names(
+    cat: &pgdata::catalog::Catalog,
+    oid: u32,
+    job: &JobCtx,
+) -> Result<Vec<String>> {
     let (attrs, warnings) = cat.attributes(oid)?;
     report_warnings(job, &warnings);
     Ok(attrs
@@ -27,7 +31,10 @@ fn column_names(cat: &pgdata::catalog::Catalog, oid: u32, job: &JobCtx) -> Resul
 
 /// Where each of `want`'s columns is among `have` (by name); `None` when
 /// they are the same list, `Err(())` when one is missing.
-fn projection(want: &[String], have: &[String]) -> std::result::Result<Option<Vec<usize>>, ()> {
+pub(super) fn projection(
+    want: &[String],
+    have: &[String],
+) -> std::result::Result<Option<Vec<usize>>, ()> {
     if want == have {
         return Ok(None);
     }

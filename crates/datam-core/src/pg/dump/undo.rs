@@ -12,19 +12,19 @@
 //! (`+1`) and its current version (`−1`). Neither the changes, nor their
 //! page images, nor the intermediate versions are kept.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 
 use pgdata::catalog::{Catalog, ClassRow};
-use pgrescue::collect::{ChangeSink, RelKey};
-use pgrescue::plan::{Image, PlanRow, RowStatus, table_rels};
+use pgrescue::collect::ChangeSink;
+use pgrescue::plan::{Image, PlanRow, RowStatus};
 use pgrescue::stream::VersionStream;
-use pgrescue::xacts::XactSummary;
+use pgrescue::xacts::{Target, XactSummary};
 use walparse::Lsn;
 
 use super::asof::IncompleteRow;
 use crate::job::JobCtx;
-use crate::pg::{Result, rescue};
+use crate::pg::{Error, Result, rescue};
 
 /// A row whose written version is still to be taken out of the rows.
 #[derive(Debug, Clone)]
@@ -136,20 +136,26 @@ pub(super) fn undo_later(
     job: &JobCtx,
     keep: &dyn Fn(&XactSummary) -> bool,
 ) -> Result<(Vec<XactSummary>, Net, Vec<String>)> {
-    let rels: HashSet<RelKey> = table_rels(cat, class)?.into_iter().collect();
-    let (ctx, log) = {
+    let f = {
         let _s = tracing::info_span!("as_of_xacts").entered();
-        rescue::read_xacts(pgdata, &rels, job)?
+        rescue::follow_table(pgdata, (cat, class), job)?
     };
-    let targets = super::dead::touching(&log, &rels, keep);
+    let (ctx, log) = (f.ctx, &f.log);
+    for r in &f.rewrites {
+        let Some(x) = r.by else { continue };
+        let after = log.select(Target::Xid(x)).first().is_some_and(keep);
+        if let (true, Some(kind)) = (after, f.rewrite_loses_rows(r)) {
+            return Err(Error::AsOfAcrossRewrite { xid: x, kind });
+        }
+    }
+    let targets = super::dead::touching(log, &f.rels, keep);
     let mut net = Net::default();
     if targets.is_empty() {
         return Ok((targets, net, Vec::new()));
     }
-    let filter = log.change_filter(&targets, &rels);
-    let dir = pgdata::DataDir::open(pgdata)?;
-    let src = rescue::open_sources(&dir, cat, class)?;
-    let mut stream = VersionStream::new(cat, class, src, &log, &targets)?;
+    let mut filter = log.change_filter(&targets, &f.rels);
+    filter.whole = f.old_toast;
+    let mut stream = VersionStream::new(cat, class, f.src, log, &targets)?;
     let seg = u64::from(ctx.seg_size_bytes);
     let _s = tracing::info_span!("as_of_changes").entered();
     super::super::wal::for_each_segment(

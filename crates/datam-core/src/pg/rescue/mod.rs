@@ -242,6 +242,18 @@ fn table_files(
     pgdata: &Path,
     job: &JobCtx,
 ) -> Result<(walparse::WalCtx, XactLog, TableFiles)> {
+    let (ctx, log, files, _) = table_files_and_history(dir, cat, tables, pgdata, job)?;
+    Ok((ctx, log, files))
+}
+
+/// [`table_files`], and the `pg_class` history they come from.
+fn table_files_and_history(
+    dir: &DataDir,
+    cat: &Catalog,
+    tables: &[ClassRow],
+    pgdata: &Path,
+    job: &JobCtx,
+) -> Result<(walparse::WalCtx, XactLog, TableFiles, ClassHistory)> {
     let mut interest = HashSet::new();
     for c in tables {
         interest.extend(table_rels(cat, c)?);
@@ -272,7 +284,7 @@ fn table_files(
             Ok((rels, old))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((ctx, log, rels))
+    Ok((ctx, log, rels, hist))
 }
 
 /// Names of every relation of every database (for `pg xacts`).
@@ -515,6 +527,132 @@ fn list_wal_files(pgdata: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// One table followed across its rewrites for the readers of every row
+/// version (`pg history`, `pg dump --dead`, `pg dump --as-of`): pass 1 over
+/// the WAL watching the catalog as rescue does, the table's files current
+/// and earlier ([`TableRels`], with the columns of each earlier file
+/// written before `ALTER TABLE … TYPE`), and its sources opened with them.
+pub(crate) struct Followed<'c> {
+    pub(crate) ctx: walparse::WalCtx,
+    pub(crate) log: XactLog,
+    /// Every file of the table, current and earlier, main and TOAST.
+    pub(crate) rels: HashSet<RelKey>,
+    /// The earlier TOAST files, whose chunks pass 2 keeps whole.
+    pub(crate) old_toast: HashSet<RelKey>,
+    pub(crate) src: TableSources<'c>,
+    /// The rewrites that ended each earlier file.
+    pub(crate) rewrites: Vec<Rewrite>,
+}
+
+/// A rewrite of a followed table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rewrite {
+    /// The earlier main file it ended.
+    pub(crate) old: RelKey,
+    /// The transaction that did it, when `pg_class`'s versions tell.
+    pub(crate) by: Option<u32>,
+    /// `ALTER TABLE … TYPE` changed columns then: the new file holds the
+    /// rows converted, written by the rewrite as inserts.
+    pub(crate) typed: bool,
+}
+
+impl Followed<'_> {
+    /// What rewrite `r` was when it did not carry every row over unchanged
+    /// (`None`: it did, as VACUUM FULL and CLUSTER do: no column changed,
+    /// and the rewriting transaction wrote the table's new file as page
+    /// images and no row of it). TRUNCATE writes no page of the new file;
+    /// rows it inserts with it, and the copies ALTER TABLE … TYPE makes, are
+    /// row inserts.
+    pub(crate) fn rewrite_loses_rows(&self, r: &Rewrite) -> Option<&'static str> {
+        if r.typed {
+            return Some("ALTER TABLE ... TYPE, which converted the rows");
+        }
+        let Some(x) = r.by else {
+            return Some("a rewrite whose transaction pg_class's versions do not show");
+        };
+        let rels = &self.src.rels;
+        let mains: Vec<RelKey> = std::iter::once(rels.main)
+            .chain(rels.old_main.iter().copied())
+            .filter(|m| *m != r.old)
+            .collect();
+        let wrote_rows = self
+            .log
+            .select(Target::Xid(x))
+            .first()
+            .is_some_and(|s| mains.iter().any(|m| s.per_rel.contains_key(m)));
+        if wrote_rows {
+            Some("TRUNCATE, then rows inserted in the same transaction")
+        } else if mains.iter().any(|m| self.log.imaged(x, *m)) {
+            None
+        } else {
+            Some("TRUNCATE: no page of the new file was written")
+        }
+    }
+
+    /// The transactions of rewrites that changed columns (`ALTER TABLE …
+    /// TYPE`): their inserts into the new file are copies of the rows, not
+    /// row changes.
+    pub(crate) fn typed_rewrites(&self) -> HashSet<u32> {
+        self.rewrites
+            .iter()
+            .filter(|r| r.typed)
+            .filter_map(|r| r.by)
+            .collect()
+    }
+}
+
+/// Follows `class` of `cat` across its rewrites (see [`Followed`]).
+pub(crate) fn follow_table<'c>(
+    pgdata: &Path,
+    (cat, class): (&'c Catalog, &ClassRow),
+    job: &JobCtx,
+) -> Result<Followed<'c>> {
+    let dir = DataDir::open(pgdata)?;
+    let (ctx, log, files, hist) =
+        table_files_and_history(&dir, cat, std::slice::from_ref(class), pgdata, job)?;
+    let mut src = open_sources(&dir, cat, class)?;
+    if let Some((rels, old)) = files.into_iter().next() {
+        (src.rels, src.old_columns) = (rels, old);
+    }
+    let rewrites = rewrites_of(&src, &hist, class.oid);
+    Ok(Followed {
+        ctx,
+        log,
+        rels: src.rels.all().into_iter().collect(),
+        old_toast: src.rels.old_toast.iter().copied().collect(),
+        src,
+        rewrites,
+    })
+}
+
+/// The rewrites that ended each earlier file of `src`'s table (`oid`),
+/// and whether each changed columns: the columns before it (its file's
+/// [`OldColumns`], or the current ones) differ from those before the next
+/// rewrite (or the current ones after the last).
+fn rewrites_of(src: &TableSources<'_>, hist: &ClassHistory, oid: u32) -> Vec<Rewrite> {
+    let mut by: Vec<(RelKey, Option<u32>)> = src
+        .rels
+        .old_main
+        .iter()
+        .map(|&old| (old, hist.replaced_by(oid, old.rel_number)))
+        .collect();
+    // In transaction order (xids do not wrap between a table's rewrites in
+    // any WAL one reads); unknown ones last.
+    by.sort_by_key(|&(_, x)| (x.is_none(), x));
+    let cols = |f: Option<&RelKey>| f.and_then(|f| src.old_columns.get(f)).map(|c| &c.attrs);
+    by.iter()
+        .enumerate()
+        .map(|(i, &(old, x))| {
+            let next = by.get(i.saturating_add(1)).map(|n| &n.0);
+            Rewrite {
+                old,
+                by: x,
+                typed: cols(Some(&old)) != cols(next),
+            }
+        })
+        .collect()
 }
 
 /// Opens what planning `class` reads: its heap and TOAST files, its row
