@@ -40,17 +40,9 @@ CREATE UNLOGGED TABLE back (LIKE big);
 /// SHA-256 of `COPY (SELECT * FROM table ORDER BY id) TO STDOUT` (text),
 /// streamed from psql; and its length.
 fn copy_digest(c: &Cluster, table: &str) -> (String, u64) {
-    let mut child = Command::new(c.bin("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(c.socket_dir())
-        .args([
-            "-p",
-            &c.port().to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-        ])
+    let mut child = c
+        .psql_command("postgres")
+        .args(["-q", "-v", "ON_ERROR_STOP=1"])
         .arg("-c")
         .arg(format!(
             "COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT"

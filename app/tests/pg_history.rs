@@ -91,10 +91,12 @@ fn op_and(v: &serde_json::Value, cols: &[&str]) -> String {
     s
 }
 
-/// `datam pg history --key id=N` of `k` as (`op|v|n`, sources).
+/// `datam pg history --key id=N` of `k` as (`op|v|n`, sources), the
+/// versions of committed transactions (what the audit table can show).
 fn history_of(dd: &str, id: i32) -> Result<Vec<(String, Vec<String>)>, String> {
     Ok(versions_of(dd, "k", id)?
         .iter()
+        .filter(|v| v["outcome"] == "committed")
         .map(|v| {
             let sources = v["sources"]
                 .as_array()
@@ -107,6 +109,44 @@ fn history_of(dd: &str, id: i32) -> Result<Vec<(String, Vec<String>)>, String> {
             (op_and(v, &["v", "n"]), sources)
         })
         .collect())
+}
+
+/// Leaves a transaction open (row 10 updated to `open`, then sleeping),
+/// checkpoints (its WAL and the clog page are on disk), and stops the
+/// server with `-m immediate`, as a crash would, while it is still open.
+fn stop_with_a_transaction_open(c: &mut Cluster) -> Result<(), String> {
+    let mut open = std::process::Command::new(c.bin("psql"))
+        .args(["-X", "-q", "-At", "-h"])
+        .arg(c.socket_dir())
+        .args([
+            "-p",
+            &c.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+        ])
+        .arg("BEGIN; UPDATE k SET v = 'open' WHERE id = 10; SELECT pg_sleep(120);")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(e)?;
+    let q = "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()";
+    let mut tries = 0;
+    while c.psql(q).map_err(e)?.trim() != "1" {
+        tries += 1;
+        if tries > 200 {
+            let _ = open.kill();
+            return Err("the open transaction never got an xid".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    c.psql("CHECKPOINT").map_err(e)?;
+    let r = c.stop(StopMode::Immediate).map_err(e);
+    let _ = open.kill();
+    let _ = open.wait();
+    r
 }
 
 fn history(install: &PgInstall) -> Result<(), String> {
@@ -132,7 +172,7 @@ fn history(install: &PgInstall) -> Result<(), String> {
     for id in [7, 8, 9, 10] {
         audit.insert(id, audit_of(&c, id, &split)?);
     }
-    c.stop(StopMode::Fast).map_err(e)?;
+    stop_with_a_transaction_open(&mut c)?;
     let dd = c.data_dir().to_str().unwrap().to_string();
     let hashes = testkit::hash_tree(c.data_dir()).map_err(e)?;
     for (id, (early, late)) in &audit {
@@ -150,6 +190,33 @@ fn history(install: &PgInstall) -> Result<(), String> {
         }
         if got != want {
             return Err(format!("{key}: datam {got:?}\naudit {want:?}"));
+        }
+    }
+    // The rolled-back update of row 8 and the update of row 10 still open
+    // at the crash are listed too, marked, with the values they wrote; no
+    // other version is of a transaction that did not commit.
+    for id in [7, 8, 9, 10] {
+        let other: Vec<String> = versions_of(&dd, "k", id)?
+            .iter()
+            .filter(|v| v["outcome"] != "committed")
+            .map(|v| {
+                format!(
+                    "{} {} {}",
+                    v["outcome"].as_str().unwrap_or("?"),
+                    op_and(v, &["v"]),
+                    v["abort_lsn"].is_string()
+                )
+            })
+            .collect();
+        let want: &[&str] = match id {
+            8 => &["aborted update|other true"],
+            10 => &["in-progress update|open false"],
+            _ => &[],
+        };
+        if other != want {
+            return Err(format!(
+                "id={id}: versions of uncommitted transactions {other:?}, expected {want:?}"
+            ));
         }
     }
     if audit[&7].0.len() + audit[&7].1.len() < 6 {

@@ -169,18 +169,10 @@ struct SnapshotHolder {
 impl SnapshotHolder {
     fn start(c: &Cluster) -> Result<Self, String> {
         use std::io::{BufRead, Write};
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(c.bin("psql"))
-            .args(["-X", "-q", "-At", "-h"])
-            .arg(c.socket_dir())
-            .args([
-                "-p",
-                &c.port().to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-            ])
+        use std::process::Stdio;
+        let mut child = c
+            .psql_command("postgres")
+            .args(["-q", "-At"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

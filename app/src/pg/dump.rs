@@ -308,7 +308,8 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
 }
 
 /// `TIME  xid X  LSN  OP  SOURCES  [in PARTITION]  [xmax X]  [changed: a,
-/// b]  {row}` for the text format.
+/// b]  {row}` for the text format; TIME is `(rolled back)`, `(never
+/// committed)` or `(outcome unknown)` for a transaction that did not commit.
 fn history_line(v: &dump::RowVersion) -> String {
     let row = v.new.as_ref().or(v.old.as_ref());
     let row_text = row.map_or_else(String::new, |r| {
@@ -317,9 +318,15 @@ fn history_line(v: &dump::RowVersion) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     });
+    let when = match v.outcome {
+        dump::Outcome::Committed => v.commit_time.as_deref().unwrap_or("(no commit record)"),
+        dump::Outcome::Aborted => "(rolled back)",
+        dump::Outcome::InProgress => "(never committed)",
+        dump::Outcome::Unknown => "(outcome unknown)",
+    };
     let mut s = format!(
         "{}\txid {}\t{}\t{}\t{}",
-        v.commit_time.as_deref().unwrap_or("(no commit record)"),
+        when,
         v.xid,
         v.commit_lsn
             .map_or_else(|| "-".to_string(), |l| l.to_string()),

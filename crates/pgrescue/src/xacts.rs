@@ -154,21 +154,44 @@ impl XactLog {
 
     /// Every committed transaction that changed heap rows, in commit order.
     pub fn committed_summaries(&self) -> Vec<XactSummary> {
+        self.summaries(|e| e.is_some_and(|e| e.committed))
+    }
+
+    /// Every top-level transaction that changed heap rows and did not
+    /// commit in the WAL read, by the LSN of its end: the aborted ones (the
+    /// abort record as `commit_lsn`, `commit_end` and `time_us`; `true`),
+    /// then those without an end record (still in progress where the WAL
+    /// ends, or whose end record is not among the WAL read: `commit_lsn`
+    /// and `commit_end` `Lsn(u64::MAX)`, `time_us` 0; `false`).
+    pub fn uncommitted_summaries(&self) -> Vec<(XactSummary, bool)> {
+        self.summaries(|e| e.is_none_or(|e| !e.committed))
+            .into_iter()
+            .map(|s| {
+                let aborted = self.ends.contains_key(&s.xid);
+                (s, aborted)
+            })
+            .collect()
+    }
+
+    /// The summaries of the top-level transactions whose end record (or
+    /// its absence) `want` accepts, by end LSN.
+    fn summaries(&self, want: impl Fn(Option<&XactEnd>) -> bool) -> Vec<XactSummary> {
         let mut by_top: HashMap<u32, XactSummary> = HashMap::new();
         for (&xid, t) in &self.touches {
             let top = self.top_of(xid);
-            let Some(end) = self.ends.get(&top).filter(|e| e.committed) else {
+            let end = self.ends.get(&top);
+            if !want(end) {
                 continue;
-            };
+            }
             let s = by_top.entry(top).or_insert_with(|| XactSummary {
                 xid: top,
-                subxacts: end.subxacts.clone(),
+                subxacts: end.map(|e| e.subxacts.clone()).unwrap_or_default(),
                 first_lsn: None,
-                commit_lsn: end.lsn,
-                commit_end: end.end,
-                time_us: end.time_us,
+                commit_lsn: end.map_or(Lsn(u64::MAX), |e| e.lsn),
+                commit_end: end.map_or(Lsn(u64::MAX), |e| e.end),
+                time_us: end.map_or(0, |e| e.time_us),
                 per_rel: BTreeMap::new(),
-                prepared: end.prepared,
+                prepared: end.is_some_and(|e| e.prepared),
             });
             if s.first_lsn
                 .is_none_or(|f| t.first_lsn.is_some_and(|n| n < f))
@@ -180,7 +203,7 @@ impl XactLog {
             }
         }
         let mut v: Vec<XactSummary> = by_top.into_values().collect();
-        v.sort_by_key(|s| s.commit_lsn);
+        v.sort_by_key(|s| (s.commit_lsn, s.xid));
         v
     }
 
@@ -269,6 +292,10 @@ mod tests {
 
     /// Two segments: xid 10 (subxact 11 did half its work) commits, 12 aborts.
     fn log() -> XactLog {
+        XactLog::from_segments(segments())
+    }
+
+    fn segments() -> Vec<XactSeg> {
         let mut a = XactSeg::default();
         a.touches.insert(10, touch(2));
         a.touches.insert(12, touch(9));
@@ -276,7 +303,22 @@ mod tests {
         b.touches.insert(11, touch(3));
         b.ends.push(end(10, true, 1_000, 1000, vec![11]));
         b.ends.push(end(12, false, 2_000, 2000, vec![]));
-        XactLog::from_segments(vec![a, b])
+        vec![a, b]
+    }
+
+    #[test]
+    fn uncommitted_transactions_are_listed_apart() {
+        // 10 commits (with 11), 12 aborts, 13 has no end record.
+        let mut segs = segments();
+        let mut c = XactSeg::default();
+        c.touches.insert(13, touch(1));
+        segs.push(c);
+        let log = XactLog::from_segments(segs);
+        let u = log.uncommitted_summaries();
+        let ids: Vec<(u32, bool)> = u.iter().map(|(s, a)| (s.xid, *a)).collect();
+        assert_eq!(ids, vec![(12, true), (13, false)]);
+        assert_eq!(u[0].0.commit_lsn, Lsn(2000));
+        assert_eq!(u[1].0.commit_lsn, Lsn(u64::MAX));
     }
 
     #[test]

@@ -365,15 +365,28 @@ impl Cluster {
         String::from_utf8(out.stdout).map_err(io::Error::other)
     }
 
+    /// `psql -X` connected to database `db` of this cluster as `postgres`
+    /// (add options and the input), for a session a test drives itself.
+    pub fn psql_command(&self, db: &str) -> Command {
+        let mut cmd = Command::new(self.bin("psql"));
+        cmd.arg("-X").arg("-h").arg(&self.sock).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+        ]);
+        cmd
+    }
+
     /// Like [`Cluster::psql_db`] but returns psql's raw output whatever its
     /// exit status (for tests that expect an error).
     pub fn psql_raw(&self, db: &str, sql: &str) -> io::Result<Output> {
         use std::io::Write;
-        let mut child = Command::new(self.bin("psql"))
-            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"])
-            .arg("-h")
-            .arg(&self.sock)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
+        let mut child = self
+            .psql_command(db)
+            .args(["-q", "-At", "-v", "ON_ERROR_STOP=1"])
             .env("PGOPTIONS", "-c client_min_messages=warning")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,9 +1,10 @@
-//! PG History: every committed change of the row selected in the PG grid
+//! PG History: every change of the row selected in the PG grid (those of
+//! transactions that rolled back or never committed marked so)
 //! (`datam pg history --key COL=VAL` for its table, the key column picked
 //! here, the first by default), in commit order, with the row before and
 //! after and the changed columns marked `● col: old → new`.
 
-use datam_core::pg::dump::RowVersion;
+use datam_core::pg::dump::{Outcome, RowVersion};
 
 use crate::app::GuiState;
 use crate::pg::history::PgRowKey;
@@ -20,9 +21,14 @@ pub fn version_heading(i: usize, v: &RowVersion) -> String {
         .as_ref()
         .map_or_else(String::new, |w| format!(" INCOMPLETE: {w}"));
     // Versions read from the heap or carved have no commit record.
-    let commit = match (&v.commit_lsn, &v.commit_time) {
-        (Some(lsn), Some(t)) => format!("commit {lsn} at {t}"),
-        (Some(lsn), None) => format!("commit {lsn}"),
+    let commit = match (v.outcome, &v.commit_lsn, &v.commit_time) {
+        (Outcome::Aborted, ..) => match &v.abort_lsn {
+            Some(lsn) => format!("ROLLED BACK at {lsn}"),
+            None => "ROLLED BACK".to_string(),
+        },
+        (Outcome::InProgress, ..) => "NEVER COMMITTED (in progress at the end)".to_string(),
+        (_, Some(lsn), Some(t)) => format!("commit {lsn} at {t}"),
+        (_, Some(lsn), None) => format!("commit {lsn}"),
         _ => "no commit record".to_string(),
     };
     format!(

@@ -171,8 +171,8 @@ fn find(
         !job.cancel.is_cancelled()
     });
     job.check()?;
-    let wal = match wal_versions(&req.pgdata, (cat, class), job, (&|_| true, true)) {
-        Ok((_, plan, _)) => wal_rows(plan, ctx.n_cols(), &mut counts),
+    let wal = match wal_versions(&req.pgdata, (cat, class), job, (&|_| true, true, false)) {
+        Ok(w) => wal_rows(w.plan, ctx.n_cols(), &mut counts),
         Err(e) => {
             job.diagnostic(Diagnostic::warning(
                 "dead-wal-unread",
@@ -212,22 +212,55 @@ fn report_counts(job: &JobCtx, c: &DeadCounts, rows: &[Found]) {
     }
 }
 
-/// The committed transactions of the WAL in `pgdata` that changed the
-/// table and that `keep` accepts (in commit order), with their rows'
-/// before/after images (`None` when there is none), and the transactions
-/// of the table's `ALTER TABLE … TYPE` rewrites (whose rows are copies, left
-/// out of the plan); `values`: with the old images' datums.
+/// What [`wal_versions`] found.
+pub(super) struct WalVersions {
+    /// The committed transactions that changed the table and that `keep`
+    /// accepted, in commit order.
+    pub(super) committed: Vec<XactSummary>,
+    /// When asked for: those that changed it and did not commit (`true`:
+    /// aborted; see `XactLog::uncommitted_summaries`).
+    pub(super) uncommitted: Vec<(XactSummary, bool)>,
+    /// Their rows' before/after images (`None` when there is none).
+    pub(super) plan: Option<TablePlan>,
+    /// The transactions of the table's `ALTER TABLE … TYPE` rewrites, whose
+    /// inserts are copies of the rows (left out of the plan).
+    pub(super) copies: HashSet<u32>,
+}
+
+/// Which committed transactions a reader of row versions wants.
+pub(super) type Keep<'k> = &'k dyn Fn(&XactSummary) -> bool;
+
+/// Reads the WAL of `pgdata` for the row versions of table `class`: those
+/// of the committed transactions `keep` accepts and, with `uncommitted`,
+/// of every transaction that did not commit; `values`: with the old
+/// images' datums.
 pub(super) fn wal_versions(
     pgdata: &std::path::Path,
     (cat, class): (&Catalog, &ClassRow),
     job: &JobCtx,
-    (keep, values): (&dyn Fn(&XactSummary) -> bool, bool),
-) -> Result<(Vec<XactSummary>, Option<TablePlan>, HashSet<u32>)> {
+    (keep, values, uncommitted): (Keep<'_>, bool, bool),
+) -> Result<WalVersions> {
     let f = rescue::follow_table(pgdata, (cat, class), job)?;
     let copies = f.typed_rewrites();
-    let targets = touching(&f.log, &f.rels, keep);
+    let committed = touching(&f.log, &f.rels, keep);
+    let uncommitted: Vec<(XactSummary, bool)> = if uncommitted {
+        f.log
+            .uncommitted_summaries()
+            .into_iter()
+            .filter(|(x, _)| x.per_rel.keys().any(|r| f.rels.contains(r)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut targets = committed.clone();
+    targets.extend(uncommitted.iter().map(|(x, _)| x.clone()));
     if targets.is_empty() {
-        return Ok((targets, None, copies));
+        return Ok(WalVersions {
+            committed,
+            uncommitted,
+            plan: None,
+            copies,
+        });
     }
     let mut filter = f.log.change_filter(&targets, &f.rels);
     filter.whole = f.old_toast;
@@ -254,7 +287,12 @@ pub(super) fn wal_versions(
             ),
         ));
     }
-    Ok((targets, Some(plan), copies))
+    Ok(WalVersions {
+        committed,
+        uncommitted,
+        plan: Some(plan),
+        copies,
+    })
 }
 
 /// The old images of a plan's deleted and updated rows.

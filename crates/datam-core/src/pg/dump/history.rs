@@ -52,16 +52,55 @@ pub struct HistoryRequest {
 /// Values by column name (`None` = NULL).
 pub type Values = BTreeMap<String, Option<String>>;
 
+/// How the transaction of a version ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Committed (its commit record is in the WAL read, or `pg_xact` says so).
+    Committed,
+    /// Rolled back (its abort record, or `pg_xact`): the version never
+    /// counted, though it was written.
+    Aborted,
+    /// Neither committed nor aborted where the WAL and `pg_xact` end: in
+    /// progress when the cluster stopped, so never committed.
+    InProgress,
+    /// Neither the WAL read nor `pg_xact` (truncated, missing) tells.
+    Unknown,
+}
+
+impl Outcome {
+    /// The outcome `pg_xact` gives `xid`.
+    fn from_clog(clog: &mut pgdata::xact::Clog, xid: u32) -> Self {
+        use pgdata::xact::XidStatus;
+        match clog.status(xid) {
+            XidStatus::Committed => Outcome::Committed,
+            XidStatus::Aborted => Outcome::Aborted,
+            XidStatus::InProgress | XidStatus::SubCommitted => Outcome::InProgress,
+            XidStatus::Unknown => Outcome::Unknown,
+        }
+    }
+}
+
 /// One version of one row: a committed change from the WAL, or a version
 /// found in the heap file. Fields in JSON order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowVersion {
     /// Columns whose value differs between `old` and `new` (updates).
     pub changed: Vec<String>,
-    /// The transaction's commit record (`None`: not in the WAL read).
+    /// The transaction's commit record (`None`: not in the WAL read, or it
+    /// did not commit).
     pub commit_lsn: Option<Lsn>,
     /// Its commit time.
     pub commit_time: Option<String>,
+    /// How the transaction ended: a version of one that did not commit is
+    /// listed too, marked.
+    pub outcome: Outcome,
+    /// Its abort record, when it was rolled back and the WAL read has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort_lsn: Option<Lsn>,
+    /// Its abort time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort_time: Option<String>,
     /// Why an image could not be rebuilt (`None`: complete).
     pub incomplete: Option<String>,
     /// The transaction's first record on the row (WAL changes).
@@ -107,6 +146,13 @@ struct Entry<'x> {
     xid: u32,
     xmax: Option<u32>,
     table: Option<String>,
+    outcome: Outcome,
+}
+
+/// Whether `x` is the summary of an end record (commit or abort), not a
+/// transaction without one.
+fn has_end(x: &XactSummary) -> bool {
+    x.commit_lsn != Lsn(u64::MAX)
 }
 
 fn at_or_after(m: AsOf, x: &XactSummary) -> bool {
@@ -172,8 +218,15 @@ pub fn history(
             &mut found,
         )?;
     }
-    let entries = merge(&found.xacts, found.rows, found.heap);
-    let in_window = |e: &Entry<'_>| match e.commit {
+    let mut clog = pgdata::xact::Clog::new(dir.root(), dir.block_size_bytes());
+    let mut entries = merge(&found.xacts, found.rows, found.heap);
+    for e in &mut entries {
+        e.outcome = match found.outcomes.get(&e.xid) {
+            Some(&o) => o,
+            None => Outcome::from_clog(&mut clog, e.xid),
+        };
+    }
+    let in_window = |e: &Entry<'_>| match e.commit.filter(|x| has_end(x)) {
         Some(x) => {
             req.since.is_none_or(|m| at_or_after(m, x)) && req.until.is_none_or(|m| !m.is_after(x))
         }
@@ -194,6 +247,8 @@ pub fn history(
 #[derive(Default)]
 struct Found {
     xacts: Vec<XactSummary>,
+    /// How the transactions the WAL shows ended.
+    outcomes: HashMap<u32, Outcome>,
     /// WAL changes, each with the relation it is labelled with.
     rows: Vec<(PlanRow, Option<String>)>,
     heap: Vec<HeapVersion>,
@@ -255,20 +310,45 @@ fn relation_versions(
         matches(Some(&shape(v.clone())))
     })?;
     let all = |_: &XactSummary| true;
-    let (xacts, plan, copies) =
-        match super::dead::wal_versions(pgdata, (cat, m), job, (&all, false)) {
-            Ok(r) => r,
-            Err(e) => {
-                job.diagnostic(Diagnostic::warning(
-                    "history-wal-unread",
-                    format!(
-                        "the WAL was not read for {}: {e}; versions from the heap file only",
-                        qualified_name(cat, m)
-                    ),
-                ));
-                (Vec::new(), None, HashSet::new())
+    let super::dead::WalVersions {
+        committed,
+        uncommitted,
+        plan,
+        copies,
+    } = match super::dead::wal_versions(pgdata, (cat, m), job, (&all, false, true)) {
+        Ok(r) => r,
+        Err(e) => {
+            job.diagnostic(Diagnostic::warning(
+                "history-wal-unread",
+                format!(
+                    "the WAL was not read for {}: {e}; versions from the heap file only",
+                    qualified_name(cat, m)
+                ),
+            ));
+            super::dead::WalVersions {
+                committed: Vec::new(),
+                uncommitted: Vec::new(),
+                plan: None,
+                copies: HashSet::new(),
             }
+        }
+    };
+    let mut clog = pgdata::xact::Clog::new(dir.root(), dir.block_size_bytes());
+    for x in &committed {
+        found.outcomes.insert(x.xid, Outcome::Committed);
+    }
+    for (x, aborted) in &uncommitted {
+        let o = if *aborted {
+            Outcome::Aborted
+        } else {
+            // No end record in the WAL read: pg_xact tells.
+            Outcome::from_clog(&mut clog, x.xid)
         };
+        found.outcomes.insert(x.xid, o);
+    }
+    let xacts = committed
+        .into_iter()
+        .chain(uncommitted.into_iter().map(|(x, _)| x));
     // A tuple ALTER TABLE … TYPE wrote is its copy of a row, not a version.
     found.heap.extend(
         heap.into_iter()
@@ -375,6 +455,7 @@ fn merge(
                 xid: r.xid,
                 xmax: None,
                 table,
+                outcome: Outcome::Unknown,
             })
         })
         .collect();
@@ -404,6 +485,7 @@ fn merge(
             xid,
             xmax: (v.xmax != 0).then_some(v.xmax),
             table: v.table,
+            outcome: Outcome::Unknown,
         });
     }
     for (i, source) in found {
@@ -441,10 +523,19 @@ fn version(e: Entry<'_>, names: &[String]) -> RowVersion {
             .collect(),
         _ => Vec::new(),
     };
+    let end = e.commit.filter(|x| has_end(x));
+    let (commit, abort) = match e.outcome {
+        Outcome::Committed => (end, None),
+        Outcome::Aborted => (None, end),
+        Outcome::InProgress | Outcome::Unknown => (None, None),
+    };
     RowVersion {
         changed,
-        commit_lsn: e.commit.map(|x| x.commit_lsn),
-        commit_time: e.commit.map(|x| format_timestamp(x.time_us)),
+        commit_lsn: commit.map(|x| x.commit_lsn),
+        commit_time: commit.map(|x| format_timestamp(x.time_us)),
+        outcome: e.outcome,
+        abort_lsn: abort.map(|x| x.commit_lsn),
+        abort_time: abort.map(|x| format_timestamp(x.time_us)),
         incomplete: e.incomplete,
         lsn: e.lsn,
         new: named(&e.new),

@@ -45,7 +45,7 @@ pub use all::{DumpAllRequest, TableDump, TableRef, dump_all};
 pub use asof::{AsOf, AsOfSummary, IncompleteRow, dump_as_of};
 pub use encode::DumpRow;
 use encode::{Col, Encoder, RowCtx};
-pub use history::{HistoryRequest, RowVersion, Values, history};
+pub use history::{HistoryRequest, Outcome, RowVersion, Values, history};
 pub use keyed::{TableKey, dump_rows_in, table_keys};
 pub use tables::{TableInfo, TablesRequest, tables};
 pub use with::{DumpColumn, RowBatch, dump_with};
