@@ -119,6 +119,7 @@ pub fn main_entry() -> ExitCode {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     // Snapshot references (`STORE@ID:PATH`) stay mounted while the command runs.
     let result = snapshot::reference::mount_all(args.get(1..).unwrap_or_default())
+        .map_err(anyhow::Error::from)
         .and_then(|_mounts| dispatch(cli, &mut out))
         .and_then(|()| out.flush().map_err(Into::into));
     match result {

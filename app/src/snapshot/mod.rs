@@ -11,7 +11,9 @@ use snapshot_cow::{Manifest, SnapshotId, Store};
 
 pub mod diff;
 mod pg_diff;
-pub mod reference;
+/// `STORE@ID:PATH` references (`snapshot_cow::reference`), mounted for the
+/// command's run by `crate::run`.
+pub use snapshot_cow::reference;
 mod text;
 
 /// Output format of the snapshot commands.

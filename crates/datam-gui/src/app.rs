@@ -93,6 +93,9 @@ pub struct Opened {
     pub snapshots: crate::snapshots::Snapshots,
     /// The versions of the selected row (History screen).
     pub history: crate::history::RowHistory,
+    /// A snapshot reference typed as the path (`STORE@ID:PATH`), mounted
+    /// while it is open.
+    _mounts: Vec<evidence::vfs::Mount>,
     /// The PostgreSQL side (tables, rows, rescue) of a data directory.
     pub pg: Option<crate::pg::PgOpened>,
     /// When the open started.
@@ -290,6 +293,15 @@ impl GuiState {
         }
         self.error = None;
         self.path_input = path.display().to_string();
+        // A snapshot reference (`STORE@ID:PATH`, as on the command line) is
+        // mounted so the jobs read the file as it was in that snapshot.
+        let mounts = match snapshot_cow::reference::mount_all(&[path.as_os_str().to_owned()]) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(10);
@@ -324,6 +336,7 @@ impl GuiState {
             pg: Some(crate::pg::PgOpened::start(path.to_path_buf(), &self.wake)),
             opened_at: Instant::now(),
             first_rows_drawn: None,
+            _mounts: mounts,
         };
         opened.start_inspect_when_rows_show();
         self.opened = Some(opened);

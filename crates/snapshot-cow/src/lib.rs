@@ -32,7 +32,8 @@
 //!   [`Reader::export`] writes a snapshot out byte-identical.
 //! - [`SnapshotSource`] ([`Store::source`]): one snapshot as an
 //!   `evidence::vfs::Source`, so every reading command can read its files
-//!   and data directories in place (time travel, `STORE@ID:path`).
+//!   and data directories in place (time travel, `STORE@ID:path`);
+//!   [`reference`] parses such references and mounts them.
 //! - [`diff`]: pages changed per file ([`diff::page_summary`]) and the row
 //!   diff of SQLite tables ([`diff::sqlite_diff`]), reading pages from the
 //!   packs on demand and decoding only the leaf pages that differ; the row
@@ -59,6 +60,7 @@ pub mod manifest;
 pub mod pack;
 pub mod pg_diff;
 mod read;
+pub mod reference;
 mod source;
 mod sqlite_version;
 mod store;

@@ -1,6 +1,7 @@
-//! Snapshot references on the command line: `STORE@ID:PATH` names the file
-//! or directory `PATH` (as added, see `snapshot show`) of snapshot `ID` of
-//! the store at `STORE`, and every reading command reads it in place.
+//! Snapshot references: `STORE@ID:PATH` names the file or directory `PATH`
+//! (as added, see `datam snapshot show`) of snapshot `ID` of the store at
+//! `STORE`, and every reader (the CLI's reading commands, a path typed into
+//! the desktop app) reads it in place once it is mounted.
 //!
 //! Resolution (deterministic, so ordinary paths containing `@` and `:` keep
 //! working):
@@ -12,19 +13,58 @@
 //! 3. anything else is an ordinary path.
 //!
 //! `--flag=VALUE` arguments are looked at by their `VALUE`. A reference is
-//! checked when the command starts: an unknown ID, or a `PATH` the snapshot
+//! checked when it is mounted: an unknown ID, or a `PATH` the snapshot
 //! does not hold, is an error before anything is read. Each resolved
 //! reference mounts its snapshot (an [`evidence::vfs::Source`]) under the
-//! prefix `STORE@ID:` for the duration of the command.
+//! prefix `STORE@ID:` while the returned mounts live.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use evidence::vfs::{Mount, Source};
-use snapshot_cow::{SnapshotId, Store};
+
+use crate::{Error, SnapshotId, SnapshotSource, Store};
+
+/// Why a reference could not be mounted.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    /// The store could not be opened or read.
+    #[error("{prefix}: {source}")]
+    Store {
+        /// `STORE@ID:`.
+        prefix: String,
+        /// What failed.
+        source: Error,
+    },
+    /// The store has no snapshot of that ID.
+    #[error("{prefix}: no snapshot {id} in store {store} ({held})")]
+    NoSnapshot {
+        /// `STORE@ID:`.
+        prefix: String,
+        /// The ID asked for.
+        id: SnapshotId,
+        /// The store, as written.
+        store: String,
+        /// The IDs it holds.
+        held: String,
+    },
+    /// The snapshot holds no such file or directory.
+    #[error("{value}: snapshot {id} of {store} has no file or directory `{rel}` (it holds: {top})")]
+    NoPath {
+        /// The reference as written.
+        value: String,
+        /// The snapshot.
+        id: SnapshotId,
+        /// The store, as written.
+        store: String,
+        /// The name asked for.
+        rel: String,
+        /// What the snapshot's root holds.
+        top: String,
+    },
+}
 
 /// A parsed reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +112,8 @@ pub fn parse(arg: &str) -> Option<SnapRef<'_>> {
 
 /// Resolves every reference among `args` and mounts its snapshot; the
 /// mounts last as long as the returned value.
-pub fn mount_all(args: &[OsString]) -> anyhow::Result<Vec<Mount>> {
-    let mut sources: BTreeMap<String, Arc<snapshot_cow::SnapshotSource>> = BTreeMap::new();
+pub fn mount_all(args: &[OsString]) -> Result<Vec<Mount>, ReferenceError> {
+    let mut sources: BTreeMap<String, Arc<SnapshotSource>> = BTreeMap::new();
     for arg in args.iter().filter_map(|a| a.to_str()) {
         let value = match arg.strip_prefix("--").and_then(|f| f.split_once('=')) {
             Some((_, v)) => v,
@@ -90,12 +130,13 @@ pub fn mount_all(args: &[OsString]) -> anyhow::Result<Vec<Mount>> {
         };
         let rel = r.path.trim_matches('/');
         if src.kind(rel).is_none() {
-            let top = src.list("").unwrap_or_default().join(", ");
-            anyhow::bail!(
-                "{value}: snapshot {} of {} has no file or directory `{rel}` (it holds: {top})",
-                r.id,
-                r.store
-            );
+            return Err(ReferenceError::NoPath {
+                value: value.to_string(),
+                id: r.id,
+                store: r.store.to_string(),
+                rel: rel.to_string(),
+                top: src.list("").unwrap_or_default().join(", "),
+            });
         }
     }
     Ok(sources
@@ -104,24 +145,25 @@ pub fn mount_all(args: &[OsString]) -> anyhow::Result<Vec<Mount>> {
         .collect())
 }
 
-fn open(r: &SnapRef<'_>) -> anyhow::Result<snapshot_cow::SnapshotSource> {
-    let store = Store::open(r.store).with_context(|| r.prefix.to_string())?;
-    let ids = store.ids()?;
+fn open(r: &SnapRef<'_>) -> Result<SnapshotSource, ReferenceError> {
+    let failed = |source: Error| ReferenceError::Store {
+        prefix: r.prefix.to_string(),
+        source,
+    };
+    let store = Store::open(r.store).map_err(failed)?;
+    let ids = store.ids().map_err(failed)?;
     if !ids.contains(&r.id) {
-        let held = match (ids.first(), ids.last()) {
-            (Some(a), Some(b)) => format!("it holds {a}..={b}"),
-            _ => "it is empty".to_string(),
-        };
-        anyhow::bail!(
-            "{}: no snapshot {} in store {} ({held})",
-            r.prefix,
-            r.id,
-            r.store
-        );
+        return Err(ReferenceError::NoSnapshot {
+            prefix: r.prefix.to_string(),
+            id: r.id,
+            store: r.store.to_string(),
+            held: match (ids.first(), ids.last()) {
+                (Some(a), Some(b)) => format!("it holds {a}..={b}"),
+                _ => "it is empty".to_string(),
+            },
+        });
     }
-    store
-        .source(r.id)
-        .with_context(|| format!("{}: cannot read snapshot {}", r.prefix, r.id))
+    store.source(r.id).map_err(failed)
 }
 
 #[cfg(test)]
