@@ -1,6 +1,7 @@
 //! Grid of a PostgreSQL table: its live rows and the dead tuples still on
 //! its pages (`pg dump` and `pg dump --dead`), each with its provenance
-//! (block, line pointer, xmin, xmax), virtualized like the SQLite grid.
+//! (block, line pointer, xmin, xmax), virtualized like the SQLite grid,
+//! with the same Export row for the current view.
 
 use egui_extras::{Column, TableBuilder};
 
@@ -145,13 +146,17 @@ fn table_ui(ui: &mut egui::Ui, g: &mut PgGrid) {
 
 /// Draws the grid of the table being browsed.
 pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
-    let Some(g) = st
-        .opened
-        .as_mut()
-        .and_then(|o| o.pg.as_mut())
-        .and_then(|p| p.grid.as_mut())
-    else {
+    let wake = st.wake.clone();
+    let Some(o) = st.opened.as_mut() else {
         ui.label("Pick a table on the Tables screen.");
+        return;
+    };
+    if o.pg.as_ref().and_then(|p| p.grid.as_ref()).is_none() {
+        ui.label("Pick a table on the Tables screen.");
+        return;
+    }
+    super::export::pg_ui(ui, o, &wake);
+    let Some(g) = o.pg.as_mut().and_then(|p| p.grid.as_mut()) else {
         return;
     };
     toolbar_ui(ui, g);
