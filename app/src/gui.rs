@@ -15,7 +15,8 @@ pub enum ShotScreen {
     Grid,
     /// Row detail and hex view of the first recovered row.
     Hex,
-    /// History (every version) of the first recovered row (SQLite).
+    /// History (every version) of the first recovered row (SQLite), or of
+    /// the biggest table's first dead row (PostgreSQL data directory).
     History,
     /// Rescue wizard: dry run of the transaction that changed most rows of
     /// the first table (PostgreSQL data directory).

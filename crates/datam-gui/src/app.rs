@@ -27,7 +27,7 @@ pub enum Screen {
     /// One row: typed values, provenance, hex view of its page.
     Detail,
     /// Every version of the selected row (SQLite: database, WAL, journal;
-    /// PostgreSQL: `pg history`'s committed changes), changed columns marked.
+    /// PostgreSQL: `pg history`'s versions), changed columns marked.
     History,
     /// PostgreSQL: undo a mistaken transaction (dry run, undo.sql, apply).
     Rescue,

@@ -8,7 +8,9 @@ use crate::model::Status;
 use crate::native::ShotScreen;
 
 /// Puts the state on `screen`: for the grid the table with most rows, for
-/// the hex view and the history its first recovered row (or its first row).
+/// the hex view and the history its first recovered row (or its first row;
+/// for a PostgreSQL data directory's history, [`advance`] picks the row
+/// once the grid is in).
 pub fn show_screen(state: &mut GuiState, screen: ShotScreen) {
     match screen {
         ShotScreen::Overview => state.screen = Screen::Overview,
@@ -16,7 +18,7 @@ pub fn show_screen(state: &mut GuiState, screen: ShotScreen) {
         ShotScreen::Rescue => state.screen = Screen::Rescue,
         ShotScreen::Wal => state.screen = Screen::Wal,
         ShotScreen::Snapshots => state.screen = Screen::Snapshots,
-        ShotScreen::Grid if state.is_pg() => pg_grid(state),
+        ShotScreen::Grid | ShotScreen::History if state.is_pg() => pg_grid(state),
         ShotScreen::Grid | ShotScreen::Hex | ShotScreen::History => {
             sqlite_row(state, screen);
         }
@@ -108,6 +110,9 @@ pub fn advance(state: &mut GuiState, screen: ShotScreen) -> bool {
     if screen == ShotScreen::Snapshots {
         return snapshots_diff(state, &wake);
     }
+    if screen == ShotScreen::History && state.is_pg() {
+        return pg_history_row(state);
+    }
     let Some(pg) = state.opened.as_mut().and_then(|o| o.pg.as_mut()) else {
         return false;
     };
@@ -154,6 +159,34 @@ pub fn advance(state: &mut GuiState, screen: ShotScreen) -> bool {
         }
         _ => false,
     }
+}
+
+/// Selects the PG grid's first row that is not live (a version some
+/// transaction deleted or replaced: its row has a history), else its first
+/// row, and shows its History (once).
+fn pg_history_row(state: &mut GuiState) -> bool {
+    let Some(g) = state
+        .opened
+        .as_mut()
+        .and_then(|o| o.pg.as_mut())
+        .and_then(|p| p.grid.as_mut())
+    else {
+        return false;
+    };
+    if g.selected.is_some() {
+        return false;
+    }
+    let dead = g
+        .view
+        .iter()
+        .copied()
+        .find(|&i| g.rows.get(i as usize).is_some_and(|r| r.status != "live"));
+    let Some(pick) = dead.or_else(|| g.view.first().copied()) else {
+        return false;
+    };
+    g.selected = Some(pick);
+    state.screen = Screen::History;
+    true
 }
 
 /// The row of `list` whose rowid has most versions in the store.

@@ -122,7 +122,7 @@ pub fn ui(st: &mut GuiState, ui: &mut egui::Ui) {
         "History of {}.{} where {column} = {value}",
         g.db, g.table
     ));
-    ui.weak("committed changes in the WAL (pg history); ● marks the columns each update changed");
+    ui.weak("changes in the WAL and versions in the heap (pg history), those of transactions that did not commit marked; ● marks the columns each update changed");
     h.load(pg.path.clone(), key, &wake);
     super::versions_ui(ui, "pg-history", h.versions.as_ref(), |ui, i, v| {
         version_ui(ui, i, v, &columns);
