@@ -346,6 +346,33 @@ struct Intact {
 
 /// Decodes the intact cells of a table leaf; with `spans_only` (carving a
 /// page whose owner is known) only their spans, rowids and first codes.
+/// The cells of a live table leaf that rows come from: its sound cells, less
+/// a cell whose record does not fill its payload (not
+/// `record_consistent`) and whose rowid lies outside the rowids of the
+/// page's consistent cells. A leaf holds one contiguous rowid range, so such
+/// a cell is forged or misread (a cell header overwritten, a pointer into
+/// another cell): its row would be made up, and its rowid another leaf's.
+fn row_cells<'p>(bp: &BtreePage<'p>) -> Vec<crate::cell::PayloadCell<'p>> {
+    let cells = sound_cells(bp, CellKind::TableLeaf);
+    let ok: Vec<bool> = cells.iter().map(crate::cell::record_consistent).collect();
+    let ids = || {
+        cells
+            .iter()
+            .zip(&ok)
+            .filter(|(_, ok)| **ok)
+            .filter_map(|(c, _)| c.rowid)
+    };
+    let (Some(min), Some(max)) = (ids().min(), ids().max()) else {
+        return cells;
+    };
+    cells
+        .into_iter()
+        .zip(ok)
+        .filter(|(c, ok)| *ok || c.rowid.is_none_or(|id| (min..=max).contains(&id)))
+        .map(|(c, _)| c)
+        .collect()
+}
+
 fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool, live: bool) -> Intact {
     let page_no = bp.page_no;
     let mut intact = Vec::new();
@@ -353,7 +380,12 @@ fn intact_cells(ctx: &ScanCtx<'_>, bp: &BtreePage<'_>, spans_only: bool, live: b
     let mut breaks: Vec<Option<ChainBreak>> = Vec::new();
     // First serial-type codes of intact records (a prior for carving).
     let mut col0: Vec<u64> = Vec::new();
-    for cell in sound_cells(bp, CellKind::TableLeaf) {
+    let cells = if live {
+        row_cells(bp)
+    } else {
+        sound_cells(bp, CellKind::TableLeaf)
+    };
+    for cell in cells {
         if spans_only {
             if let Some(code) = first_serial_code(cell.local) {
                 col0.push(code);
@@ -594,7 +626,7 @@ fn live_cells(
     // (each rowid is live once; rowids ascend, so the check is rare).
     let mut seen: Vec<i64> = Vec::new();
     let mut max_seen: Option<i64> = None;
-    for cell in sound_cells(bp, CellKind::TableLeaf) {
+    for cell in row_cells(bp) {
         if let Some(id) = cell.rowid {
             if max_seen.is_some_and(|m| id <= m) && seen.contains(&id) {
                 continue;

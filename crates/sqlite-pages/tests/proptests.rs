@@ -106,6 +106,77 @@ fn fuzz_crash_serial_lengths_overflow() {
     let _ = salvage(&bytes, false);
 }
 
+/// Applies one `sqlite_tamper` edit (its ops 0 and 1) to `db`, as the
+/// fuzz target does: `page_field` picks the page (`1 + page_field % pages`),
+/// `slot` the cell pointer, `v` the bytes written (op 0: over the start of
+/// that cell; op 1: over the page's right-most pointer field).
+fn tamper_edit(db: &mut [u8], op: u8, page_field: u16, slot: usize, v: u32) -> usize {
+    const PS: usize = 512;
+    let page = 1 + usize::from(page_field) % (db.len() / PS);
+    let base = (page - 1) * PS;
+    let hdr = base + if page == 1 { 100 } else { 0 };
+    let interior = db[hdr] & 0x08 == 0;
+    let ptrs = hdr + if interior { 12 } else { 8 };
+    let at = ptrs + 2 * (slot % 32);
+    let cell = base + usize::from(u16::from_be_bytes([db[at], db[at + 1]]));
+    let to = match op % 12 {
+        0 => cell,
+        1 => hdr + 8,
+        _ => unreachable!("only ops 0 and 1 are replayed here"),
+    };
+    db[to..to + 4].copy_from_slice(&v.to_be_bytes());
+    page
+}
+
+/// Three `sqlite_tamper` findings (fuzz/README.md), each one edit to the
+/// seed: a cell's first bytes overwritten so it claims another leaf's
+/// rowid (59, page 9); a stale pointer past the cell count rewriting cell
+/// 13 of page 21 to claim rowid 5; a right-most-pointer write on a leaf
+/// that lands on its cell pointers, one now pointing inside another cell
+/// and decoding as rowid 54 (page 20). Each made-up row came out `live`
+/// beside the true one; a cell whose record does not fill its payload and
+/// whose rowid lies outside its page's range is now no row of that page.
+#[test]
+fn fuzz_crash_cells_claiming_another_leafs_rowid() {
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/tamper.db"
+    ))
+    .unwrap();
+    let untampered: std::collections::HashSet<(usize, i64)> = salvage(&seed, false)
+        .into_iter()
+        .filter(|r| r.status == RowStatus::Live)
+        .filter_map(|r| Some((r.table?, r.rowid?)))
+        .collect();
+    for (op, page_field, slot, v, page, true_id) in [
+        (0u8, 0x0008u16, 0usize, 0x083b_0119u32, 9usize, 59i64),
+        (0, 0x02c0, 0x6f, 0x2405_01dc, 21, 5),
+        (0xe5, 0xe5ff, 0x1f, 0x0000_00ba, 20, 54),
+    ] {
+        let mut bytes = seed.clone();
+        assert_eq!(tamper_edit(&mut bytes, op, page_field, slot, v), page);
+        let mut live = std::collections::HashSet::new();
+        for r in salvage(&bytes, false) {
+            if r.status == RowStatus::Live
+                && let (Some(t), Some(id)) = (r.table, r.rowid)
+            {
+                assert!(
+                    live.insert((t, id)),
+                    "page {page}: rowid {id} of table {t} live twice"
+                );
+                assert!(
+                    untampered.contains(&(t, id)),
+                    "page {page}: a live rowid {id} the file never had"
+                );
+            }
+        }
+        assert!(
+            live.contains(&(0, true_id)),
+            "page {page}: the true rowid {true_id} is still live"
+        );
+    }
+}
+
 /// Found by `sqlite_tamper` (`fuzz/regressions/sqlite_tamper-rowid-live-twice.bin`):
 /// the fuzz seed, a real sqlite3 file, with the first two cell pointers of
 /// table leaf page 20 overwritten with 31 — past that page's short pointer
