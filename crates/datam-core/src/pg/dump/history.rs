@@ -306,8 +306,10 @@ fn relation_versions(
         .unwrap_or_default();
     let paths = segment_paths(&scan, dir.relseg_size_blocks());
     let ctx = RowCtx::typed(dir, (&schema, &m.relname), &cols, &paths);
-    let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| {
-        matches(Some(&shape(v.clone())))
+    // Only a member with another column order needs its image reshaped.
+    let heap = heap_versions(&mut scan, (&cat.types, &ctx), job, &|v| match project {
+        None => matches(Some(v)),
+        Some(_) => matches(Some(&shape(v.clone()))),
     })?;
     let all = |_: &XactSummary| true;
     let super::dead::WalVersions {
