@@ -7,7 +7,9 @@
 //! come back `live` exactly once with sqlite3's values, the old copy's rows
 //! with status `conflict`, and the conflict reported (`db-rowid-conflict`
 //! in the diagnostics, `rowid_conflicts` in `report.json`) naming both pages
-//! and the evidence that decided.
+//! and the evidence that decided. A WAL-mode case plants the old copy over
+//! a free page below the live leaf, whose current bytes only the `-wal`
+//! holds: the page order of the WAL decides there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
@@ -52,6 +54,30 @@ fn rows_of(db: &Path) -> BTreeMap<i64, Vec<Value>> {
         .collect()
 }
 
+/// Table `t`'s second leaf page and its one interior page (sqlite3's dbstat).
+fn tree_pages(db: &Path) -> (usize, usize) {
+    let leaves: Vec<usize> = sql(
+        db,
+        "SELECT pageno FROM dbstat WHERE name='t' AND pagetype='leaf' ORDER BY pageno;",
+    )
+    .lines()
+    .map(|l| l.parse().unwrap())
+    .collect();
+    let interior: usize = sql(
+        db,
+        "SELECT pageno FROM dbstat WHERE name='t' AND pagetype='internal';",
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    assert!(leaves.len() >= 4, "the table spans several leaves");
+    (leaves[1], interior)
+}
+
+fn u32_at(b: &[u8], at: usize) -> usize {
+    u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize
+}
+
 fn u16_at(b: &[u8], at: usize) -> usize {
     usize::from(u16::from_be_bytes([b[at], b[at + 1]]))
 }
@@ -66,22 +92,7 @@ CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<200)
 INSERT INTO t SELECT i, 'old-' || printf('%04d', i) || '-xxxxxxxxxxxxxxxxxxxx' FROM s;",
     );
-    let leaves: Vec<usize> = sql(
-        &db,
-        "SELECT pageno FROM dbstat WHERE name='t' AND pagetype='leaf' ORDER BY pageno;",
-    )
-    .lines()
-    .map(|l| l.parse().unwrap())
-    .collect();
-    let interior: usize = sql(
-        &db,
-        "SELECT pageno FROM dbstat WHERE name='t' AND pagetype='internal';",
-    )
-    .trim()
-    .parse()
-    .unwrap();
-    assert!(leaves.len() >= 4, "the table spans several leaves");
-    let leaf = leaves[1];
+    let (leaf, interior) = tree_pages(&db);
     let before = std::fs::read(&db).unwrap();
     let old_page = before[(leaf - 1) * PS..leaf * PS].to_vec();
     let all_old = rows_of(&db);
@@ -97,28 +108,65 @@ INSERT INTO t SELECT i, 'old-' || printf('%04d', i) || '-xxxxxxxxxxxxxxxxxxxx' F
         bytes[28..32].copy_from_slice(&u32::try_from(copy).unwrap().to_be_bytes());
     }
     if edit.forge_pointer {
-        let base = (interior - 1) * PS;
-        let n_cells = u16_at(&bytes, base + 3);
-        let cell = (0..n_cells)
-            .map(|i| base + u16_at(&bytes, base + 12 + 2 * i))
-            .find(|&c| u32::from_be_bytes(bytes[c..c + 4].try_into().unwrap()) as usize == leaf)
-            .expect("an interior cell points at the leaf");
-        bytes[cell..cell + 4].copy_from_slice(&9999u32.to_be_bytes());
+        forge_pointer(&mut bytes, interior, leaf);
     }
     let ev = dir.path().join("evidence");
     std::fs::create_dir_all(&ev).unwrap();
     let evidence = ev.join("c.db");
     std::fs::write(&evidence, &bytes).unwrap();
+    let stale = stale_rows(&old_page, &all_old);
+    outcome(dir.path(), &evidence, truth, stale, (leaf, copy))
+}
 
-    // The old copy's rows: the rowids of the leaf, with their old values.
-    let stale_ids = ids_on_page(&old_page);
-    let stale: BTreeMap<i64, Vec<Value>> = stale_ids
+/// Points the cell of interior page `interior` that leads to `leaf` out of
+/// the file.
+fn forge_pointer(bytes: &mut [u8], interior: usize, leaf: usize) {
+    let base = (interior - 1) * PS;
+    let n_cells = u16_at(bytes, base + 3);
+    let cell = (0..n_cells)
+        .map(|i| base + u16_at(bytes, base + 12 + 2 * i))
+        .find(|&c| u32_at(bytes, c) == leaf)
+        .expect("an interior cell points at the leaf");
+    bytes[cell..cell + 4].copy_from_slice(&9999u32.to_be_bytes());
+}
+
+/// The old copy's rows: the rowids of the leaf, with their old values.
+fn stale_rows(old_page: &[u8], all_old: &BTreeMap<i64, Vec<Value>>) -> BTreeMap<i64, Vec<Value>> {
+    ids_on_page(old_page)
         .iter()
         .map(|id| (*id, all_old[id].clone()))
-        .collect();
+        .collect()
+}
 
-    let hash = testkit::hash_tree(&ev).unwrap();
-    let out = dir.path().join("out");
+type Rows = BTreeMap<i64, Vec<Vec<Value>>>;
+
+/// Salvages `evidence` (see [`salvage`]) into the outcome checked against
+/// `truth` and the old copy's rows; `(leaf, copy)` are the two pages.
+fn outcome(
+    dir: &Path,
+    evidence: &Path,
+    truth: BTreeMap<i64, Vec<Value>>,
+    stale: BTreeMap<i64, Vec<Value>>,
+    (leaf, copy): (usize, usize),
+) -> Outcome {
+    let (live, conflict, report) = salvage(dir, evidence);
+    Outcome {
+        truth,
+        stale,
+        live,
+        conflict,
+        report,
+        leaf,
+        copy,
+    }
+}
+
+/// `datam sqlite salvage` of `evidence` (whose directory's hashes must not
+/// change): live rows, conflict rows, `report.json`.
+fn salvage(dir: &Path, evidence: &Path) -> (Rows, Rows, Value) {
+    let ev = evidence.parent().unwrap();
+    let hash = testkit::hash_tree(ev).unwrap();
+    let out = dir.join("out");
     let mut sink = Vec::new();
     datam::run(
         [
@@ -132,7 +180,7 @@ INSERT INTO t SELECT i, 'old-' || printf('%04d', i) || '-xxxxxxxxxxxxxxxxxxxx' F
         &mut sink,
     )
     .unwrap();
-    assert_eq!(hash, testkit::hash_tree(&ev).unwrap(), "evidence changed");
+    assert_eq!(hash, testkit::hash_tree(ev).unwrap(), "evidence changed");
     let mut live: BTreeMap<i64, Vec<Vec<Value>>> = BTreeMap::new();
     let mut conflict: BTreeMap<i64, Vec<Vec<Value>>> = BTreeMap::new();
     for l in std::fs::read_to_string(out.join("rows.jsonl"))
@@ -150,15 +198,97 @@ INSERT INTO t SELECT i, 'old-' || printf('%04d', i) || '-xxxxxxxxxxxxxxxxxxxx' F
             .push(r["values"].as_array().unwrap().clone());
     }
     let report = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-    Outcome {
-        truth,
-        stale,
-        live,
-        conflict,
-        report,
-        leaf,
-        copy,
+    (live, conflict, report)
+}
+
+/// The WAL case: a WAL-mode database (a table dropped before the rows were
+/// written leaves free pages below them), checkpointed, then every row
+/// updated in place with the update's frames left in the `-wal` (captured
+/// while sqlite3 still has the file open, so that nothing checkpoints it).
+/// In the file, the old bytes of a leaf are copied over a free page below
+/// it, that page is taken off the freelist trunk (its leaf count and the
+/// header's free-page count lowered), and the interior pointer to the leaf
+/// is forged. Both pages then claim the same rowids, neither is reached,
+/// both lie inside the database size: only the WAL's page order tells that
+/// the leaf (written by a frame) is newer than the copy (from the file).
+fn run_wal() -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let cap = dir.path().join("cap");
+    std::fs::create_dir_all(&cap).unwrap();
+    sql(
+        &db,
+        &format!(
+            "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
+PRAGMA secure_delete=OFF;
+CREATE TABLE pad(x);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<12)
+INSERT INTO pad SELECT randomblob(900) FROM s;
+CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<200)
+INSERT INTO t SELECT i, 'old-' || printf('%04d', i) || '-xxxxxxxxxxxxxxxxxxxx' FROM s;
+DROP TABLE pad;
+PRAGMA wal_checkpoint(TRUNCATE);
+.shell cp {db} {cap}/before.db
+UPDATE t SET v = replace(v, 'old-', 'new-');
+.shell cp {db} {db}-wal {cap}
+",
+            db = db.display(),
+            cap = cap.display()
+        ),
+    );
+    let before = cap.join("before.db");
+    let all_old = rows_of(&before);
+    let (leaf, interior) = tree_pages(&before);
+
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir_all(&ev).unwrap();
+    let evidence = ev.join("w.db");
+    let mut bytes = std::fs::read(cap.join("w.db")).unwrap();
+    let wal = std::fs::read(cap.join("w.db-wal")).unwrap();
+    assert!(wal.len() > 32, "the update's frames are in the -wal");
+    assert_eq!(
+        bytes,
+        std::fs::read(&before).unwrap(),
+        "the file is as checkpointed; the update is only in the -wal"
+    );
+    let old_page = bytes[(leaf - 1) * PS..leaf * PS].to_vec();
+    // The first freelist leaf of the first trunk, below the table's pages.
+    let trunk = u32_at(&bytes, 32);
+    assert!(trunk > 0, "the dropped table left a freelist");
+    let tb = (trunk - 1) * PS;
+    let n_leaves = u32_at(&bytes, tb + 4);
+    assert!(n_leaves >= 2, "the trunk lists free leaves");
+    let copy = u32_at(&bytes, tb + 8);
+    assert!(copy < leaf, "the free page lies below the leaf");
+    let last = tb + 8 + 4 * (n_leaves - 1);
+    let moved: [u8; 4] = bytes[last..last + 4].try_into().unwrap();
+    bytes[tb + 8..tb + 12].copy_from_slice(&moved);
+    bytes[last..last + 4].fill(0);
+    bytes[tb + 4..tb + 8].copy_from_slice(&u32::try_from(n_leaves - 1).unwrap().to_be_bytes());
+    let free = u32_at(&bytes, 36);
+    bytes[36..40].copy_from_slice(&u32::try_from(free - 1).unwrap().to_be_bytes());
+    bytes[(copy - 1) * PS..copy * PS].copy_from_slice(&old_page);
+    forge_pointer(&mut bytes, interior, leaf);
+    std::fs::write(&evidence, &bytes).unwrap();
+    std::fs::write(ev.join("w.db-wal"), &wal).unwrap();
+
+    // Truth: sqlite3 on a copy of what was captured (file and -wal, before
+    // the edits).
+    let truth_dir = dir.path().join("truth");
+    std::fs::create_dir_all(&truth_dir).unwrap();
+    for f in ["w.db", "w.db-wal"] {
+        std::fs::copy(cap.join(f), truth_dir.join(f)).unwrap();
     }
+    let truth = rows_of(&truth_dir.join("w.db"));
+    assert!(
+        truth
+            .values()
+            .all(|v| v[1].as_str().unwrap().starts_with("new-")),
+        "the -wal holds the update"
+    );
+    let stale = stale_rows(&old_page, &all_old);
+    outcome(dir.path(), &evidence, truth, stale, (leaf, copy))
 }
 
 /// The rowids of a table leaf page's cells (page not page 1), read the way
@@ -261,4 +391,10 @@ fn undecided_conflict_keeps_the_lower_page_and_says_so() {
         forge_pointer: true,
     });
     check(&o, "undecided");
+}
+
+#[test]
+fn wal_page_order_beats_an_older_copy_from_the_file() {
+    let o = run_wal();
+    check(&o, "wal-order");
 }

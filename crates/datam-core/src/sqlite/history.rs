@@ -310,7 +310,7 @@ pub struct SideRow {
 #[derive(Debug, Default)]
 pub struct SalvageSide {
     /// The image to salvage, if the side files change the state.
-    pub image: Option<Vec<u8>>,
+    pub image: Option<history::LiveImage>,
     /// Extra rows (not live), once per distinct content.
     pub extra_rows: Vec<SideRow>,
 }

@@ -23,10 +23,15 @@
 //!    version-valid-for number equals its change counter (SQLite's own rule).
 //!    The change counter is no per-page evidence otherwise: no page records
 //!    the counter it was written at, and in WAL mode SQLite need not advance
-//!    it. In a salvage with a `-wal`, the pages are the image SQLite would
-//!    read (each page's last committed frame), so an older frame's copy of a
-//!    page is never a candidate here; it is reported as `wal-old`.
-//! 4. `undecided`: otherwise the lower page number is kept, and the
+//!    it.
+//! 4. `wal-order`: in a salvage with a `-wal`, the pages are the image
+//!    SQLite would read (each page's last committed frame; an older frame's
+//!    copy of a page is never a candidate here, it is reported as
+//!    `wal-old`). A page whose bytes a later frame wrote beats one written
+//!    by an earlier frame or coming from the database file, which holds
+//!    only what the last checkpoint copied (the WAL's page order; see
+//!    [`Db::open_image`]).
+//! 5. `undecided`: otherwise the lower page number is kept, and the
 //!    diagnostic says that the evidence did not decide.
 
 use std::collections::HashSet;
@@ -53,17 +58,26 @@ pub enum ConflictEvidence {
         /// The header's database size in pages.
         db_size_pages: u32,
     },
+    /// The kept page's bytes were written later: by a later WAL frame than
+    /// the other's (frame numbers are 1-based; 0 is the database file).
+    WalOrder {
+        /// The WAL frame the kept page comes from.
+        kept_frame: u32,
+        /// The WAL frame the other page comes from, 0 for the database file.
+        other_frame: u32,
+    },
     /// No evidence decided: the lower page number was kept.
     Undecided,
 }
 
 impl ConflictEvidence {
-    /// Stable name (`reachable`, `in-gap`, `db-size`, `undecided`).
+    /// Stable name (`reachable`, `in-gap`, `db-size`, `wal-order`, `undecided`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Reachable => "reachable",
             Self::InGap => "in-gap",
             Self::DbSize { .. } => "db-size",
+            Self::WalOrder { .. } => "wal-order",
             Self::Undecided => "undecided",
         }
     }
@@ -80,6 +94,20 @@ impl std::fmt::Display for ConflictEvidence {
             Self::DbSize { db_size_pages } => write!(
                 f,
                 "it lies inside the header's database size ({db_size_pages} pages), the other past it"
+            ),
+            Self::WalOrder {
+                kept_frame,
+                other_frame: 0,
+            } => write!(
+                f,
+                "the WAL wrote it later (frame {kept_frame}), the other comes from the database file"
+            ),
+            Self::WalOrder {
+                kept_frame,
+                other_frame,
+            } => write!(
+                f,
+                "the WAL wrote it later (frame {kept_frame}) than the other (frame {other_frame})"
             ),
             Self::Undecided => write!(
                 f,
@@ -173,7 +201,14 @@ impl Db<'_> {
             })
             .collect();
         let mut cands = self.candidates(walks);
-        cands.sort_by_key(|c| (c.gap.is_none(), self.past_db_size(c.page), c.page.0));
+        cands.sort_by_key(|c| {
+            (
+                c.gap.is_none(),
+                self.past_db_size(c.page),
+                std::cmp::Reverse(self.written_at(c.page)),
+                c.page.0,
+            )
+        });
         for c in cands {
             let Some(t) = taken.get_mut(c.ti) else {
                 continue;
@@ -232,6 +267,11 @@ impl Db<'_> {
         } else if self.past_db_size(c.page) && !self.past_db_size(w.page) {
             ConflictEvidence::DbSize {
                 db_size_pages: self.header.as_ref().map_or(0, |h| h.db_size_pages),
+            }
+        } else if self.written_at(w.page) > self.written_at(c.page) {
+            ConflictEvidence::WalOrder {
+                kept_frame: self.written_at(w.page),
+                other_frame: self.written_at(c.page),
             }
         } else {
             ConflictEvidence::Undecided
@@ -312,6 +352,15 @@ impl Db<'_> {
             .and_then(|b| BtreePage::parse_lenient(p, b, self.usable as usize).ok())
             .map(|bp| leaf_cells(&bp).0)
             .unwrap_or_default()
+    }
+
+    /// The 1-based WAL frame page `p`'s bytes come from, 0 for the database
+    /// file (or when the bytes are no WAL image).
+    fn written_at(&self, p: PageNo) -> u32 {
+        p.0.checked_sub(1)
+            .and_then(|i| self.write_order.get(i as usize))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Page `p` lies past the database size of a header whose size is

@@ -289,6 +289,10 @@ pub struct Db<'a> {
     /// Per table: the FTS3/4 table whose `_content` it is, and the R*Tree
     /// whose `_node` it is (looked up once, not per row).
     shadows: Vec<(Option<usize>, Option<usize>)>,
+    /// Per page (index = page number − 1), when the bytes are an image
+    /// built from a `-wal`: the 1-based WAL frame its bytes come from, 0
+    /// for the database file (see [`Db::open_image`]). Empty otherwise.
+    write_order: &'a [u32],
 }
 
 fn keep_resident(_offset: usize, _len: usize) {}

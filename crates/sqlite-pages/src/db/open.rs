@@ -107,6 +107,24 @@ impl<'a> Db<'a> {
     /// stays bounded whatever the file size. Released bytes must stay
     /// readable (they are read again when a later step needs them).
     pub fn open_releasing(bytes: &'a [u8], release: &'a (dyn Fn(usize, usize) + Sync)) -> Self {
+        Self::open_inner(bytes, release, &[])
+    }
+
+    /// [`Db::open`] for an image SQLite would read
+    /// ([`crate::history::live_image`]): `write_order` gives, per page
+    /// (index = page number − 1), the 1-based WAL frame its bytes come
+    /// from, 0 for the database file. Of two unreached leaves claiming the
+    /// same rowids, the one written later is then kept (see
+    /// [`super::conflict`]).
+    pub fn open_image(bytes: &'a [u8], write_order: &'a [u32]) -> Self {
+        Self::open_inner(bytes, &keep_resident, write_order)
+    }
+
+    fn open_inner(
+        bytes: &'a [u8],
+        release: &'a (dyn Fn(usize, usize) + Sync),
+        write_order: &'a [u32],
+    ) -> Self {
         let mut diags = Vec::new();
         let header = match DbHeader::parse(bytes) {
             Ok(h) => Some(h),
@@ -157,6 +175,7 @@ impl<'a> Db<'a> {
             release,
             freelist_credible: false,
             shadows: Vec::new(),
+            write_order,
         };
         db.load_schema();
         db.classify();

@@ -47,7 +47,7 @@ pub mod tree;
 mod versions;
 pub mod view;
 
-pub use states::live_image;
+pub use states::{LiveImage, live_image};
 
 /// Why no history could be built at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -226,11 +226,22 @@ pub(crate) fn states<'a>(
     (out, live)
 }
 
+/// The database image SQLite would read (see [`live_image`]).
+#[derive(Debug, Clone, Default)]
+pub struct LiveImage {
+    /// The pages, one after another.
+    pub bytes: Vec<u8>,
+    /// Per page (index = page number − 1): the 1-based WAL frame its bytes
+    /// come from, 0 for the database file or a journal image; the order in
+    /// which the pages were written, for [`crate::db::Db::open_image`].
+    pub write_order: Vec<u32>,
+}
+
 /// The database image SQLite would read: the file with its committed WAL
 /// frames applied, or a hot journal rolled back, built in memory. `None`
 /// when the side files change nothing (read the file itself) or the page
 /// size cannot be known.
-pub fn live_image(inp: &Inputs<'_>) -> Option<Vec<u8>> {
+pub fn live_image(inp: &Inputs<'_>) -> Option<LiveImage> {
     let (ps, usable, _) = page_geometry(inp).ok()?;
     let cx = Ctx {
         wal: inp.wal.and_then(|w| Wal::parse(w).ok()),
@@ -254,11 +265,24 @@ pub fn live_image(inp: &Inputs<'_>) -> Option<Vec<u8>> {
     // would read zeros); a forged size field cannot make this allocate.
     let n = view.last_existing_pgno();
     let mut out = Vec::with_capacity((n as usize).saturating_mul(ps_usize));
+    let mut write_order = Vec::with_capacity(n as usize);
     for pgno in 1..=n {
         match view.page(pgno) {
-            Some((_, p)) => out.extend_from_slice(p),
-            None => out.resize(out.len().saturating_add(ps_usize), 0),
+            Some((src, p)) => {
+                out.extend_from_slice(p);
+                write_order.push(match src {
+                    PageSrc::Frame(idx) => idx.saturating_add(1),
+                    PageSrc::Db | PageSrc::Journal(_) => 0,
+                });
+            }
+            None => {
+                out.resize(out.len().saturating_add(ps_usize), 0);
+                write_order.push(0);
+            }
         }
     }
-    Some(out)
+    Some(LiveImage {
+        bytes: out,
+        write_order,
+    })
 }

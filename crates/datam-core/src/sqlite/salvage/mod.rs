@@ -266,8 +266,8 @@ pub fn salvage<S: SalvageSink>(
     let side = salvage_side(&req.db, &req.side, &req.tables, ctx);
     // Pages the scan has gone past leave memory (they are read again if needed).
     let release = |offset: usize, len: usize| ev.release(offset, len);
-    let db = match side.image.as_deref() {
-        Some(image) => Db::open(image),
+    let db = match &side.image {
+        Some(image) => Db::open_image(&image.bytes, &image.write_order),
         None => Db::open_releasing(ev.bytes(), &release),
     };
     drop(open);
