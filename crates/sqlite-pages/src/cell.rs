@@ -310,11 +310,11 @@ pub(crate) fn sound_cells<'p>(bp: &BtreePage<'p>, kind: CellKind) -> Vec<Payload
 /// The record of cell `c` has a readable header whose sizes agree with
 /// the cell's payload length.
 pub(crate) fn record_consistent(c: &PayloadCell<'_>) -> bool {
-    Record::parse_header(c.local).is_ok_and(|r| {
+    Record::claimed_len(c.local).is_ok_and(|len| {
         if c.overflow.is_some() {
-            r.record_len() <= c.payload_len
+            len <= c.payload_len
         } else {
-            r.record_len() == c.payload_len
+            len == c.payload_len
         }
     })
 }
