@@ -114,19 +114,24 @@ fn table_ui(
         .column(Column::initial(48.0).resizable(true))
         .column(Column::initial(56.0).resizable(true))
         .column(Column::initial(64.0).resizable(true));
+    // No per-cell clip rectangle: every cell's text is truncated to its
+    // width already (`Label::truncate`), and a clip rectangle per cell
+    // would split the frame into one draw call per cell (hundreds per
+    // frame), which the CPU renderer pays for.
     for _ in columns {
-        tb = tb.column(
-            Column::initial(150.0)
-                .at_least(30.0)
-                .resizable(true)
-                .clip(true),
-        );
+        tb = tb.column(Column::initial(150.0).at_least(30.0).resizable(true));
     }
     if let Some(ScrollTo::Row(r)) = scroll {
         tb = tb.scroll_to_row(r, Some(egui::Align::TOP));
     }
     let header = |ui: &mut egui::Ui, name: &str, key: SortKey, cur: (SortKey, bool)| {
-        header_button(ui, name, cur.0 == key, cur.1)
+        header_button(
+            ui,
+            name,
+            cur.0 == key,
+            cur.1,
+            matches!(key, SortKey::Column(_)),
+        )
     };
     tb.header(20.0, |mut h| {
         for (name, key) in META {
@@ -175,14 +180,24 @@ fn table_ui(
 }
 
 /// A sortable column header: its name with ↑ / ↓ when sorted by it.
-pub(crate) fn header_button(ui: &mut egui::Ui, name: &str, on: bool, desc: bool) -> bool {
+pub(crate) fn header_button(
+    ui: &mut egui::Ui,
+    name: &str,
+    on: bool,
+    desc: bool,
+    truncate: bool,
+) -> bool {
     let arrow = match (on, desc) {
         (true, false) => " ↑",
         (true, true) => " ↓",
         _ => "",
     };
-    ui.add(egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false))
-        .clicked()
+    let b = egui::Button::new(egui::RichText::new(format!("{name}{arrow}")).strong()).frame(false);
+    // Cells have no clip rectangle of their own (see `table_ui`): a table
+    // column's name wider than its column is truncated (the fixed
+    // columns' short names are not, so their sort arrow stays visible).
+    let b = if truncate { b.truncate() } else { b };
+    ui.add(b).clicked()
 }
 
 /// The cells of one grid row (status, page, offset, rowid, values), each
@@ -196,7 +211,7 @@ fn cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &Row, store: &Store) {
     cell_texts.extend(r.values.iter().map(crate::model::Value::display));
     for (i, text) in cell_texts.iter().enumerate() {
         let (_, resp) = row.col(|ui| {
-            let t = egui::RichText::new(first_line(text));
+            let t = egui::RichText::new(cell_text(text, ui.available_width()));
             let t = if i == 0 && r.status.is_recovered() {
                 t.color(ui.visuals().warn_fg_color)
             } else {
@@ -208,8 +223,18 @@ fn cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &Row, store: &Store) {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.split('\n').next().unwrap_or_default()
+/// What a grid cell `width` px wide shows of `s`: its first line, and of
+/// that no more characters than could fit (no glyph is narrower than 2 px),
+/// so that a long value is not laid out whole each frame only to be
+/// truncated (a 700-character value per row tripled a frame's layout time).
+pub(crate) fn cell_text(s: &str, width: f32) -> &str {
+    let line = s.split('\n').next().unwrap_or_default();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let max_chars = (width.max(0.0) / 2.0) as usize + 1;
+    match line.char_indices().nth(max_chars) {
+        Some((i, _)) => line.get(..i).unwrap_or(line),
+        None => line,
+    }
 }
 
 fn copy_menu_ui(ui: &mut egui::Ui, cell: &str, r: &Row, store: &Store) {
@@ -237,4 +262,20 @@ pub fn row_tsv(r: &Row, _store: &Store) -> String {
         v.write_display(&mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_text;
+
+    #[test]
+    fn cell_text_is_the_first_line_cut_at_a_char_boundary() {
+        assert_eq!(cell_text("ab\ncd", 100.0), "ab");
+        let long = "é".repeat(1000);
+        let shown = cell_text(&long, 100.0);
+        assert_eq!(shown.chars().count(), 51);
+        assert!(long.starts_with(shown));
+        assert_eq!(cell_text("short", 100.0), "short");
+        assert_eq!(cell_text("xyz", 0.0), "x");
+    }
 }

@@ -80,7 +80,8 @@ fn table_ui(ui: &mut egui::Ui, g: &mut PgGrid) {
         tb = tb.column(Column::initial(w).resizable(true));
     }
     for _ in &g.columns {
-        tb = tb.column(Column::initial(140.0).at_least(30.0).clip(true));
+        // No per-cell clip rectangle (texts are truncated): see the grid.
+        tb = tb.column(Column::initial(140.0).at_least(30.0));
     }
     let mut sort = None;
     let mut clicked = None;
@@ -93,7 +94,8 @@ fn table_ui(ui: &mut egui::Ui, g: &mut PgGrid) {
         );
         for (name, key) in cols {
             h.col(|ui| {
-                if header_button(ui, &name, g.sort.0 == key, g.sort.1) {
+                let truncate = matches!(key, PgSort::Column(_));
+                if header_button(ui, &name, g.sort.0 == key, g.sort.1, truncate) {
                     sort = Some(key);
                 }
             });
@@ -122,7 +124,7 @@ fn table_ui(ui: &mut egui::Ui, g: &mut PgGrid) {
             let cells = meta.iter().map(String::as_str).chain(values).take(n_cols);
             for (i, text) in cells.enumerate() {
                 row.col(|ui| {
-                    let t = egui::RichText::new(text.split('\n').next().unwrap_or_default());
+                    let t = egui::RichText::new(super::grid::cell_text(text, ui.available_width()));
                     let t = if i == 0 && r.status != "live" {
                         t.color(ui.visuals().warn_fg_color)
                     } else {
