@@ -11,7 +11,9 @@
 # The file is the salvage bench's (benches/sqlite_salvage_vs_dump.sh builds it
 # with the sqlite3 CLI: every 7th row deleted with secure_delete OFF, so
 # carved rows stream too; that script also prints the CLI's salvage time on it).
-# Usage: benches/gui_grid_scroll.sh [DATAM_BIN] [ROWS] [WORKDIR]
+# Usage: [PAD=N] benches/gui_grid_scroll.sh [DATAM_BIN] [ROWS] [WORKDIR]
+# (PAD: wider rows, see sqlite_salvage_vs_dump.sh; PAD=600 with 1000000 rows
+# gives the ~720 MiB file of the issue.)
 set -euo pipefail
 DATAM=${1:-target/release/datam}
 ROWS=${2:-1000000}

@@ -4,11 +4,14 @@
 # secure_delete OFF), in one run, and prints both times, the ratio and peak RSS.
 # Usage: benches/sqlite_salvage_vs_dump.sh [DATAM_BIN] [ROWS] [WORKDIR]
 #   DATAM_BIN defaults to target/release/datam; ROWS to 2000000 (257 MiB).
+#   PAD=N (environment) adds N random hex characters to every payload, for
+#   wider rows (PAD=600 with 1000000 rows: a file of about 720 MiB).
 set -euo pipefail
 DATAM=${1:-target/release/datam}
 ROWS=${2:-2000000}
 WORK=${3:-$(mktemp -d)}
 SQLITE3=${SQLITE3:-sqlite3}
+PAD=${PAD:-0}
 DB="$WORK/bench.db"
 if [ ! -f "$DB" ]; then
   echo "building $DB with $ROWS rows..." >&2
@@ -17,7 +20,8 @@ PRAGMA page_size=4096; PRAGMA secure_delete=OFF; PRAGMA journal_mode=OFF; PRAGMA
 CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER, kind TEXT, score REAL, payload TEXT, tag BLOB);
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < $ROWS)
 INSERT INTO events SELECT i, 1700000000 + i * 37, 'kind' || (i % 13), i * 0.25,
-  printf('payload %08d %s', i, substr('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 1 + i % 40, 60 + i % 50)),
+  printf('payload %08d %s', i, substr('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 1 + i % 40, 60 + i % 50))
+    || CASE WHEN $PAD > 0 THEN ' ' || substr(hex(randomblob($PAD / 2 + 1)), 1, $PAD) ELSE '' END,
   x'deadbeef' FROM c;
 DELETE FROM events WHERE id % 7 = 0;
 SQL
