@@ -223,8 +223,10 @@ impl Opened {
                     tables,
                     page_size_bytes,
                     n_pages,
+                    file,
                 } => {
                     self.store = Store::new(tables);
+                    self.store.rows.set_file(file);
                     self.page_size_bytes = page_size_bytes;
                     self.n_pages = n_pages;
                 }

@@ -15,6 +15,7 @@
 //! libsqlite; nothing here writes to a file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datam_core::job::{JobCtx, Phase, Unit};
@@ -27,7 +28,7 @@ use sqlite_pages::scan::RowRef;
 
 use crate::job::{Job, Outbox, Waker};
 use crate::model::{Provenance, Row, Status, TableInfo, Value};
-use crate::rows::{RowChunk, RowHead, ValueRef};
+use crate::rows::{FileMap, RowChunk, RowHead, Stored, ValueRef};
 
 /// What `inspect` says about a path.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,6 +82,9 @@ pub enum SalvageMsg {
         page_size_bytes: u32,
         /// Pages in the file.
         n_pages: u32,
+        /// The file the rows' file places point into (see [`crate::rows`]),
+        /// when the rows hold any.
+        file: Option<FileMap>,
     },
     /// A batch of rows in page order, compactly encoded.
     Rows(RowChunk),
@@ -117,6 +121,9 @@ fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
     };
     let mut sink = UiSink {
         out,
+        file: evidence::Evidence::open(path)
+            .ok()
+            .map(|e| FileMap(Arc::new(e))),
         tables: Vec::new(),
         batch: RowChunk::new(),
         last_send: Instant::now(),
@@ -146,6 +153,8 @@ fn has_sqlite_magic(path: &Path) -> bool {
 /// rows show at once and later ones do not flood the channel.
 struct UiSink<'a> {
     out: &'a Outbox<SalvageMsg>,
+    /// The UI's own read-only mapping of the database file.
+    file: Option<FileMap>,
     tables: Vec<String>,
     batch: RowChunk,
     last_send: Instant,
@@ -186,11 +195,22 @@ impl UiSink<'_> {
 }
 
 /// Encodes rows on the salvage's worker threads (text decoded to UTF-8).
-struct ToRows;
+/// With `file_places`, a text or BLOB value whose bytes lie in the
+/// database file (`db.bytes` is the file) is stored as its place there.
+struct ToRows {
+    file_places: bool,
+}
+
+/// The place of `v` in `file`, when it lies wholly inside.
+fn place_in(file: &[u8], v: &[u8]) -> Option<(u64, u64)> {
+    let base = file.as_ptr() as usize;
+    let at = (v.as_ptr() as usize).checked_sub(base)?;
+    (at.checked_add(v.len())? <= file.len()).then_some((at as u64, v.len() as u64))
+}
 
 impl RowFormat for ToRows {
     type Batch = RowChunk;
-    fn add(&self, _db: &Db<'_>, r: &RowRef<'_>, batch: &mut RowChunk) {
+    fn add(&self, db: &Db<'_>, r: &RowRef<'_>, batch: &mut RowChunk) {
         let head = RowHead {
             table: r.table.and_then(|t| u32::try_from(t).ok()),
             status: Status::from_name(r.status.name()),
@@ -209,16 +229,29 @@ impl RowFormat for ToRows {
                 _ => std::borrow::Cow::Borrowed(""),
             })
             .collect();
+        let place = |v: &[u8]| {
+            if self.file_places {
+                place_in(db.bytes, v)
+            } else {
+                None
+            }
+        };
         let values = r.values.iter().zip(&texts).map(|(v, t)| match *v {
-            rowcodec::sqlite::Value::Null => ValueRef::Null,
-            rowcodec::sqlite::Value::Int(i) => ValueRef::Int(i),
-            rowcodec::sqlite::Value::Real(f) => ValueRef::Real(f),
-            rowcodec::sqlite::Value::Text(_) => ValueRef::Text(t),
-            rowcodec::sqlite::Value::Blob(b) => ValueRef::Blob(b),
+            rowcodec::sqlite::Value::Null => Stored::Value(ValueRef::Null),
+            rowcodec::sqlite::Value::Int(i) => Stored::Value(ValueRef::Int(i)),
+            rowcodec::sqlite::Value::Real(f) => Stored::Value(ValueRef::Real(f)),
+            rowcodec::sqlite::Value::Text(_) => match (t, place(t.as_bytes())) {
+                (std::borrow::Cow::Borrowed(_), Some((at, len))) => Stored::FileText { at, len },
+                _ => Stored::Value(ValueRef::Text(t)),
+            },
+            rowcodec::sqlite::Value::Blob(b) => match place(b) {
+                Some((at, len)) => Stored::FileBlob { at, len },
+                None => Stored::Value(ValueRef::Blob(b)),
+            },
         });
         // A batch past 4 GiB of values drops the row; the sink's batches
         // are far smaller (the salvage's worker batches are 1,024-row-ish).
-        let _ = batch.push(head, values);
+        let _ = batch.push_stored(head, values);
     }
 }
 
@@ -237,12 +270,22 @@ impl SalvageSink for UiSink<'_> {
             })
             .collect();
         self.tables = db.tables.iter().map(|t| t.name.clone()).collect();
+        // File places only when the salvage reads the file itself (not an
+        // image built from a `-wal`) and the UI's mapping holds the same
+        // bytes at its start and has the same length.
+        let same_file = |f: &FileMap| {
+            let b = f.0.bytes();
+            b.len() == db.bytes.len() && b.get(..100) == db.bytes.get(..100)
+        };
+        let file = self.file.take().filter(|f| !db.is_image() && same_file(f));
+        let file_places = file.is_some();
         self.out.send(SalvageMsg::Schema {
             tables,
             page_size_bytes: db.page_size,
             n_pages: db.n_pages,
+            file,
         });
-        Ok(ToRows)
+        Ok(ToRows { file_places })
     }
     fn batch(
         &mut self,

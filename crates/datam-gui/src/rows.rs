@@ -16,7 +16,18 @@
 //! 2 real      8 bytes, little-endian f64
 //! 3 text      varint byte length, UTF-8 bytes
 //! 4 blob      varint byte length, bytes
+//! 5 text      varint file offset, varint byte length: UTF-8 bytes that lie
+//!             in the opened database file itself
+//! 6 blob      the same for a BLOB
 //! ```
+//!
+//! Tags 5 and 6 keep a million wide rows from copying the file into the
+//! heap: a value the salvage read straight from the mapped file (a cell
+//! with no overflow, in a database read without a `-wal` image, UTF-8
+//! text) is stored as its place in the file, and [`Rows`] reads it from
+//! its own read-only mapping of that file ([`Rows::set_file`]) when it is
+//! decoded. A place outside the mapping (no file set, or the file shrank)
+//! reads as the text `\u{fffd}`, never as other bytes.
 //!
 //! A row's values end where the next row's start (or at the arena's end).
 
@@ -105,6 +116,27 @@ impl<'a> From<&'a Value> for ValueRef<'a> {
     }
 }
 
+/// A value as a chunk stores it: inline, or as its place in the database file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stored<'a> {
+    /// A value copied into the arena.
+    Value(ValueRef<'a>),
+    /// UTF-8 text at bytes `at..at + len` of the database file.
+    FileText {
+        /// Offset in the file.
+        at: u64,
+        /// Byte length.
+        len: u64,
+    },
+    /// A BLOB at bytes `at..at + len` of the database file.
+    FileBlob {
+        /// Offset in the file.
+        at: u64,
+        /// Byte length.
+        len: u64,
+    },
+}
+
 /// Everything about a row but its values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RowHead {
@@ -185,12 +217,29 @@ impl RowChunk {
         head: RowHead,
         values: impl IntoIterator<Item = ValueRef<'v>>,
     ) -> bool {
-        let Ok(start) = u32::try_from(self.arena.len()) else {
+        self.push_stored(head, values.into_iter().map(Stored::Value))
+    }
+
+    /// Appends a row whose values may be places in the database file (see
+    /// [`RowChunk::push`]).
+    pub fn push_stored<'v>(
+        &mut self,
+        head: RowHead,
+        values: impl IntoIterator<Item = Stored<'v>>,
+    ) -> bool {
+        let start = self.arena.len();
+        for v in values {
+            encode_stored(v, &mut self.arena);
+        }
+        self.finish_row(head, start)
+    }
+
+    /// Records the header of a row whose values were appended from `start`.
+    fn finish_row(&mut self, head: RowHead, start: usize) -> bool {
+        let Ok(start) = u32::try_from(start) else {
+            self.arena.truncate(start);
             return false;
         };
-        for v in values {
-            encode(v, &mut self.arena);
-        }
         if u32::try_from(self.arena.len()).is_err() {
             self.arena.truncate(start as usize);
             return false;
@@ -213,12 +262,28 @@ impl RowChunk {
         self.push(r.head(), r.values.iter().map(ValueRef::from))
     }
 
-    /// Appends row `i` of `other`.
+    /// Appends row `i` of `other` (its encoded values copied as they are,
+    /// file places included).
     pub fn push_from(&mut self, other: &Self, i: usize) -> bool {
-        match other.head(i) {
-            Some(h) => self.push(h, other.values(i)),
-            None => false,
-        }
+        let Some(h) = other.head(i) else {
+            return false;
+        };
+        let start = self.arena.len();
+        self.arena.extend_from_slice(other.encoded(i));
+        self.finish_row(h, start)
+    }
+
+    /// Row `i`'s encoded values (empty past the end).
+    fn encoded(&self, i: usize) -> &[u8] {
+        let start = self
+            .metas
+            .get(i)
+            .map_or(self.arena.len(), |m| m.start as usize);
+        let end = self
+            .metas
+            .get(i.saturating_add(1))
+            .map_or(self.arena.len(), |m| m.start as usize);
+        self.arena.get(start..end).unwrap_or_default()
     }
 
     /// Row `i`'s header.
@@ -236,23 +301,21 @@ impl RowChunk {
         })
     }
 
-    /// Row `i`'s values (empty past the end).
-    pub fn values(&self, i: usize) -> Values<'_> {
-        let start = self
-            .metas
-            .get(i)
-            .map_or(self.arena.len(), |m| m.start as usize);
-        let end = self
-            .metas
-            .get(i.saturating_add(1))
-            .map_or(self.arena.len(), |m| m.start as usize);
+    /// Row `i`'s values (empty past the end), file places read from `file`.
+    pub fn values_in<'s>(&'s self, i: usize, file: &'s [u8]) -> Values<'s> {
         Values {
-            rest: self.arena.get(start..end).unwrap_or_default(),
+            rest: self.encoded(i),
+            file,
         }
     }
 
-    /// Row `i`, decoded.
-    pub fn row(&self, i: usize) -> Option<Row> {
+    /// Row `i`'s values with no file (file places read as `\u{fffd}`).
+    pub fn values(&self, i: usize) -> Values<'_> {
+        self.values_in(i, &[])
+    }
+
+    /// Row `i`, decoded, file places read from `file`.
+    pub fn row_in(&self, i: usize, file: &[u8]) -> Option<Row> {
         let h = self.head(i)?;
         Some(Row {
             table: h.table,
@@ -260,8 +323,13 @@ impl RowChunk {
             at: h.at,
             rowid: h.rowid,
             confidence: h.confidence,
-            values: self.values(i).map(ValueRef::to_value).collect(),
+            values: self.values_in(i, file).map(ValueRef::to_value).collect(),
         })
+    }
+
+    /// Row `i`, decoded, with no file.
+    pub fn row(&self, i: usize) -> Option<Row> {
+        self.row_in(i, &[])
     }
 
     /// Heap bytes held (capacity, not length).
@@ -290,6 +358,21 @@ impl RowChunk {
     pub fn shrink_to_fit(&mut self) {
         self.metas.shrink_to_fit();
         self.arena.shrink_to_fit();
+    }
+}
+
+fn encode_stored(v: Stored<'_>, out: &mut Vec<u8>) {
+    match v {
+        Stored::Value(v) => encode(v, out),
+        Stored::FileText { at, len } | Stored::FileBlob { at, len } => {
+            out.push(if matches!(v, Stored::FileText { .. }) {
+                5
+            } else {
+                6
+            });
+            varint::write(at, out);
+            varint::write(len, out);
+        }
     }
 }
 
@@ -323,6 +406,8 @@ fn encode(v: ValueRef<'_>, out: &mut Vec<u8>) {
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
     rest: &'a [u8],
+    /// The database file, for file places.
+    file: &'a [u8],
 }
 
 impl<'a> Values<'a> {
@@ -359,6 +444,16 @@ impl<'a> Values<'a> {
                 let n = usize::try_from(self.varint()?).ok()?;
                 ValueRef::Blob(self.take(n)?)
             }
+            5 | 6 => {
+                let at = usize::try_from(self.varint()?).ok()?;
+                let len = usize::try_from(self.varint()?).ok()?;
+                let bytes = at.checked_add(len).and_then(|end| self.file.get(at..end));
+                match (tag, bytes) {
+                    (6, Some(b)) => ValueRef::Blob(b),
+                    (_, Some(b)) => ValueRef::Text(std::str::from_utf8(b).unwrap_or("\u{fffd}")),
+                    (_, None) => ValueRef::Text("\u{fffd}"),
+                }
+            }
             _ => return None,
         })
     }
@@ -380,13 +475,34 @@ impl<'a> Iterator for Values<'a> {
 /// Cloning is cheap (`Arc`s).
 #[derive(Debug, Default, Clone)]
 pub struct Rows {
+    /// The database file the chunks' file places point into.
+    file: Option<FileMap>,
     chunks: Vec<Arc<RowChunk>>,
     /// Index of each chunk's first row.
     starts: Vec<usize>,
     len: usize,
 }
 
+/// A read-only mapping of the opened database file, shared.
+#[derive(Clone)]
+pub struct FileMap(pub Arc<evidence::Evidence>);
+
+impl std::fmt::Debug for FileMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FileMap").field(&self.0.path()).finish()
+    }
+}
+
 impl Rows {
+    /// Sets the database file the rows' file places are read from.
+    pub fn set_file(&mut self, file: Option<FileMap>) {
+        self.file = file;
+    }
+
+    fn file_bytes(&self) -> &[u8] {
+        self.file.as_ref().map_or(&[], |f| f.0.bytes())
+    }
+
     /// Rows held.
     pub fn len(&self) -> usize {
         self.len
@@ -426,8 +542,11 @@ impl Rows {
     /// Row `i`'s values (empty past the end).
     pub fn values(&self, i: usize) -> Values<'_> {
         match self.locate(i) {
-            Some((c, j)) => c.values(j),
-            None => Values { rest: &[] },
+            Some((c, j)) => c.values_in(j, self.file_bytes()),
+            None => Values {
+                rest: &[],
+                file: &[],
+            },
         }
     }
 
@@ -439,7 +558,7 @@ impl Rows {
     /// Row `i`, decoded (only the rows on screen or being exported are).
     pub fn get(&self, i: usize) -> Option<Row> {
         let (c, j) = self.locate(i)?;
-        c.row(j)
+        c.row_in(j, self.file_bytes())
     }
 
     /// Heap bytes held by the rows (headers, arenas, the chunk list).
@@ -504,5 +623,44 @@ mod tests {
         assert_eq!(rows.value(5, 0), Some(ValueRef::Text("x")));
         assert_eq!(rows.get(6), None);
         assert_eq!(rows.values(6).count(), 0);
+    }
+
+    #[test]
+    fn file_places_read_from_the_mapped_file_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.db");
+        std::fs::write(&p, "héllo\x00\x01\x02world").unwrap();
+        let text = Stored::FileText { at: 0, len: 6 };
+        let blob = Stored::FileBlob { at: 6, len: 3 };
+        let past = Stored::FileText { at: 10, len: 5 };
+        let mut c = RowChunk::new();
+        assert!(c.push_stored(
+            head(1, Some(1)),
+            [text, Stored::Value(ValueRef::Int(7)), blob, past]
+        ));
+        // A copied row keeps its places.
+        let mut copy = RowChunk::new();
+        assert!(copy.push_from(&c, 0));
+        assert!(copy.arena_bytes() < 16);
+        let mut rows = Rows::default();
+        rows.push_chunk(copy);
+        // No file set: every place reads as U+FFFD.
+        let none: Vec<_> = rows.values(0).collect();
+        assert_eq!(none[0], ValueRef::Text("\u{fffd}"));
+        assert_eq!(none[1], ValueRef::Int(7));
+        let ev = evidence::Evidence::open(&p).unwrap();
+        rows.set_file(Some(FileMap(Arc::new(ev))));
+        let got: Vec<_> = rows.values(0).collect();
+        assert_eq!(
+            got,
+            [
+                ValueRef::Text("héllo"),
+                ValueRef::Int(7),
+                ValueRef::Blob(&[0, 1, 2]),
+                // bytes 10..15 run past the 14-byte file
+                ValueRef::Text("\u{fffd}"),
+            ]
+        );
+        assert_eq!(rows.get(0).unwrap().values[0], Value::Text("héllo".into()));
     }
 }

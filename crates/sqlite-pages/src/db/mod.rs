@@ -314,6 +314,12 @@ impl PageSource for Db<'_> {
 }
 
 impl<'a> Db<'a> {
+    /// Whether [`Db::bytes`] is an image built from a `-wal`
+    /// ([`Db::open_image`]) rather than the database file's own bytes.
+    pub fn is_image(&self) -> bool {
+        !self.write_order.is_empty()
+    }
+
     /// The usable bytes of page `p` (shorter for a truncated last page).
     pub fn page_bytes(&self, p: PageNo) -> Option<&'a [u8]> {
         let i = u64::from(p.0.checked_sub(1)?);
