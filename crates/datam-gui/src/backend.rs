@@ -108,10 +108,16 @@ pub fn start_salvage(path: PathBuf, wake: Waker) -> std::io::Result<Job<SalvageM
 }
 
 fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
-    if evidence::vfs::is_dir(path) || !has_sqlite_magic(path) {
+    // One read-only mapping: for the magic check, then for the grid's file
+    // places (see [`crate::rows`]).
+    let file = (!evidence::vfs::is_dir(path))
+        .then(|| evidence::Evidence::open(path).ok())
+        .flatten()
+        .filter(|ev| ev.bytes().starts_with(b"SQLite format 3\0"));
+    let Some(file) = file else {
         out.send(SalvageMsg::NotSqlite);
         return;
-    }
+    };
     let req = SalvageRequest {
         db: path.to_path_buf(),
         side: SideFiles::default(),
@@ -121,9 +127,7 @@ fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
     };
     let mut sink = UiSink {
         out,
-        file: evidence::Evidence::open(path)
-            .ok()
-            .map(|e| FileMap(Arc::new(e))),
+        file: Some(FileMap(Arc::new(file))),
         tables: Vec::new(),
         batch: RowChunk::new(),
         last_send: Instant::now(),
@@ -144,10 +148,6 @@ fn salvage(path: &Path, ctx: &JobCtx, out: &Outbox<SalvageMsg>) {
 }
 
 /// Reads the 16-byte SQLite magic (on the job's thread).
-fn has_sqlite_magic(path: &Path) -> bool {
-    evidence::Evidence::open(path).is_ok_and(|ev| ev.bytes().starts_with(b"SQLite format 3\0"))
-}
-
 /// The UI's salvage sink: rows are encoded into [`RowChunk`]s on the
 /// worker threads and leave in batches when large or 30 ms old, so the first
 /// rows show at once and later ones do not flood the channel.
@@ -240,9 +240,11 @@ impl RowFormat for ToRows {
             rowcodec::sqlite::Value::Null => Stored::Value(ValueRef::Null),
             rowcodec::sqlite::Value::Int(i) => Stored::Value(ValueRef::Int(i)),
             rowcodec::sqlite::Value::Real(f) => Stored::Value(ValueRef::Real(f)),
-            rowcodec::sqlite::Value::Text(_) => match (t, place(t.as_bytes())) {
-                (std::borrow::Cow::Borrowed(_), Some((at, len))) => Stored::FileText { at, len },
-                _ => Stored::Value(ValueRef::Text(t)),
+            // Text transcoded or repaired (an owned `Cow`) lies outside
+            // the file, so only text read as it is gets a place.
+            rowcodec::sqlite::Value::Text(_) => match place(t.as_bytes()) {
+                Some((at, len)) => Stored::FileText { at, len },
+                None => Stored::Value(ValueRef::Text(t)),
             },
             rowcodec::sqlite::Value::Blob(b) => match place(b) {
                 Some((at, len)) => Stored::FileBlob { at, len },
